@@ -1,0 +1,45 @@
+"""Compiled kernels, private to skdeep.
+
+Each ``_name.py`` here is a Pythran module that is also valid Python.  When the
+package is installed, Pythran compiles it to an extension module of the same name,
+which Python's import system prefers to the ``.py`` beside it; without a compiler
+the ``.py`` runs as is (correct, much slower).  Only the thin wrappers elsewhere in
+skdeep import these modules; estimators never call them directly.
+"""
+import importlib
+import importlib.machinery
+import os
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def kernel_names():
+    """Names of the kernel modules: every module here that declares a Pythran export."""
+    names = []
+    for fname in sorted(os.listdir(_HERE)):
+        if fname.endswith(".py") and not fname.startswith("__"):
+            with open(os.path.join(_HERE, fname)) as f:
+                if "#pythran export" in f.read():
+                    names.append(fname[:-3])
+    return names
+
+
+def kernel_status():
+    """For each kernel module, which implementation is loaded.
+
+    Returns
+    -------
+    status : dict
+        Maps each kernel name to a dict with ``compiled`` (bool), ``path`` (the
+        file that was imported) and ``stale`` (True when the Python source is newer
+        than the compiled module, so an edit has not been rebuilt yet).
+    """
+    status = {}
+    for name in kernel_names():
+        module = importlib.import_module(f"{__name__}.{name}")
+        path = module.__file__
+        compiled = path.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES))
+        source = os.path.join(_HERE, name + ".py")
+        stale = compiled and os.path.getmtime(source) > os.path.getmtime(path)
+        status[name] = {"compiled": compiled, "path": path, "stale": stale}
+    return status

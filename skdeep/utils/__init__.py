@@ -1,0 +1,1 @@
+"""Helpers shared by skdeep's estimators (private)."""
