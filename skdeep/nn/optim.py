@@ -1,0 +1,225 @@
+"""First-order update rules for training networks.
+
+Every rule has the signature ``rule(w, dw, config=None, out=None) -> (next_w, config)``:
+
+- ``w``: current weights; ``dw``: gradient of the loss with respect to ``w``.
+- ``config``: a dict of settings (learning rate, decay rates...) and of the rule's
+  state (velocity, moment estimates...).  The dict passed in is the one updated and
+  returned; missing keys get their defaults, and state arrays start as zeros.
+- ``out`` (skdeep extension): where to write ``next_w``.  By default ``next_w`` is a
+  new array and the state arrays in ``config`` are replaced by new ones, so nothing
+  the caller holds is modified.  With ``out=w`` the weights and the state arrays are
+  updated in place, which is what :class:`~skdeep.nn.solver.Solver` does to train
+  without allocating.
+
+The arithmetic runs in compiled fused loops (``skdeep._kernels._optim``) in the
+floating dtype of ``w``: float32 weights are updated in float32, as deep learning
+frameworks do.
+"""
+import numpy as np
+
+from .._kernels import _optim as _kernel
+
+__all__ = ["sgd", "sgd_momentum", "rmsprop", "adam", "UPDATE_RULES"]
+
+#: Names of the update rules, for ``Solver(update_rule=...)``.
+UPDATE_RULES = ("sgd", "sgd_momentum", "rmsprop", "adam")
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _next_weights(w, dw, out):
+    """The array to update (a copy of ``w`` or ``out``) and ``dw`` matching it, flat."""
+    w = np.asarray(w)
+    if out is None:
+        dtype = w.dtype if w.dtype in _FLOATS else np.dtype(np.float64)
+        next_w = np.array(w, dtype=dtype, order="C", copy=True)
+    else:
+        if not (isinstance(out, np.ndarray) and out.dtype in _FLOATS
+                and out.flags.c_contiguous and out.flags.writeable
+                and out.shape == w.shape):
+            raise ValueError(
+                "out must be a writeable C-contiguous float32 or float64 array of the "
+                f"shape of w {w.shape}."
+            )
+        if out is not w:
+            np.copyto(out, w)
+        next_w = out
+    dw = np.asarray(dw)
+    if dw.shape != w.shape:
+        raise ValueError(f"dw has shape {dw.shape} but w has shape {w.shape}.")
+    dw = np.ascontiguousarray(dw, dtype=next_w.dtype)
+    return next_w, next_w.reshape(-1), dw.reshape(-1)
+
+
+def _state(config, key, next_w, in_place):
+    """State array ``config[key]`` in the dtype and shape of ``next_w``, flat.
+
+    Reused as is when updating in place and it already fits; otherwise a new array
+    (zeros when missing) replaces it in ``config``.
+    """
+    value = config.get(key)
+    if value is None:
+        state = np.zeros_like(next_w)
+    elif (in_place and isinstance(value, np.ndarray) and value.dtype == next_w.dtype
+          and value.flags.c_contiguous and value.flags.writeable
+          and value.shape == next_w.shape):
+        state = value
+    else:
+        state = np.array(np.broadcast_to(value, next_w.shape), dtype=next_w.dtype,
+                         order="C", copy=True)
+    config[key] = state
+    return state.reshape(-1)
+
+
+def sgd(w, dw, config=None, out=None):
+    """Vanilla stochastic gradient descent: ``next_w = w - learning_rate * dw``.
+
+    Parameters
+    ----------
+    w : ndarray
+        Current weights.
+    dw : ndarray of the shape of ``w``
+        Gradient of the loss with respect to ``w``.
+    config : dict, default=None
+        ``learning_rate`` (default 1e-2).
+    out : ndarray, default=None
+        Where to write ``next_w``; pass ``w`` to update in place.
+
+    Returns
+    -------
+    next_w : ndarray of the shape of ``w``
+    config : dict
+        The dict passed in (a new one when None), with defaults filled in.
+    """
+    if config is None:
+        config = {}
+    config.setdefault("learning_rate", 1e-2)
+    next_w, w_flat, dw_flat = _next_weights(w, dw, out)
+    scalar = next_w.dtype.type
+    _kernel.sgd_update(w_flat, dw_flat, scalar(config["learning_rate"]))
+    return next_w, config
+
+
+def sgd_momentum(w, dw, config=None, out=None):
+    """Stochastic gradient descent with momentum.
+
+    ``v = momentum * v - learning_rate * dw``, then ``next_w = w + v``.
+
+    Parameters
+    ----------
+    w : ndarray
+        Current weights.
+    dw : ndarray of the shape of ``w``
+        Gradient of the loss with respect to ``w``.
+    config : dict, default=None
+        ``learning_rate`` (default 1e-2), ``momentum`` (default 0.9) and the state
+        ``velocity`` (zeros).
+    out : ndarray, default=None
+        Where to write ``next_w``; pass ``w`` to update in place.
+
+    Returns
+    -------
+    next_w : ndarray of the shape of ``w``
+    config : dict
+        The dict passed in, with the new ``velocity``.
+    """
+    if config is None:
+        config = {}
+    config.setdefault("learning_rate", 1e-2)
+    config.setdefault("momentum", 0.9)
+    next_w, w_flat, dw_flat = _next_weights(w, dw, out)
+    velocity = _state(config, "velocity", next_w, out is not None)
+    scalar = next_w.dtype.type
+    _kernel.momentum_update(w_flat, dw_flat, velocity, scalar(config["learning_rate"]),
+                            scalar(config["momentum"]))
+    return next_w, config
+
+
+def rmsprop(w, dw, config=None, out=None):
+    """RMSProp: steps scaled by a moving average of squared gradients.
+
+    ``cache = decay_rate * cache + (1 - decay_rate) * dw**2``, then
+    ``next_w = w - learning_rate * dw / (sqrt(cache) + epsilon)``.
+
+    Parameters
+    ----------
+    w : ndarray
+        Current weights.
+    dw : ndarray of the shape of ``w``
+        Gradient of the loss with respect to ``w``.
+    config : dict, default=None
+        ``learning_rate`` (default 1e-2), ``decay_rate`` (default 0.99),
+        ``epsilon`` (default 1e-8) and the state ``cache`` (zeros).
+    out : ndarray, default=None
+        Where to write ``next_w``; pass ``w`` to update in place.
+
+    Returns
+    -------
+    next_w : ndarray of the shape of ``w``
+    config : dict
+        The dict passed in, with the new ``cache``.
+    """
+    if config is None:
+        config = {}
+    config.setdefault("learning_rate", 1e-2)
+    config.setdefault("decay_rate", 0.99)
+    config.setdefault("epsilon", 1e-8)
+    next_w, w_flat, dw_flat = _next_weights(w, dw, out)
+    cache = _state(config, "cache", next_w, out is not None)
+    scalar = next_w.dtype.type
+    decay = config["decay_rate"]
+    _kernel.rmsprop_update(w_flat, dw_flat, cache, scalar(config["learning_rate"]),
+                           scalar(decay), scalar(1 - decay), scalar(config["epsilon"]))
+    return next_w, config
+
+
+def adam(w, dw, config=None, out=None):
+    """Adam: bias-corrected moving averages of the gradient and its square.
+
+    The step count ``t`` is incremented first; then
+    ``m = beta1 * m + (1 - beta1) * dw``, ``v = beta2 * v + (1 - beta2) * dw**2``,
+    ``m_hat = m / (1 - beta1**t)``, ``v_hat = v / (1 - beta2**t)`` and
+    ``next_w = w - learning_rate * m_hat / (sqrt(v_hat) + epsilon)``.
+
+    Parameters
+    ----------
+    w : ndarray
+        Current weights.
+    dw : ndarray of the shape of ``w``
+        Gradient of the loss with respect to ``w``.
+    config : dict, default=None
+        ``learning_rate`` (default 1e-3), ``beta1`` (0.9), ``beta2`` (0.999),
+        ``epsilon`` (1e-8) and the state ``m``, ``v`` (zeros) and ``t`` (0).
+    out : ndarray, default=None
+        Where to write ``next_w``; pass ``w`` to update in place.
+
+    Returns
+    -------
+    next_w : ndarray of the shape of ``w``
+    config : dict
+        The dict passed in, with the new ``m``, ``v`` and ``t``.
+    """
+    if config is None:
+        config = {}
+    config.setdefault("learning_rate", 1e-3)
+    config.setdefault("beta1", 0.9)
+    config.setdefault("beta2", 0.999)
+    config.setdefault("epsilon", 1e-8)
+    config["t"] = config.get("t", 0) + 1
+    next_w, w_flat, dw_flat = _next_weights(w, dw, out)
+    in_place = out is not None
+    m = _state(config, "m", next_w, in_place)
+    v = _state(config, "v", next_w, in_place)
+    t, beta1, beta2 = config["t"], config["beta1"], config["beta2"]
+    scalar = next_w.dtype.type
+    # m_hat = m / (1 - beta1**t) folds into the step size; v_hat's factor stays
+    # inside the square root, where epsilon is added to it
+    _kernel.adam_update(
+        w_flat, dw_flat, m, v,
+        scalar(beta1), scalar(1 - beta1), scalar(beta2), scalar(1 - beta2),
+        scalar(config["learning_rate"] / (1 - beta1**t)),
+        scalar(1 / (1 - beta2**t)),
+        scalar(config["epsilon"]),
+    )
+    return next_w, config
