@@ -1,0 +1,279 @@
+"""Networks as the CS231n assignments define them: a ``params`` dict and a ``loss``.
+
+A model keeps its parameters in ``model.params`` (``W1, b1, W2, ...``, plus
+``gamma1, beta1, ...`` for normalization layers) and its L2 strength in
+``model.reg``.  ``model.loss(X)`` returns class scores; ``model.loss(X, y)`` returns
+the loss and a dict of gradients keyed like ``params``.
+:class:`~skdeep.nn.solver.Solver` trains any object with that interface.
+"""
+import copy
+import numbers
+
+import numpy as np
+
+from ._random import as_rng
+from .layer_utils import (
+    NORMALIZATIONS,
+    affine_norm_relu_backward,
+    affine_norm_relu_forward,
+    affine_relu_backward,
+    affine_relu_forward,
+)
+from .layers import affine_backward, affine_forward, dropout_backward, dropout_forward
+from .layers import softmax_loss
+
+__all__ = ["TwoLayerNet", "FullyConnectedNet"]
+
+
+def _check_positive_int(value, name):
+    if (not isinstance(value, numbers.Integral) or isinstance(value, bool)
+            or value < 1):
+        raise ValueError(f"{name} must be a positive int, got {value!r}.")
+    return int(value)
+
+
+class FullyConnectedNet:
+    """A fully connected network with ReLUs, optional normalization and dropout.
+
+    Architecture: ``{affine - [batch/layer norm] - relu - [dropout]} x (L - 1) -
+    affine - softmax``, where ``L = len(hidden_dims) + 1``.
+
+    Parameters
+    ----------
+    hidden_dims : list of int
+        Sizes of the hidden layers.
+    input_dim : int, default=3072
+        Size of the input; inputs of any shape are flattened to this many values.
+    num_classes : int, default=10
+        Number of classes.
+    dropout_keep_ratio : float, default=1
+        Probability of keeping each hidden unit; 1 means no dropout.
+    normalization : {None, 'batchnorm', 'layernorm'}, default=None
+        Normalization after each hidden affine layer.
+    reg : float, default=0.0
+        L2 strength: the loss gains ``0.5 * reg * sum(W**2)`` over the weight
+        matrices (not biases, gammas or betas).
+    weight_scale : float or 'he', default=1e-2
+        Weights start as ``weight_scale`` times standard normal draws; ``'he'``
+        (skdeep extension) uses ``sqrt(2 / fan_in)`` for each layer.  Biases and
+        betas start at zero, gammas at one.
+    dtype : numpy dtype, default=np.float32
+        Dtype of the parameters and of the computation; use float64 for gradient
+        checks.
+    seed : int, default=None
+        When set, every dropout layer uses the fixed mask of
+        ``np.random.RandomState(seed)`` (for gradient checks).
+    random_state : None, int, RandomState or Generator, default=None
+        skdeep extension: source of the initial weights and, without ``seed``, of
+        the dropout masks.  None uses NumPy's global random state, as CS231n does.
+
+    Attributes
+    ----------
+    params : dict of str to ndarray
+        ``W1, b1, ..., WL, bL`` and, with normalization, ``gamma1, beta1, ...,
+        gamma{L-1}, beta{L-1}``.
+    num_layers : int
+        ``L``, the number of affine layers.
+    use_dropout : bool
+        Whether dropout layers are present.
+    dropout_param : dict
+        Shared by the dropout layers (see :func:`~skdeep.nn.layers.dropout_forward`).
+    bn_params : list of dict
+        One ``bn_param``/``ln_param`` per normalization layer; batchnorm keeps its
+        running statistics here.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdeep.nn.models import FullyConnectedNet
+    >>> model = FullyConnectedNet([20, 30], input_dim=15, num_classes=10,
+    ...                           dtype=np.float64, random_state=0)
+    >>> X = np.random.RandomState(0).randn(2, 15)
+    >>> loss, grads = model.loss(X, np.array([0, 1]))
+    >>> sorted(grads)
+    ['W1', 'W2', 'W3', 'b1', 'b2', 'b3']
+    """
+
+    def __init__(self, hidden_dims, input_dim=3 * 32 * 32, num_classes=10,
+                 dropout_keep_ratio=1, normalization=None, reg=0.0,
+                 weight_scale=1e-2, dtype=np.float32, seed=None, random_state=None):
+        hidden_dims = [_check_positive_int(h, "each hidden dim") for h in hidden_dims]
+        input_dim = _check_positive_int(input_dim, "input_dim")
+        num_classes = _check_positive_int(num_classes, "num_classes")
+        if normalization is not None and normalization not in NORMALIZATIONS:
+            raise ValueError(
+                f"normalization must be None or one of {list(NORMALIZATIONS)}, "
+                f"got {normalization!r}."
+            )
+        if not 0 < dropout_keep_ratio <= 1:
+            raise ValueError(
+                f"dropout_keep_ratio is the probability of keeping a unit and must be "
+                f"in (0, 1], got {dropout_keep_ratio!r}."
+            )
+        if not (weight_scale == "he" or (isinstance(weight_scale, numbers.Real)
+                                          and weight_scale >= 0)):
+            raise ValueError(
+                f"weight_scale must be a non-negative float or 'he', got {weight_scale!r}."
+            )
+        self.normalization = normalization
+        self.use_dropout = dropout_keep_ratio != 1
+        self.reg = reg
+        self.num_layers = 1 + len(hidden_dims)
+        self.dtype = np.dtype(dtype)
+
+        rng = as_rng(random_state)
+        dims = [input_dim, *hidden_dims, num_classes]
+        self.params = {}
+        for i in range(1, self.num_layers + 1):
+            fan_in, fan_out = dims[i - 1], dims[i]
+            scale = np.sqrt(2.0 / fan_in) if weight_scale == "he" else weight_scale
+            self.params[f"W{i}"] = (scale * rng.standard_normal((fan_in, fan_out))
+                                    ).astype(self.dtype)
+            self.params[f"b{i}"] = np.zeros(fan_out, dtype=self.dtype)
+            if normalization is not None and i < self.num_layers:
+                self.params[f"gamma{i}"] = np.ones(fan_out, dtype=self.dtype)
+                self.params[f"beta{i}"] = np.zeros(fan_out, dtype=self.dtype)
+
+        self.dropout_param = {}
+        if self.use_dropout:
+            self.dropout_param = {"mode": "train", "p": dropout_keep_ratio}
+            if seed is not None:
+                self.dropout_param["seed"] = seed
+            elif random_state is not None:
+                self.dropout_param["rng"] = rng
+        self.bn_params = []
+        if normalization == "batchnorm":
+            self.bn_params = [{"mode": "train"} for _ in range(self.num_layers - 1)]
+        elif normalization == "layernorm":
+            self.bn_params = [{} for _ in range(self.num_layers - 1)]
+
+    def loss(self, X, y=None):
+        """Class scores, or the loss and its gradients.
+
+        Parameters
+        ----------
+        X : ndarray of shape (N, d_1, ..., d_k)
+            Inputs, flattened to ``input_dim`` values each; cast to ``dtype``.
+        y : ndarray of shape (N,), default=None
+            Integer labels in ``[0, num_classes)``.  None selects test mode
+            (dropout off, batchnorm with running statistics).
+
+        Returns
+        -------
+        scores : ndarray of shape (N, num_classes)
+            When ``y`` is None.
+        loss : float
+            Otherwise: mean softmax loss plus the L2 penalty.
+        grads : dict of str to ndarray
+            Otherwise: gradients of the loss, keyed like ``params``.
+        """
+        X = np.asarray(X).astype(self.dtype, copy=False)
+        mode = "test" if y is None else "train"
+        if self.use_dropout:
+            self.dropout_param["mode"] = mode
+        for bn_param in self.bn_params:
+            bn_param["mode"] = mode
+
+        params = self.params
+        caches = []
+        h = X
+        for i in range(1, self.num_layers):
+            W, b = params[f"W{i}"], params[f"b{i}"]
+            if self.normalization is None:
+                h, cache = affine_relu_forward(h, W, b)
+            else:
+                h, cache = affine_norm_relu_forward(
+                    h, W, b, params[f"gamma{i}"], params[f"beta{i}"],
+                    self.bn_params[i - 1], self.normalization)
+            dropout_cache = None
+            if self.use_dropout:
+                h, dropout_cache = dropout_forward(h, self.dropout_param)
+            caches.append((cache, dropout_cache))
+        L = self.num_layers
+        scores, out_cache = affine_forward(h, params[f"W{L}"], params[f"b{L}"])
+        if mode == "test":
+            return scores
+
+        loss, dscores = softmax_loss(scores, y)
+        grads = {}
+        # the first layer's input needs no gradient: skipping it saves its largest GEMM
+        dh, grads[f"W{L}"], grads[f"b{L}"] = affine_backward(
+            dscores, out_cache, compute_dx=L > 1)
+        for i in range(L - 1, 0, -1):
+            cache, dropout_cache = caches[i - 1]
+            if dropout_cache is not None:
+                dh = dropout_backward(dh, dropout_cache)
+            if self.normalization is None:
+                dh, grads[f"W{i}"], grads[f"b{i}"] = affine_relu_backward(
+                    dh, cache, compute_dx=i > 1)
+            else:
+                (dh, grads[f"W{i}"], grads[f"b{i}"], grads[f"gamma{i}"],
+                 grads[f"beta{i}"]) = affine_norm_relu_backward(dh, cache, compute_dx=i > 1)
+
+        if self.reg:
+            for i in range(1, L + 1):
+                W = params[f"W{i}"]
+                loss += 0.5 * self.reg * float(np.vdot(W, W))
+                grads[f"W{i}"] += self.reg * W
+        return loss, grads
+
+    def astype(self, dtype):
+        """A copy of the model whose parameters and running statistics are ``dtype``.
+
+        Parameters
+        ----------
+        dtype : numpy dtype
+
+        Returns
+        -------
+        model : FullyConnectedNet
+            Independent of this one; it shares no arrays or dicts with it.
+        """
+        model = copy.copy(self)
+        model.dtype = np.dtype(dtype)
+        model.params = {k: v.astype(dtype) for k, v in self.params.items()}
+        model.dropout_param = dict(self.dropout_param)
+        model.bn_params = []
+        for bn_param in self.bn_params:
+            bn_param = dict(bn_param)
+            for key in ("running_mean", "running_var"):
+                if key in bn_param:
+                    bn_param[key] = np.asarray(bn_param[key]).astype(dtype)
+            model.bn_params.append(bn_param)
+        return model
+
+
+class TwoLayerNet(FullyConnectedNet):
+    """Two-layer network: affine - relu - affine - softmax.
+
+    The :class:`FullyConnectedNet` with one hidden layer, in float64 by default.
+
+    Parameters
+    ----------
+    input_dim : int, default=3072
+        Size of the input.
+    hidden_dim : int, default=100
+        Size of the hidden layer.
+    num_classes : int, default=10
+        Number of classes.
+    weight_scale : float, default=1e-3
+        Standard deviation of the initial weights; biases start at zero.
+    reg : float, default=0.0
+        L2 strength, ``0.5 * reg * sum(W**2)`` over ``W1`` and ``W2``.
+    dtype : numpy dtype, default=np.float64
+        skdeep extension: dtype of the parameters and of the computation.
+    random_state : None, int, RandomState or Generator, default=None
+        skdeep extension: source of the initial weights; None uses NumPy's global
+        random state.
+
+    Attributes
+    ----------
+    params : dict of str to ndarray
+        ``W1`` (input_dim, hidden_dim), ``b1``, ``W2`` (hidden_dim, num_classes), ``b2``.
+    """
+
+    def __init__(self, input_dim=3 * 32 * 32, hidden_dim=100, num_classes=10,
+                 weight_scale=1e-3, reg=0.0, dtype=np.float64, random_state=None):
+        super().__init__([hidden_dim], input_dim=input_dim, num_classes=num_classes,
+                         reg=reg, weight_scale=weight_scale, dtype=dtype,
+                         random_state=random_state)
