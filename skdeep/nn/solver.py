@@ -1,0 +1,335 @@
+"""Minibatch training of a model, as the CS231n ``Solver`` does it.
+
+::
+
+    solver = Solver(model, data, update_rule="adam",
+                    optim_config={"learning_rate": 1e-3},
+                    lr_decay=0.95, num_epochs=10, batch_size=100)
+    solver.train()
+
+After ``train()`` the model holds the parameters of the epoch with the best
+validation accuracy, and the solver keeps the histories.
+"""
+import math
+import numbers
+import pickle
+
+import numpy as np
+
+from ..exceptions import check_finite_loss
+from . import optim
+from ._random import as_rng
+
+__all__ = ["Solver"]
+
+_DEFAULT_LEARNING_RATES = {"sgd": 1e-2, "sgd_momentum": 1e-2, "rmsprop": 1e-2,
+                           "adam": 1e-3}
+
+
+class Solver:
+    """Trains a classification model with minibatch first-order updates.
+
+    Each epoch visits every training sample once, in a fresh random order, in
+    minibatches of ``batch_size`` (the last one may be smaller).  After each epoch
+    the learning rate is multiplied by ``lr_decay`` and the accuracies on (a
+    sample of) the training data and on the validation data are recorded.
+
+    Parameters
+    ----------
+    model : object
+        Has ``params`` (dict of str to ndarray) and ``loss(X, y=None)``, returning
+        class scores when ``y`` is None and ``(loss, grads)`` otherwise, with
+        ``grads`` keyed like ``params``.  When it also has ``bn_params`` (a list of
+        dicts, as :class:`~skdeep.nn.models.FullyConnectedNet`), their running
+        statistics are saved and restored with the parameters of the best epoch.
+    data : dict
+        ``X_train`` (N, ...) and ``y_train`` (N,) integer labels; ``X_val`` and
+        ``y_val`` for validation (skdeep extension: they may be missing or None, and
+        then training keeps the last epoch's parameters).
+    update_rule : str or callable, default='sgd'
+        A name from :mod:`skdeep.nn.optim` (``'sgd'``, ``'sgd_momentum'``,
+        ``'rmsprop'``, ``'adam'``) or a function with their signature.
+    optim_config : dict, default={}
+        Settings passed to the update rule (``learning_rate``...); each parameter
+        gets its own copy, which also holds that parameter's optimizer state.
+    lr_decay : float, default=1.0
+        Factor applied to the learning rate after each epoch.
+    batch_size : int, default=100
+        Samples per minibatch.
+    num_epochs : int, default=10
+        Passes over the training data.
+    num_train_samples : int or None, default=1000
+        Training samples drawn (without replacement) to measure the training
+        accuracy after each epoch; None uses them all.
+    num_val_samples : int or None, default=None
+        Likewise for validation; None uses them all.
+    checkpoint_name : str, default=None
+        When set, the model and histories are pickled after each epoch to
+        ``f"{checkpoint_name}_epoch_{epoch}.pkl"``.
+    print_every : int, default=10
+        Print the training loss every ``print_every`` iterations (when verbose);
+        0 or None prints epoch lines only.
+    verbose : bool, default=True
+        Print progress: ``(Iteration t / T) loss: ...`` lines and, after each epoch,
+        ``(Epoch e / E) train acc: ...; val_acc: ...; loss: ...`` with the epoch's
+        mean training loss.
+    random_state : None, int, RandomState or Generator, default=None
+        skdeep extension: source of the minibatch orders and accuracy samples.  None
+        uses NumPy's global random state, as CS231n does.
+    early_stopping : bool, default=False
+        skdeep extension: stop when the validation accuracy has not improved for
+        ``n_iter_no_change`` epochs.  Needs validation data.
+    n_iter_no_change : int, default=10
+        skdeep extension: patience of ``early_stopping``, in epochs.
+
+    Attributes
+    ----------
+    epoch : int
+        Epochs completed.
+    best_val_acc : float
+        Best validation accuracy seen.
+    best_params : dict of str to ndarray
+        Copies of the parameters at that epoch.
+    loss_history : list of float
+        Training loss of each iteration.
+    train_acc_history : list of float
+        Training accuracy after each epoch.
+    val_acc_history : list of float
+        Validation accuracy after each epoch.
+    optim_configs : dict of str to dict
+        Each parameter's update-rule config and state.
+    """
+
+    def __init__(self, model, data, **kwargs):
+        self.model = model
+        self.X_train = data["X_train"]
+        self.y_train = data["y_train"]
+        self.X_val = data.get("X_val")
+        self.y_val = data.get("y_val")
+
+        self.update_rule = kwargs.pop("update_rule", "sgd")
+        self.optim_config = kwargs.pop("optim_config", {})
+        self.lr_decay = kwargs.pop("lr_decay", 1.0)
+        self.batch_size = kwargs.pop("batch_size", 100)
+        self.num_epochs = kwargs.pop("num_epochs", 10)
+        self.num_train_samples = kwargs.pop("num_train_samples", 1000)
+        self.num_val_samples = kwargs.pop("num_val_samples", None)
+        self.checkpoint_name = kwargs.pop("checkpoint_name", None)
+        self.print_every = kwargs.pop("print_every", 10)
+        self.verbose = kwargs.pop("verbose", True)
+        self.random_state = kwargs.pop("random_state", None)
+        self.early_stopping = kwargs.pop("early_stopping", False)
+        self.n_iter_no_change = kwargs.pop("n_iter_no_change", 10)
+        if kwargs:
+            raise ValueError(f"Unrecognized arguments {', '.join(map(repr, kwargs))}.")
+
+        if isinstance(self.update_rule, str):
+            if self.update_rule not in optim.UPDATE_RULES:
+                raise ValueError(
+                    f"Invalid update_rule {self.update_rule!r}; choose one of "
+                    f"{list(optim.UPDATE_RULES)} or pass a function."
+                )
+            self._rule_name = self.update_rule
+            self.update_rule = getattr(optim, self.update_rule)
+        elif callable(self.update_rule):
+            self._rule_name = getattr(self.update_rule, "__name__", None)
+        else:
+            raise ValueError(
+                f"update_rule must be a name from skdeep.nn.optim or a function, got "
+                f"{self.update_rule!r}."
+            )
+        # the rules of skdeep.nn.optim can write into the parameters themselves
+        self._updates_in_place = self.update_rule in (
+            getattr(optim, name) for name in optim.UPDATE_RULES)
+        for name in ("batch_size", "num_epochs"):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Integral) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}.")
+        if len(self.X_train) != len(self.y_train):
+            raise ValueError(
+                f"X_train has {len(self.X_train)} samples but y_train has "
+                f"{len(self.y_train)}."
+            )
+        if len(self.X_train) == 0:
+            raise ValueError("X_train has no samples.")
+        if self.early_stopping and not self._has_validation():
+            raise ValueError("early_stopping needs validation data (X_val and y_val).")
+        self._rng = as_rng(self.random_state)
+        self._reset()
+
+    def _has_validation(self):
+        return self.X_val is not None and self.y_val is not None and len(self.X_val) > 0
+
+    def _reset(self):
+        """Set up the bookkeeping; called by ``__init__``, not meant to be called again."""
+        self.epoch = 0
+        self.best_val_acc = 0
+        self.best_params = {}
+        self._best_bn_stats = None
+        self.loss_history = []
+        self.train_acc_history = []
+        self.val_acc_history = []
+        self.optim_configs = {p: dict(self.optim_config) for p in self.model.params}
+
+    def _learning_rate(self):
+        """The current learning rate, for error messages."""
+        for config in self.optim_configs.values():
+            if "learning_rate" in config:
+                return config["learning_rate"]
+        return _DEFAULT_LEARNING_RATES.get(self._rule_name, float("nan"))
+
+    def _step(self, X_batch, y_batch):
+        """One gradient step on a minibatch."""
+        loss, grads = self.model.loss(X_batch, y_batch)
+        check_finite_loss(loss, self._learning_rate(), len(self.loss_history))
+        self.loss_history.append(loss)
+        params = self.model.params
+        for p, w in params.items():
+            config = self.optim_configs[p]
+            if (self._updates_in_place and isinstance(w, np.ndarray)
+                    and w.dtype in (np.float32, np.float64)
+                    and w.flags.c_contiguous and w.flags.writeable):
+                self.update_rule(w, grads[p], config, out=w)
+            else:
+                params[p], self.optim_configs[p] = self.update_rule(w, grads[p], config)
+
+    def _snapshot(self):
+        """Copies of the parameters and of any batchnorm running statistics."""
+        self.best_params = {k: v.copy() for k, v in self.model.params.items()}
+        self._best_bn_stats = [
+            {k: np.copy(bn[k]) for k in ("running_mean", "running_var") if k in bn}
+            for bn in getattr(self.model, "bn_params", ())
+        ]
+
+    def _restore_best(self):
+        self.model.params = {k: v.copy() for k, v in self.best_params.items()}
+        for bn, stats in zip(getattr(self.model, "bn_params", ()), self._best_bn_stats):
+            bn.update({k: v.copy() for k, v in stats.items()})
+
+    def _save_checkpoint(self):
+        if self.checkpoint_name is None:
+            return
+        checkpoint = {
+            "model": self.model,
+            "update_rule": self.update_rule,
+            "lr_decay": self.lr_decay,
+            "optim_config": self.optim_config,
+            "batch_size": self.batch_size,
+            "num_train_samples": self.num_train_samples,
+            "num_val_samples": self.num_val_samples,
+            "epoch": self.epoch,
+            "loss_history": self.loss_history,
+            "train_acc_history": self.train_acc_history,
+            "val_acc_history": self.val_acc_history,
+        }
+        filename = f"{self.checkpoint_name}_epoch_{self.epoch}.pkl"
+        if self.verbose:
+            print(f'Saving checkpoint to "{filename}"')
+        with open(filename, "wb") as f:
+            pickle.dump(checkpoint, f)
+
+    def check_accuracy(self, X, y, num_samples=None, batch_size=100):
+        """Accuracy of the model on data, in test mode.
+
+        Parameters
+        ----------
+        X : ndarray of shape (N, ...)
+            Inputs.
+        y : ndarray of shape (N,)
+            Integer labels.
+        num_samples : int, default=None
+            When set and smaller than N, the accuracy is measured on that many
+            samples drawn without replacement.
+        batch_size : int, default=100
+            Samples per forward pass, to bound memory.
+
+        Returns
+        -------
+        acc : float
+            Fraction of correctly classified samples.
+        """
+        n = X.shape[0]
+        if num_samples is not None and n > num_samples:
+            # sorted, so the gather below reads X in order
+            idx = np.sort(self._rng.choice(n, num_samples, replace=False))
+            X, y = X[idx], y[idx]
+            n = num_samples
+        y_pred = np.empty(n, dtype=np.intp)
+        for start in range(0, n, batch_size):
+            scores = self.model.loss(X[start:start + batch_size])
+            y_pred[start:start + batch_size] = np.argmax(scores, axis=1)
+        return float(np.mean(y_pred == y))
+
+    def train(self):
+        """Run ``num_epochs`` epochs of training.
+
+        With validation data, the model ends with the parameters (and batchnorm
+        running statistics) of the epoch with the best validation accuracy; ties go
+        to the later epoch.  Without, it keeps the last epoch's.
+
+        Raises
+        ------
+        skdeep.exceptions.DivergenceError
+            When the loss becomes NaN or infinite, naming the learning rate.
+        """
+        num_train = self.X_train.shape[0]
+        batch_size = min(self.batch_size, num_train)
+        num_iterations = self.num_epochs * math.ceil(num_train / batch_size)
+        # minibatches are gathered into one buffer, never copied out of X_train anew
+        batch_buffer = np.empty((batch_size,) + self.X_train.shape[1:],
+                                dtype=self.X_train.dtype)
+        validate = self._has_validation()
+        # a diverging run overflows long before it raises DivergenceError, which
+        # says what happened; NumPy's overflow warnings on the way would only be noise
+        with np.errstate(over="ignore", invalid="ignore"):
+            self._run_epochs(batch_buffer, num_iterations, validate)
+        if validate:
+            self._restore_best()
+        return self
+
+    def _run_epochs(self, batch_buffer, num_iterations, validate):
+        X_train, y_train = self.X_train, self.y_train
+        num_train, batch_size = X_train.shape[0], batch_buffer.shape[0]
+        epochs_without_improvement = 0
+        t = 0
+        for _ in range(self.num_epochs):
+            order = self._rng.permutation(num_train)
+            first_loss = len(self.loss_history)
+            for start in range(0, num_train, batch_size):
+                idx = order[start:start + batch_size]
+                X_batch = np.take(X_train, idx, axis=0, out=batch_buffer[:len(idx)],
+                                  mode="clip")
+                self._step(X_batch, y_train[idx])
+                t += 1
+                if self.verbose and self.print_every and t % self.print_every == 0:
+                    print(f"(Iteration {t} / {num_iterations}) "
+                          f"loss: {self.loss_history[-1]:f}")
+
+            self.epoch += 1
+            for config in self.optim_configs.values():
+                if "learning_rate" in config:
+                    config["learning_rate"] *= self.lr_decay
+
+            epoch_loss = float(np.mean(self.loss_history[first_loss:]))
+            train_acc = self.check_accuracy(X_train, y_train,
+                                            num_samples=self.num_train_samples)
+            self.train_acc_history.append(train_acc)
+            line = f"(Epoch {self.epoch} / {self.num_epochs}) train acc: {train_acc:f}"
+            if validate:
+                val_acc = self.check_accuracy(self.X_val, self.y_val,
+                                              num_samples=self.num_val_samples)
+                self.val_acc_history.append(val_acc)
+                line += f"; val_acc: {val_acc:f}"
+                improved = val_acc > self.best_val_acc
+                if val_acc >= self.best_val_acc or not self.best_params:
+                    self.best_val_acc = val_acc
+                    self._snapshot()
+                epochs_without_improvement = 0 if improved else epochs_without_improvement + 1
+            if self.verbose:
+                print(f"{line}; loss: {epoch_loss:f}")
+            self._save_checkpoint()
+            if self.early_stopping and epochs_without_improvement >= self.n_iter_no_change:
+                if self.verbose:
+                    print(f"Validation accuracy did not improve for "
+                          f"{self.n_iter_no_change} epochs; stopping.")
+                break

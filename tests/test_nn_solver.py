@@ -1,0 +1,198 @@
+"""The Solver: epochs, minibatches, histories, best-epoch restore, divergence."""
+import pickle
+import re
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.preprocessing import StandardScaler
+
+from skdeep.exceptions import DivergenceError
+from skdeep.nn.models import FullyConnectedNet
+from skdeep.nn.solver import Solver
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return StandardScaler().fit_transform(X).astype(np.float32), y
+
+
+class RecordingModel:
+    """A model whose loss is zero and which remembers every minibatch it saw."""
+
+    def __init__(self):
+        self.params = {"W": np.zeros(3, dtype=np.float32)}
+        self.batches = []
+
+    def loss(self, X, y=None):
+        if y is None:
+            return np.zeros((len(X), 2))
+        self.batches.append((X.__array_interface__["data"][0], X[:, 0].copy(), y.copy()))
+        return 0.0, {"W": np.ones(3, dtype=np.float32)}
+
+
+@pytest.mark.parametrize("hidden_dims", [[100, 100], [100, 100, 100, 100]])
+def test_three_and_five_layer_nets_overfit_50_samples(digits, hidden_dims):
+    X, y = digits
+    rows = np.random.RandomState(0).choice(len(X), 50, replace=False)
+    model = FullyConnectedNet(hidden_dims, input_dim=64, weight_scale="he", random_state=0)
+    solver = Solver(model, {"X_train": X[rows], "y_train": y[rows],
+                            "X_val": X[:100], "y_val": y[:100]},
+                    update_rule="sgd", optim_config={"learning_rate": 0.1},
+                    batch_size=25, num_epochs=20, verbose=False, random_state=0)
+    solver.train()
+    assert max(solver.train_acc_history) == 1.0
+    assert solver.check_accuracy(X[rows], y[rows]) == 1.0
+
+
+def test_each_epoch_visits_every_sample_once_through_one_buffer():
+    X = np.arange(23, dtype=np.float64).reshape(23, 1).repeat(2, axis=1)
+    y = np.arange(23) % 2
+    model = RecordingModel()
+    solver = Solver(model, {"X_train": X, "y_train": y}, batch_size=5, num_epochs=3,
+                    update_rule="sgd", verbose=False, random_state=0)
+    solver.train()
+    assert len(model.batches) == 3 * 5  # ceil(23 / 5) minibatches per epoch
+    assert [len(b[1]) for b in model.batches[:5]] == [5, 5, 5, 5, 3]
+    for epoch in range(3):
+        seen = np.concatenate([b[1] for b in model.batches[5 * epoch:5 * epoch + 5]])
+        np.testing.assert_array_equal(np.sort(seen), np.arange(23))
+        labels = np.concatenate([b[2] for b in model.batches[5 * epoch:5 * epoch + 5]])
+        np.testing.assert_array_equal(labels, seen.astype(int) % 2)
+    # one buffer serves every minibatch: no per-step copies of the data
+    assert len({b[0] for b in model.batches}) == 1
+    np.testing.assert_array_equal(X[:, 0], np.arange(23))  # the data are untouched
+    orders = [np.concatenate([b[1] for b in model.batches[5 * e:5 * e + 5]])
+              for e in range(2)]
+    assert not np.array_equal(orders[0], orders[1])  # reshuffled each epoch
+
+
+def test_histories_lr_decay_and_updates(digits):
+    X, y = digits
+    model = RecordingModel()
+    solver = Solver(model, {"X_train": X[:100], "y_train": y[:100], "X_val": X[100:150],
+                            "y_val": y[100:150]},
+                    update_rule="sgd", optim_config={"learning_rate": 0.5},
+                    lr_decay=0.5, batch_size=30, num_epochs=3, verbose=False)
+    solver.train()
+    assert len(solver.loss_history) == 3 * 4
+    assert len(solver.train_acc_history) == len(solver.val_acc_history) == 3
+    assert solver.optim_configs["W"]["learning_rate"] == 0.5 * 0.5**3
+    # sgd steps of 0.5, 0.25 and 0.125 with a gradient of one, four times each
+    np.testing.assert_allclose(model.params["W"], -4 * (0.5 + 0.25 + 0.125))
+    assert solver.epoch == 3
+
+
+def test_train_restores_the_best_validation_epoch(tmp_path, digits):
+    X, y = digits
+    rng = np.random.RandomState(0)
+    # random validation labels make the validation accuracy wander, so the best
+    # epoch is not the last one
+    data = {"X_train": X[:300], "y_train": y[:300], "X_val": X[300:400],
+            "y_val": rng.randint(10, size=100)}
+    model = FullyConnectedNet([30], input_dim=64, weight_scale="he",
+                              normalization="batchnorm", random_state=0)
+    solver = Solver(model, data, update_rule="adam", num_epochs=8, batch_size=50,
+                    verbose=False, random_state=0,
+                    checkpoint_name=str(tmp_path / "ckpt"))
+    solver.train()
+    history = solver.val_acc_history
+    best = len(history) - 1 - int(np.argmax(history[::-1]))  # ties go to later epochs
+    assert best != len(history) - 1
+    assert solver.best_val_acc == max(history)
+    with open(tmp_path / f"ckpt_epoch_{best + 1}.pkl", "rb") as f:
+        best_model = pickle.load(f)["model"]
+    with open(tmp_path / f"ckpt_epoch_{len(history)}.pkl", "rb") as f:
+        last_model = pickle.load(f)["model"]
+    for name, value in model.params.items():
+        np.testing.assert_array_equal(value, best_model.params[name])
+    assert not np.array_equal(model.params["W1"], last_model.params["W1"])
+    # batchnorm's running statistics come back with the parameters
+    np.testing.assert_array_equal(model.bn_params[0]["running_mean"],
+                                  best_model.bn_params[0]["running_mean"])
+    assert solver.check_accuracy(data["X_val"], data["y_val"]) == solver.best_val_acc
+
+
+def test_without_validation_the_last_epoch_is_kept(digits):
+    X, y = digits
+    model = FullyConnectedNet([20], input_dim=64, random_state=0)
+    solver = Solver(model, {"X_train": X[:200], "y_train": y[:200]}, update_rule="adam",
+                    num_epochs=2, verbose=False, random_state=0)
+    solver.train()
+    assert solver.val_acc_history == [] and len(solver.train_acc_history) == 2
+    assert not solver.best_params
+
+
+def test_random_state_makes_training_repeatable(digits):
+    X, y = digits
+    runs = []
+    for _ in range(2):
+        model = FullyConnectedNet([20], input_dim=64, dropout_keep_ratio=0.5,
+                                  random_state=1)
+        solver = Solver(model, {"X_train": X[:300], "y_train": y[:300]},
+                        update_rule="adam", num_epochs=2, batch_size=32, verbose=False,
+                        random_state=np.random.default_rng(5))
+        solver.train()
+        runs.append((solver.loss_history, model.params["W1"]))
+    assert runs[0][0] == runs[1][0]
+    np.testing.assert_array_equal(runs[0][1], runs[1][1])
+
+
+def test_verbose_prints_iterations_and_epochs(capsys, digits):
+    X, y = digits
+    model = FullyConnectedNet([20], input_dim=64, random_state=0)
+    Solver(model, {"X_train": X[:200], "y_train": y[:200], "X_val": X[200:300],
+                   "y_val": y[200:300]},
+           update_rule="adam", num_epochs=2, batch_size=50, print_every=3,
+           random_state=0).train()
+    lines = capsys.readouterr().out.splitlines()
+    assert re.fullmatch(r"\(Iteration 3 / 8\) loss: \d+\.\d{6}", lines[0])
+    epoch_lines = [line for line in lines if line.startswith("(Epoch")]
+    assert len(epoch_lines) == 2
+    assert re.fullmatch(r"\(Epoch 2 / 2\) train acc: [01]\.\d{6}; val_acc: [01]\.\d{6}; "
+                        r"loss: \d+\.\d{6}", epoch_lines[1])
+
+
+def test_early_stopping(digits):
+    X, y = digits
+    model = FullyConnectedNet([20], input_dim=64, random_state=0)
+    data = {"X_train": X[:200], "y_train": y[:200], "X_val": X[200:210],
+            "y_val": np.zeros(10, dtype=int)}
+    solver = Solver(model, data, update_rule="adam", num_epochs=50, verbose=False,
+                    early_stopping=True, n_iter_no_change=3, random_state=0)
+    solver.train()
+    assert solver.epoch < 50
+    best_epoch = int(np.argmax(solver.val_acc_history)) + 1
+    assert solver.epoch <= best_epoch + 3
+
+
+def test_divergence_names_the_learning_rate(digits):
+    X, y = digits
+    model = FullyConnectedNet([50, 50], input_dim=64, weight_scale=10.0, random_state=0)
+    solver = Solver(model, {"X_train": X * 1e3, "y_train": y}, update_rule="sgd",
+                    optim_config={"learning_rate": 1e8}, num_epochs=2, verbose=False,
+                    random_state=0)
+    with pytest.raises(DivergenceError, match=r"learning_rate=100000000\.0"):
+        solver.train()
+
+
+def test_custom_update_rule_and_bad_options(digits):
+    X, y = digits
+
+    def halve(w, dw, config=None):
+        return w / 2, config
+
+    model = FullyConnectedNet([5], input_dim=64, random_state=0)
+    before = model.params["W1"].copy()
+    Solver(model, {"X_train": X[:20], "y_train": y[:20]}, update_rule=halve,
+           num_epochs=1, batch_size=20, verbose=False).train()
+    np.testing.assert_array_equal(model.params["W1"], before / 2)
+    with pytest.raises(ValueError, match="Invalid update_rule 'adagrad'"):
+        Solver(model, {"X_train": X, "y_train": y}, update_rule="adagrad")
+    with pytest.raises(ValueError, match="Unrecognized arguments 'epochs'"):
+        Solver(model, {"X_train": X, "y_train": y}, epochs=3)
+    with pytest.raises(ValueError, match="early_stopping needs validation data"):
+        Solver(model, {"X_train": X, "y_train": y}, early_stopping=True)
+    with pytest.raises(ValueError, match="y_train has 10"):
+        Solver(model, {"X_train": X, "y_train": y[:10]})
