@@ -1,0 +1,198 @@
+"""MLPClassifier: a fully connected network as a scikit-learn classifier."""
+import numbers
+
+import numpy as np
+
+from ..nn.layer_utils import NORMALIZATIONS
+from ..nn.models import FullyConnectedNet
+from ._base import BaseNetClassifier
+
+
+class MLPClassifier(BaseNetClassifier):
+    """Fully connected network with ReLUs, dropout and batch or layer normalization.
+
+    The network is ``{affine - [norm] - relu - [dropout]} x (L - 1) - affine -
+    softmax`` (:class:`skdeep.nn.models.FullyConnectedNet`), trained in float32 by
+    minibatch gradient descent (:class:`skdeep.nn.solver.Solver`).  A stratified
+    share of the training data is held out to pick the epoch with the best
+    validation accuracy.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or tuple of int, default=(100,)
+        Sizes of the hidden layers.
+    dropout_keep_ratio : float, default=1.0
+        Probability of keeping each hidden unit during training (inverted
+        dropout); 1 means no dropout.
+    normalization : {None, 'batchnorm', 'layernorm'}, default=None
+        Normalization after each hidden affine layer.
+    update_rule : {'sgd', 'sgd_momentum', 'rmsprop', 'adam'}, default='adam'
+        Update rule of :mod:`skdeep.nn.optim`, with its default settings apart
+        from the learning rate.
+    learning_rate : float, default=1e-3
+        Initial learning rate.
+    lr_decay : float, default=1.0
+        Factor applied to the learning rate after each epoch.
+    reg : float, default=1e-4
+        L2 strength: the loss gains ``0.5 * reg * sum(W**2)`` over the weight
+        matrices.
+    weight_scale : float or 'he', default='he'
+        Initial weights are ``weight_scale`` times standard normal draws; ``'he'``
+        scales each layer by ``sqrt(2 / fan_in)``, which suits standardized
+        inputs.  CS231n's setups on raw pixels use values around 1e-2.
+    batch_size : int, default=200
+        Samples per minibatch (at most the number of training samples).
+    num_epochs : int, default=100
+        Passes over the training data.
+    validation_fraction : float, default=0.1
+        Share of each class held out to choose the best epoch, in [0, 1).  Each
+        class keeps at least one training sample; when nothing is left to hold out
+        (or with 0), every sample trains and the last epoch is kept.
+    early_stopping : bool, default=False
+        Stop when the validation accuracy has not improved for
+        ``n_iter_no_change`` epochs.
+    n_iter_no_change : int, default=10
+        Patience of ``early_stopping``, in epochs.
+    warm_start : bool, default=False
+        When True, ``fit`` continues from the fitted network (same architecture
+        and classes) instead of initializing a new one; the optimizer restarts.
+    dtype : {'float32', 'float64'}, default='float32'
+        Dtype of the training computation.  Predictions are always computed in
+        float64 from the trained weights, so they do not depend on batching.
+    random_state : int, RandomState instance or None, default=None
+        Source of all randomness: initial weights, validation split, minibatch
+        order and dropout masks.  An int gives identical results on identical
+        inputs; NumPy's global random state is never used.
+    verbose : int, default=0
+        1 prints one line per epoch, ``(Epoch 3 / 10) train acc: ...; val_acc:
+        ...; loss: ...`` (the training accuracy on up to 1,000 samples, the
+        validation accuracy and the epoch's mean training loss); 2 also prints
+        the loss every 10 iterations.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    model_ : FullyConnectedNet
+        The trained network; ``model_.params`` holds ``W1, b1, ...``.
+    loss_history_ : list of float
+        Training loss of each iteration.
+    train_acc_history_ : list of float
+        Training accuracy after each epoch.
+    val_acc_history_ : list of float
+        Validation accuracy after each epoch (empty without validation).
+    best_val_acc_ : float or None
+        Best validation accuracy of the last ``fit``, whose epoch's parameters
+        the network holds; None without validation.
+    n_iter_ : int
+        Epochs trained since the network was initialized.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during ``fit``, when ``X`` has string column names.
+
+    See Also
+    --------
+    sklearn.neural_network.MLPClassifier : scikit-learn's multilayer perceptron.
+
+    Notes
+    -----
+    Raises :class:`skdeep.exceptions.DivergenceError`, naming the learning rate,
+    when the training loss becomes NaN or infinite.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.model_selection import train_test_split
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skdeep import MLPClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    >>> clf = make_pipeline(StandardScaler(), MLPClassifier(num_epochs=20,
+    ...                                                     random_state=0))
+    >>> clf.fit(X_train, y_train).score(X_test, y_test) > 0.9
+    True
+    """
+
+    def __init__(self, hidden_layer_sizes=(100,), dropout_keep_ratio=1.0,
+                 normalization=None, update_rule="adam", learning_rate=1e-3,
+                 lr_decay=1.0, reg=1e-4, weight_scale="he", batch_size=200,
+                 num_epochs=100, validation_fraction=0.1, early_stopping=False,
+                 n_iter_no_change=10, warm_start=False, dtype="float32",
+                 random_state=None, verbose=0):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.dropout_keep_ratio = dropout_keep_ratio
+        self.normalization = normalization
+        self.update_rule = update_rule
+        self.learning_rate = learning_rate
+        self.lr_decay = lr_decay
+        self.reg = reg
+        self.weight_scale = weight_scale
+        self.batch_size = batch_size
+        self.num_epochs = num_epochs
+        self.validation_fraction = validation_fraction
+        self.early_stopping = early_stopping
+        self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+        self.dtype = dtype
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _hidden_dims(self):
+        sizes = self.hidden_layer_sizes
+        sizes = [sizes] if isinstance(sizes, numbers.Integral) else list(sizes)
+        for size in sizes:
+            if (not isinstance(size, numbers.Integral) or isinstance(size, bool)
+                    or size < 1):
+                raise ValueError(
+                    f"hidden_layer_sizes must be positive ints, got "
+                    f"{self.hidden_layer_sizes!r}."
+                )
+        return [int(size) for size in sizes]
+
+    def _check_params(self):
+        self._hidden_dims()
+        if self.normalization is not None and self.normalization not in NORMALIZATIONS:
+            raise ValueError(
+                f"normalization must be None, 'batchnorm' or 'layernorm', got "
+                f"{self.normalization!r}."
+            )
+        ratio = self.dropout_keep_ratio
+        if not (isinstance(ratio, numbers.Real) and not isinstance(ratio, bool)
+                and 0 < ratio <= 1):
+            raise ValueError(
+                f"dropout_keep_ratio is the probability of keeping a unit and must be "
+                f"in (0, 1], got {ratio!r}."
+            )
+        if not (isinstance(self.reg, numbers.Real) and self.reg >= 0):
+            raise ValueError(f"reg must be a non-negative float, got {self.reg!r}.")
+        scale = self.weight_scale
+        if not (scale == "he" or (isinstance(scale, numbers.Real)
+                                  and not isinstance(scale, bool) and scale > 0)):
+            raise ValueError(
+                f"weight_scale must be a positive float or 'he', got {scale!r}."
+            )
+
+    def _architecture(self, n_features, n_classes):
+        return {
+            "n_features": n_features,
+            "hidden_layer_sizes": tuple(self._hidden_dims()),
+            "n_classes": n_classes,
+            "normalization": self.normalization,
+            "dropout_keep_ratio": self.dropout_keep_ratio,
+            "dtype": np.dtype(self.dtype).name,
+        }
+
+    def _build_model(self, n_features, n_classes, rng):
+        return FullyConnectedNet(
+            self._hidden_dims(),
+            input_dim=n_features,
+            num_classes=n_classes,
+            dropout_keep_ratio=self.dropout_keep_ratio,
+            normalization=self.normalization,
+            reg=self.reg,
+            weight_scale=self.weight_scale,
+            dtype=np.dtype(self.dtype),
+            random_state=rng,
+        )
