@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 # public name -> submodule that defines it
 _LAZY = {
     "KNNClassifier": "neighbors",
+    "MLPClassifier": "neural_network",
     "show_config": "_config",
 }
 
