@@ -196,3 +196,17 @@ def test_custom_update_rule_and_bad_options(digits):
         Solver(model, {"X_train": X, "y_train": y}, early_stopping=True)
     with pytest.raises(ValueError, match="y_train has 10"):
         Solver(model, {"X_train": X, "y_train": y[:10]})
+
+
+def test_train_rows_select_the_training_rows_without_copying_them():
+    X = np.arange(30, dtype=np.float64).reshape(30, 1).repeat(2, axis=1)
+    y = np.arange(30) % 2
+    rows = np.arange(0, 30, 3)
+    model = RecordingModel()
+    solver = Solver(model, {"X_train": X, "y_train": y, "train_rows": rows},
+                    batch_size=4, num_epochs=2, update_rule="sgd", verbose=False,
+                    random_state=0)
+    solver.train()
+    seen = np.concatenate([b[1] for b in model.batches])
+    np.testing.assert_array_equal(np.sort(seen), np.sort(np.tile(rows, 2)))
+    assert len(solver.loss_history) == 2 * 3  # ceil(10 / 4) per epoch

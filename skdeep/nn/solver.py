@@ -44,8 +44,10 @@ class Solver:
         statistics are saved and restored with the parameters of the best epoch.
     data : dict
         ``X_train`` (N, ...) and ``y_train`` (N,) integer labels; ``X_val`` and
-        ``y_val`` for validation (skdeep extension: they may be missing or None, and
-        then training keeps the last epoch's parameters).
+        ``y_val`` for validation.  skdeep extensions: ``X_val`` and ``y_val`` may be
+        missing or None, and then training keeps the last epoch's parameters;
+        ``train_rows``, when given, lists the rows of ``X_train`` to train on, so a
+        split of a large array needs no copy of it.
     update_rule : str or callable, default='sgd'
         A name from :mod:`skdeep.nn.optim` (``'sgd'``, ``'sgd_momentum'``,
         ``'rmsprop'``, ``'adam'``) or a function with their signature.
@@ -104,6 +106,7 @@ class Solver:
         self.model = model
         self.X_train = data["X_train"]
         self.y_train = data["y_train"]
+        self.train_rows = data.get("train_rows")
         self.X_val = data.get("X_val")
         self.y_val = data.get("y_val")
 
@@ -150,12 +153,17 @@ class Solver:
                 f"X_train has {len(self.X_train)} samples but y_train has "
                 f"{len(self.y_train)}."
             )
-        if len(self.X_train) == 0:
-            raise ValueError("X_train has no samples.")
+        if self.train_rows is not None:
+            self.train_rows = np.asarray(self.train_rows, dtype=np.intp)
+        if self._num_train() == 0:
+            raise ValueError("X_train has no samples to train on.")
         if self.early_stopping and not self._has_validation():
             raise ValueError("early_stopping needs validation data (X_val and y_val).")
         self._rng = as_rng(self.random_state)
         self._reset()
+
+    def _num_train(self):
+        return len(self.X_train) if self.train_rows is None else len(self.train_rows)
 
     def _has_validation(self):
         return self.X_val is not None and self.y_val is not None and len(self.X_val) > 0
@@ -260,6 +268,15 @@ class Solver:
             y_pred[start:start + batch_size] = np.argmax(scores, axis=1)
         return float(np.mean(y_pred == y))
 
+    def _train_accuracy(self):
+        if self.train_rows is None:
+            return self.check_accuracy(self.X_train, self.y_train,
+                                       num_samples=self.num_train_samples)
+        rows = self.train_rows
+        if self.num_train_samples is not None and len(rows) > self.num_train_samples:
+            rows = np.sort(self._rng.choice(rows, self.num_train_samples, replace=False))
+        return self.check_accuracy(self.X_train[rows], self.y_train[rows])
+
     def train(self):
         """Run ``num_epochs`` epochs of training.
 
@@ -272,7 +289,7 @@ class Solver:
         skdeep.exceptions.DivergenceError
             When the loss becomes NaN or infinite, naming the learning rate.
         """
-        num_train = self.X_train.shape[0]
+        num_train = self._num_train()
         batch_size = min(self.batch_size, num_train)
         num_iterations = self.num_epochs * math.ceil(num_train / batch_size)
         # minibatches are gathered into one buffer, never copied out of X_train anew
@@ -288,12 +305,14 @@ class Solver:
         return self
 
     def _run_epochs(self, batch_buffer, num_iterations, validate):
-        X_train, y_train = self.X_train, self.y_train
-        num_train, batch_size = X_train.shape[0], batch_buffer.shape[0]
+        X_train, y_train, train_rows = self.X_train, self.y_train, self.train_rows
+        num_train, batch_size = self._num_train(), batch_buffer.shape[0]
         epochs_without_improvement = 0
         t = 0
         for _ in range(self.num_epochs):
             order = self._rng.permutation(num_train)
+            if train_rows is not None:
+                order = train_rows[order]
             first_loss = len(self.loss_history)
             for start in range(0, num_train, batch_size):
                 idx = order[start:start + batch_size]
@@ -311,8 +330,7 @@ class Solver:
                     config["learning_rate"] *= self.lr_decay
 
             epoch_loss = float(np.mean(self.loss_history[first_loss:]))
-            train_acc = self.check_accuracy(X_train, y_train,
-                                            num_samples=self.num_train_samples)
+            train_acc = self._train_accuracy()
             self.train_acc_history.append(train_acc)
             line = f"(Epoch {self.epoch} / {self.num_epochs}) train acc: {train_acc:f}"
             if validate:
