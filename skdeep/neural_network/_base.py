@@ -17,8 +17,6 @@ from ..nn.solver import Solver
 
 # rows per forward pass at prediction time: bounds memory, costs nothing in speed
 _PREDICT_CHUNK = 1024
-# rows per chunk when gathering and casting the training data
-_GATHER_CHUNK = 4096
 
 
 def _seed_sequence(random_state):
@@ -66,23 +64,6 @@ def _stratified_split(y, validation_fraction, rng):
     return np.flatnonzero(is_train), val_idx
 
 
-def _gather_rows(X, rows, dtype):
-    """``X[rows]`` as a C-contiguous ``dtype`` array, in one copy.
-
-    Gathers and casts chunk by chunk, so a float64 ``X`` never has a full-size
-    float64 copy made on its way to float32.  ``rows=None`` means all rows, and
-    then a matching ``X`` is returned as is.
-    """
-    if rows is None:
-        if X.dtype == dtype and X.flags.c_contiguous:
-            return X
-        rows = np.arange(X.shape[0])
-    out = np.empty((len(rows),) + X.shape[1:], dtype=dtype)
-    for start in range(0, len(rows), _GATHER_CHUNK):
-        out[start:start + _GATHER_CHUNK] = X[rows[start:start + _GATHER_CHUNK]]
-    return out
-
-
 class BaseNetClassifier(ClassifierMixin, BaseEstimator):
     """Base class of the network classifiers (not for direct use).
 
@@ -102,9 +83,12 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
         """What must not change between a warm start and the fitted model."""
         raise NotImplementedError
 
-    def _model_input(self, X, rows, dtype):
-        """Model inputs for the given rows of validated ``X`` (None: all rows)."""
-        return _gather_rows(X, rows, dtype)
+    def _model_input(self, X, dtype):
+        """Validated rows ``X`` as the model's input array, of ``dtype``.
+
+        Copies only when it must: training slices rows out of the result by index.
+        """
+        return np.ascontiguousarray(X, dtype=dtype)
 
     def _check_params(self):
         """Validate the subclass's own parameters; raise ValueError."""
@@ -266,12 +250,11 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
                         f"sample for training)."
                     )
                 train_rows = None
-        data = {
-            "X_train": self._model_input(X, train_rows, dtype),
-            "y_train": y_encoded if train_rows is None else y_encoded[train_rows],
-        }
+        X_model = self._model_input(X, dtype)
+        # the Solver trains on train_rows of the whole array: no copy of the split
+        data = {"X_train": X_model, "y_train": y_encoded, "train_rows": train_rows}
         if len(val_rows):
-            data["X_val"] = self._model_input(X, val_rows, dtype)
+            data["X_val"] = X_model[val_rows]
             data["y_val"] = y_encoded[val_rows]
 
         solver = Solver(
@@ -309,8 +292,8 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
         model = self.model_.astype(np.float64)
         scores = np.empty((X.shape[0], len(self.classes_)))
         for start in range(0, X.shape[0], _PREDICT_CHUNK):
-            rows = np.arange(start, min(start + _PREDICT_CHUNK, X.shape[0]))
-            scores[rows] = model.loss(self._model_input(X, rows, np.float64))
+            chunk = slice(start, start + _PREDICT_CHUNK)
+            scores[chunk] = model.loss(self._model_input(X[chunk], np.float64))
         return scores
 
     def decision_function(self, X):
