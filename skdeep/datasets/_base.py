@@ -63,9 +63,10 @@ def get_data_home(data_home=None):
 
     Examples
     --------
-    >>> import os
+    >>> import os, tempfile
     >>> from skdeep.datasets import get_data_home
-    >>> os.path.isdir(get_data_home())
+    >>> home = get_data_home(os.path.join(tempfile.mkdtemp(), "skdeep_data"))
+    >>> os.path.isdir(home)
     True
     """
     data_home = _data_home_path(data_home)
