@@ -24,11 +24,17 @@ import numpy as np
 #pythran export merge_k_smallest(float64[:,:], int, float64[:,:], int64[:,:])
 #pythran export merge_k_smallest_gram(float32[:,:], float64[:], float64[:], int, float64[:,:], int64[:,:])
 #pythran export merge_k_smallest_gram(float64[:,:], float64[:], float64[:], int, float64[:,:], int64[:,:])
+#pythran export chunk_size()
 
 # Floats are summed CHUNK at a time in the input precision, then in float64.
 CHUNK = 256
 # Bytes of Y rows per tile: about half of a 512 KB to 1 MB L2 cache.
 TILE_BYTES = 262144
+
+
+def chunk_size():
+    """CHUNK, for error bounds computed outside (compiled modules export no constants)."""
+    return CHUNK
 
 
 def _tile_rows(d, itemsize):
