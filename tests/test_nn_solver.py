@@ -54,7 +54,8 @@ def test_each_epoch_visits_every_sample_once_through_one_buffer():
                     update_rule="sgd", verbose=False, random_state=0)
     solver.train()
     assert len(model.batches) == 3 * 5  # ceil(23 / 5) minibatches per epoch
-    assert [len(b[1]) for b in model.batches[:5]] == [5, 5, 5, 5, 3]
+    # as equal as possible: no leftover minibatch of a few samples
+    assert sorted(len(b[1]) for b in model.batches[:5]) == [4, 4, 5, 5, 5]
     for epoch in range(3):
         seen = np.concatenate([b[1] for b in model.batches[5 * epoch:5 * epoch + 5]])
         np.testing.assert_array_equal(np.sort(seen), np.arange(23))

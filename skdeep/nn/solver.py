@@ -30,7 +30,10 @@ class Solver:
     """Trains a classification model with minibatch first-order updates.
 
     Each epoch visits every training sample once, in a fresh random order, in
-    minibatches of ``batch_size`` (the last one may be smaller).  After each epoch
+    ``ceil(N / batch_size)`` minibatches of at most ``batch_size`` samples whose
+    sizes differ by at most one.  (A leftover minibatch of a few samples would take
+    a full-size step on a very noisy gradient, and would feed batchnorm a variance
+    of almost nothing.)  After each epoch
     the learning rate is multiplied by ``lr_decay`` and the accuracies on (a
     sample of) the training data and on the validation data are recorded.
 
@@ -309,13 +312,15 @@ class Solver:
         num_train, batch_size = self._num_train(), batch_buffer.shape[0]
         epochs_without_improvement = 0
         t = 0
+        num_batches = math.ceil(num_train / batch_size)
+        bounds = np.arange(num_batches + 1) * num_train // num_batches
         for _ in range(self.num_epochs):
             order = self._rng.permutation(num_train)
             if train_rows is not None:
                 order = train_rows[order]
             first_loss = len(self.loss_history)
-            for start in range(0, num_train, batch_size):
-                idx = order[start:start + batch_size]
+            for start, stop in zip(bounds[:-1], bounds[1:]):
+                idx = order[start:stop]
                 X_batch = np.take(X_train, idx, axis=0, out=batch_buffer[:len(idx)],
                                   mode="clip")
                 self._step(X_batch, y_train[idx])
