@@ -158,9 +158,14 @@ def main():
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start")
 
     results = {}
-    results["skdeep"] = run_skdeep(X, y, X_test, y_test, args.epochs)
+
+    def record(name, result):
+        results[name] = result
+        print(f"  {name}: fit {result[0]:.1f}s, test acc {result[1]:.3f}", flush=True)
+
+    record("skdeep", run_skdeep(X, y, X_test, y_test, args.epochs))
     if not args.skip_sklearn:
-        results["scikit-learn"] = run_sklearn(X, y, X_test, y_test, args.epochs)
+        record("scikit-learn", run_sklearn(X, y, X_test, y_test, args.epochs))
     if not args.skip_torch:
         try:
             import torch
@@ -168,7 +173,7 @@ def main():
             print("PyTorch is not installed: skipping its twin")
         else:
             print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads")
-            results["PyTorch"] = run_torch(X, y, X_test, y_test, args.epochs)
+            record("PyTorch", run_torch(X, y, X_test, y_test, args.epochs))
 
     print(f"\n{'':14}{'fit time':>10}{'test acc':>10}")
     for name, (seconds, acc) in results.items():
