@@ -287,6 +287,11 @@ class Solver:
         running statistics) of the epoch with the best validation accuracy; ties go
         to the later epoch.  Without, it keeps the last epoch's.
 
+        Returns
+        -------
+        self : Solver
+            With the histories filled in.
+
         Raises
         ------
         skdeep.exceptions.DivergenceError
