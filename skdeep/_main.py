@@ -11,11 +11,17 @@ import time
 
 def models():
     """(name, estimator, parameter grid) for every model the job compares."""
-    from skdeep import KNNClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
 
+    from skdeep import KNNClassifier, MLPClassifier
+
+    # networks train best on standardized features; kNN compares raw pixels
+    mlp = make_pipeline(StandardScaler(), MLPClassifier(num_epochs=50, random_state=0))
     return [
         ("kNN (L2)", KNNClassifier(metric="l2"), {"n_neighbors": [1, 3, 5, 8]}),
         ("kNN (L1)", KNNClassifier(metric="l1"), {"n_neighbors": [1, 3, 5, 8]}),
+        ("MLP (Adam)", mlp, {"mlpclassifier__dropout_keep_ratio": [1.0, 0.5]}),
     ]
 
 
