@@ -7,6 +7,7 @@ import pytest
 from sklearn.datasets import load_digits
 from sklearn.preprocessing import StandardScaler
 
+from skdeep.datasets import find_cifar10, load_cifar10
 from skdeep.exceptions import DivergenceError
 from skdeep.nn.models import FullyConnectedNet
 from skdeep.nn.solver import Solver
@@ -16,6 +17,18 @@ from skdeep.nn.solver import Solver
 def digits():
     X, y = load_digits(return_X_y=True)
     return StandardScaler().fit_transform(X).astype(np.float32), y
+
+
+@pytest.fixture(scope="module")
+def cifar_rows():
+    """The first 1,050 CIFAR-10 training images as float64 rows minus their mean."""
+    path = find_cifar10()
+    if path is None:
+        pytest.skip("CIFAR-10 not found (set SKDEEP_DATA)")
+    X, y, _, _ = load_cifar10(path)
+    X = X[:1050].reshape(1050, -1).astype(np.float64)
+    X -= X.mean(axis=0)
+    return X, y[:1050]
 
 
 class RecordingModel:
@@ -44,6 +57,22 @@ def test_three_and_five_layer_nets_overfit_50_samples(digits, hidden_dims):
     solver.train()
     assert max(solver.train_acc_history) == 1.0
     assert solver.check_accuracy(X[rows], y[rows]) == 1.0
+
+
+@pytest.mark.parametrize("hidden_dims, weight_scale", [([100, 100], 1e-2),
+                                                       ([100, 100, 100, 100], 5e-2)])
+def test_three_and_five_layer_nets_overfit_50_cifar10_images(cifar_rows, hidden_dims,
+                                                           weight_scale):
+    # the CS231n setting: raw pixels minus the mean image, plain SGD at 1e-2
+    X, y = cifar_rows
+    model = FullyConnectedNet(hidden_dims, weight_scale=weight_scale, dtype=np.float64,
+                              random_state=0)
+    solver = Solver(model, {"X_train": X[:50], "y_train": y[:50],
+                            "X_val": X[50:], "y_val": y[50:]},
+                    update_rule="sgd", optim_config={"learning_rate": 1e-2},
+                    batch_size=25, num_epochs=20, verbose=False, random_state=0)
+    solver.train()
+    assert max(solver.train_acc_history) == 1.0
 
 
 def test_each_epoch_visits_every_sample_once_through_one_buffer():
