@@ -4,9 +4,11 @@ Dropout as a regularizer: keep ratio 1 against 0.25 on 500 training images.
 The CS231n dropout experiment: a network with one hidden layer of 500 units learns
 only 500 images, once without dropout (keep ratio 1) and once keeping a quarter of
 the hidden units at each step (keep ratio 0.25), and is validated on 1,000 other
-images after each epoch.  Without dropout the network soon fits its 500 images
-perfectly while validation accuracy stalls; with dropout the training accuracy
-rises more slowly and the gap to validation stays smaller.
+images after each epoch.  On CIFAR-10, without dropout the network soon fits its
+500 images perfectly while validation accuracy stalls (about 0.28); with dropout
+the training accuracy rises more slowly and validation accuracy ends higher
+(about 0.32).  The digits are too easy for 500 images to overfit much, and there
+dropout only slows training down.
 
     python examples/plot_dropout.py [CIFAR_DIR] [--out dropout.png]
 
