@@ -1,8 +1,19 @@
 """Tests for skdeep.linear_model: the loss functions and the two SGD classifiers."""
+import pickle
+import re
+
 import numpy as np
 import pytest
+from sklearn.base import clone
+from sklearn.datasets import load_digits, make_blobs
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
+from skdeep.exceptions import DivergenceError
 from skdeep.linear_model import (
+    LinearSVMClassifier,
+    SoftmaxClassifier,
     softmax_loss_naive,
     softmax_loss_vectorized,
     svm_loss_naive,
@@ -10,6 +21,7 @@ from skdeep.linear_model import (
 )
 from skdeep.nn.gradcheck import eval_numerical_gradient, rel_error
 
+CLASSIFIERS = [LinearSVMClassifier, SoftmaxClassifier]
 LOSSES = {
     "svm": (svm_loss_naive, svm_loss_vectorized),
     "softmax": (softmax_loss_naive, softmax_loss_vectorized),
@@ -22,6 +34,12 @@ def _small_problem(seed=0, n=40, d=30, c=7, w_scale=1e-2):
     X = rng.randn(n, d)
     y = rng.randint(c, size=n)
     return W, X, y
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
 
 
 # ----------------------------------------------------------------------------
@@ -115,3 +133,180 @@ def test_loss_functions_reject_bad_shapes(fn):
         fn(W, X, y[:-1], 0.0)
     with pytest.raises(ValueError, match=r"class indices in \[0, 7\)"):
         fn(W, X, np.full_like(y, 7), 0.0)
+
+
+# ----------------------------------------------------------------------------
+# classifiers
+
+
+def _seeds_training(loss_fn, X, y, learning_rate, reg, num_iters, batch_size, seed):
+    """The CS231n way: bias column appended, (D + 1, C) weights, choice batches."""
+    rng = np.random.RandomState(seed)
+    X_aug = np.hstack([X, np.ones((X.shape[0], 1))])
+    W = 0.001 * rng.randn(X_aug.shape[1], np.max(y) + 1)
+    history = []
+    for _ in range(num_iters):
+        idx = rng.choice(X_aug.shape[0], batch_size)
+        loss, grad = loss_fn(W, X_aug[idx], y[idx], reg)
+        history.append(loss)
+        W -= learning_rate * grad
+    return W, np.array(history)
+
+
+@pytest.mark.parametrize("cls, loss_fn", [(LinearSVMClassifier, svm_loss_vectorized),
+                                          (SoftmaxClassifier, softmax_loss_vectorized)])
+def test_fit_reproduces_the_seeds_bias_column_training(cls, loss_fn, digits):
+    X, y = digits
+    params = dict(learning_rate=1e-3, reg=0.5, num_iters=300, batch_size=50)
+    W_ref, history_ref = _seeds_training(loss_fn, X, y, seed=7, **params)
+    clf = cls(random_state=7, **params).fit(X, y)
+    np.testing.assert_allclose(clf.coef_, W_ref[:-1].T, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(clf.intercept_, W_ref[-1], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(clf.loss_history_, history_ref, rtol=1e-9)
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS)
+def test_defaults_learn_standardized_digits(cls, digits):
+    X, y = digits
+    clf = cls(random_state=0).fit(X[::2], y[::2])
+    assert clf.score(X[1::2], y[1::2]) > 0.9
+    assert clf.loss_history_.shape == (clf.num_iters,)
+    assert clf.n_iter_ == clf.num_iters
+    # SGD is noisy, but the loss must come down
+    assert clf.loss_history_[-100:].mean() < 0.5 * clf.loss_history_[:100].mean()
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS)
+def test_fitted_attributes_and_binary_string_labels(cls):
+    X, y = make_blobs(n_samples=120, centers=2, n_features=5, random_state=3)
+    labels = np.array(["cat", "dog"])[y]
+    clf = cls(num_iters=200, random_state=0).fit(X, labels)
+    assert clf.coef_.shape == (2, 5)
+    assert clf.intercept_.shape == (2,)
+    assert list(clf.classes_) == ["cat", "dog"]
+    decision = clf.decision_function(X)
+    assert decision.shape == (120,)
+    scores = X @ clf.coef_.T + clf.intercept_
+    np.testing.assert_allclose(decision, scores[:, 1] - scores[:, 0])
+    assert np.array_equal(clf.predict(X), clf.classes_[(decision > 0).astype(int)])
+    assert clf.score(X, labels) > 0.95
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS)
+def test_multiclass_decision_function_is_linear_scores(cls, digits):
+    X, y = digits
+    clf = cls(num_iters=50, random_state=0).fit(X, y + 10)
+    scores = clf.decision_function(X[:20])
+    assert scores.shape == (20, 10)
+    np.testing.assert_allclose(scores, X[:20] @ clf.coef_.T + clf.intercept_)
+    assert np.array_equal(clf.predict(X[:20]), 10 + np.argmax(scores, axis=1))
+
+
+def test_softmax_predict_proba(digits):
+    X, y = digits
+    clf = SoftmaxClassifier(num_iters=300, random_state=0).fit(X, y)
+    proba = clf.predict_proba(X[:50])
+    assert proba.shape == (50, 10)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+    assert np.array_equal(clf.classes_[proba.argmax(axis=1)], clf.predict(X[:50]))
+    np.testing.assert_allclose(np.exp(clf.predict_log_proba(X[:50])), proba, rtol=1e-10)
+    scores = clf.decision_function(X[:50])
+    expected = np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(proba, expected, rtol=1e-10)
+    assert not hasattr(LinearSVMClassifier(), "predict_proba")
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS)
+def test_random_state_reproducible_and_global_rng_untouched(cls, digits):
+    X, y = digits
+    np.random.seed(123)
+    state = np.random.get_state()[1].copy()
+    a = cls(num_iters=100, random_state=0).fit(X, y)
+    b = cls(num_iters=100, random_state=0).fit(X, y)
+    c = cls(num_iters=100, random_state=1).fit(X, y)
+    assert np.array_equal(np.random.get_state()[1], state)
+    assert np.array_equal(a.coef_, b.coef_)
+    assert np.array_equal(a.loss_history_, b.loss_history_)
+    assert not np.allclose(a.coef_, c.coef_)
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS)
+def test_float32_input_trains_in_float32(cls, digits):
+    X, y = digits
+    clf32 = cls(num_iters=200, random_state=0).fit(X.astype(np.float32), y)
+    clf64 = cls(num_iters=200, random_state=0).fit(X, y)
+    assert clf32.coef_.dtype == np.float32 and clf32.intercept_.dtype == np.float32
+    assert clf32.decision_function(X.astype(np.float32)).dtype == np.float32
+    assert clf64.coef_.dtype == np.float64
+    np.testing.assert_allclose(clf32.coef_, clf64.coef_, rtol=1e-3, atol=1e-5)
+    clf_int = cls(num_iters=10, random_state=0).fit(np.round(X).astype(np.int32), y)
+    assert clf_int.coef_.dtype == np.float64
+
+
+@pytest.mark.parametrize("cls, loss_fn", [(LinearSVMClassifier, svm_loss_vectorized),
+                                          (SoftmaxClassifier, softmax_loss_vectorized)])
+def test_batch_larger_than_training_set(cls, loss_fn, digits):
+    # drawn with replacement, so a batch may hold more rows than the data
+    X, y = digits[0][:30], digits[1][:30]
+    params = dict(learning_rate=1e-2, reg=1e-3, num_iters=50, batch_size=100)
+    W_ref, _ = _seeds_training(loss_fn, X, y, seed=3, **params)
+    clf = cls(random_state=3, **params).fit(X, y)
+    np.testing.assert_allclose(clf.coef_, W_ref[:-1].T, rtol=1e-9, atol=1e-12)
+    assert clf.score(X, y) > 0.9
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS)
+def test_divergence_raises_naming_the_learning_rate(cls, digits):
+    X, y = digits
+    clf = cls(learning_rate=1e6, reg=10.0, num_iters=300, random_state=0)
+    with pytest.raises(DivergenceError, match=re.escape("learning_rate=1000000.0")):
+        clf.fit(X * 1e3, y)
+    assert not hasattr(clf, "coef_")
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS)
+def test_verbose_prints_the_loss_every_100_iterations(cls, digits, capsys):
+    X, y = digits
+    cls(num_iters=250, verbose=1, random_state=0).fit(X, y)
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in lines] == [
+        "iteration 0 / 250", "iteration 100 / 250", "iteration 200 / 250"]
+    assert re.fullmatch(r"iteration 0 / 250: loss \d+\.\d{6}", lines[0])
+    cls(num_iters=250, random_state=0).fit(X, y)
+    assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS)
+@pytest.mark.parametrize("param, value, message", [
+    ("learning_rate", 0.0, r"'learning_rate' parameter .* must be a float in the range \(0, inf\)"),
+    ("learning_rate", "fast", "'learning_rate' parameter"),
+    ("reg", -1.0, r"'reg' parameter .* range \[0, inf\)"),
+    ("num_iters", 0, r"'num_iters' parameter .* must be an int in the range \[1, inf\)"),
+    ("batch_size", 2.5, "'batch_size' parameter .* must be an int"),
+])
+def test_bad_parameters_raise_clear_errors(cls, param, value, message):
+    X, y = make_blobs(n_samples=20, random_state=0)
+    with pytest.raises(ValueError, match=message):
+        cls(**{param: value}).fit(X, y)
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS)
+def test_single_class_is_refused(cls):
+    X = np.random.RandomState(0).randn(10, 3)
+    with pytest.raises(ValueError, match="at least 2 classes.*only one class: 'a'"):
+        cls().fit(X, ["a"] * 10)
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS)
+def test_pipeline_gridsearch_clone_pickle(cls, digits):
+    X, y = load_digits(return_X_y=True)
+    pipe = make_pipeline(StandardScaler(), cls(num_iters=200, random_state=0))
+    grid = {f"{cls.__name__.lower()}__learning_rate": [1e-4, 1e-2]}
+    searches = [GridSearchCV(clone(pipe), grid, cv=2, n_jobs=n_jobs).fit(X, y)
+                for n_jobs in (1, 2)]
+    np.testing.assert_array_equal(searches[0].cv_results_["mean_test_score"],
+                                  searches[1].cv_results_["mean_test_score"])
+    best = searches[1].best_estimator_
+    restored = pickle.loads(pickle.dumps(best))
+    np.testing.assert_array_equal(restored.decision_function(X), best.decision_function(X))
+    assert best.score(X, y) > 0.9

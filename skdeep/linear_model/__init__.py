@@ -5,6 +5,7 @@
 ``(W, X, y, reg) -> (loss, dW)`` come in a vectorized version, the one training
 uses, and a naive one with explicit loops to check it against.
 """
+from ._classifiers import LinearSVMClassifier, SoftmaxClassifier
 from ._losses import (
     softmax_loss_naive,
     softmax_loss_vectorized,
@@ -13,6 +14,8 @@ from ._losses import (
 )
 
 __all__ = [
+    "LinearSVMClassifier",
+    "SoftmaxClassifier",
     "softmax_loss_naive",
     "softmax_loss_vectorized",
     "svm_loss_naive",
