@@ -13,6 +13,8 @@ __version__ = "0.1.0"
 # public name -> submodule that defines it
 _LAZY = {
     "KNNClassifier": "neighbors",
+    "LinearSVMClassifier": "linear_model",
+    "SoftmaxClassifier": "linear_model",
     "show_config": "_config",
 }
 

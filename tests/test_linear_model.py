@@ -310,3 +310,9 @@ def test_pipeline_gridsearch_clone_pickle(cls, digits):
     restored = pickle.loads(pickle.dumps(best))
     np.testing.assert_array_equal(restored.decision_function(X), best.decision_function(X))
     assert best.score(X, y) > 0.9
+
+
+def test_top_level_import():
+    import skdeep
+    assert skdeep.LinearSVMClassifier is LinearSVMClassifier
+    assert skdeep.SoftmaxClassifier is SoftmaxClassifier
