@@ -316,3 +316,64 @@ def test_top_level_import():
     import skdeep
     assert skdeep.LinearSVMClassifier is LinearSVMClassifier
     assert skdeep.SoftmaxClassifier is SoftmaxClassifier
+
+
+# ----------------------------------------------------------------------------
+# class templates
+
+
+@pytest.fixture
+def pyplot():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    yield plt
+    plt.close("all")
+
+
+def test_plot_class_templates_from_a_fitted_pipeline(pyplot, digits):
+    from skdeep.plotting import plot_class_templates
+
+    X, y = load_digits(return_X_y=True)
+    pipe = make_pipeline(StandardScaler(with_std=False),
+                         SoftmaxClassifier(num_iters=100, random_state=0))
+    pipe.fit(X, np.array(list("abcdefghij"))[y])
+    fig = plot_class_templates(pipe, n_cols=5)
+    shown = [ax for ax in fig.axes if ax.images]
+    assert len(fig.axes) == 10 and len(shown) == 10
+    assert [ax.get_title() for ax in shown] == list("abcdefghij")
+    coef = pipe[-1].coef_
+    first = shown[0].images[0].get_array()
+    assert first.shape == (8, 8)
+    # one colour scale shared by all classes
+    expected = (coef[0] - coef.min()) / (coef.max() - coef.min())
+    np.testing.assert_allclose(np.asarray(first).ravel(), expected)
+
+
+def test_plot_class_templates_colour_array(pyplot):
+    from skdeep.plotting import plot_class_templates
+
+    weights = np.random.RandomState(0).randn(3, 32 * 32 * 3)
+    fig = plot_class_templates(weights, class_names=["x", "y", "z"])
+    image = fig.axes[2].images[0].get_array()
+    assert image.shape == (32, 32, 3)
+    # rows are channels-last flattened images
+    np.testing.assert_allclose(
+        image[0, 1], (weights[2, 3:6] - weights.min()) / np.ptp(weights))
+    with pytest.raises(ValueError, match="class_names has 2 names for 3 templates"):
+        plot_class_templates(weights, class_names=["x", "y"])
+    with pytest.raises(ValueError, match="image_shape"):
+        plot_class_templates(weights, image_shape=(32, 32, 1))
+
+
+def test_plot_class_templates_needs_a_fitted_linear_model(pyplot):
+    from sklearn.exceptions import NotFittedError
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from skdeep.plotting import plot_class_templates
+
+    with pytest.raises(NotFittedError):
+        plot_class_templates(LinearSVMClassifier())
+    X, y = make_blobs(n_samples=20, n_features=4, random_state=0)
+    with pytest.raises(TypeError, match="no coef_"):
+        plot_class_templates(KNeighborsClassifier(n_neighbors=1).fit(X, y))
