@@ -6,6 +6,7 @@ editable install here compiles the kernels in place and ships a wheel holding a
 single ``.pth`` line that puts the source tree on ``sys.path``.
 """
 import base64
+import email.parser
 import hashlib
 import os
 import subprocess
@@ -37,10 +38,17 @@ def build_editable(wheel_directory, config_settings=None, metadata_directory=Non
     with tempfile.TemporaryDirectory() as tmp:
         if metadata_directory is None:
             dist_info = os.path.join(tmp, prepare_metadata_for_build_editable(tmp, config_settings))
-        else:
+        elif metadata_directory.rstrip(os.sep).endswith(".dist-info"):
             dist_info = metadata_directory
-        dist_info_name = os.path.basename(os.path.normpath(dist_info))
-        name, version = dist_info_name[: -len(".dist-info")].split("-", 1)
+        else:  # pip passes the directory that holds the .dist-info
+            (found,) = [f for f in os.listdir(metadata_directory) if f.endswith(".dist-info")]
+            dist_info = os.path.join(metadata_directory, found)
+        # pip may rename the directory it passes, so read name and version inside it
+        with open(os.path.join(dist_info, "METADATA"), encoding="utf-8") as f:
+            metadata = email.parser.Parser().parse(f, headersonly=True)
+        name = metadata["Name"].replace("-", "_")
+        version = metadata["Version"]
+        dist_info_name = f"{name}-{version}.dist-info"
 
         files = {f"__editable__.{name}-{version}.pth": (root + "\n").encode()}
         for fname in sorted(os.listdir(dist_info)):

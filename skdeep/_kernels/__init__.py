@@ -11,6 +11,9 @@ import importlib.machinery
 import os
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
+# Staleness means something only in a source tree built in place; an installed
+# wheel's files carry install-time dates.
+_IN_SOURCE_TREE = os.path.exists(os.path.join(_HERE, os.pardir, os.pardir, "setup.py"))
 
 
 def kernel_names():
@@ -31,8 +34,9 @@ def kernel_status():
     -------
     status : dict
         Maps each kernel name to a dict with ``compiled`` (bool), ``path`` (the
-        file that was imported) and ``stale`` (True when the Python source is newer
-        than the compiled module, so an edit has not been rebuilt yet).
+        file that was imported) and ``stale`` (True when, in a source tree built in
+        place, the Python source is newer than the compiled module, so an edit
+        has not been rebuilt yet).
     """
     status = {}
     for name in kernel_names():
@@ -40,6 +44,7 @@ def kernel_status():
         path = module.__file__
         compiled = path.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES))
         source = os.path.join(_HERE, name + ".py")
-        stale = compiled and os.path.getmtime(source) > os.path.getmtime(path)
+        stale = (_IN_SOURCE_TREE and compiled
+                 and os.path.getmtime(source) > os.path.getmtime(path))
         status[name] = {"compiled": compiled, "path": path, "stale": stale}
     return status

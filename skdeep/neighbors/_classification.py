@@ -1,0 +1,197 @@
+"""k-nearest-neighbour classification."""
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._pairwise import METRICS, _holds_uint8_values, k_nearest
+
+
+class KNNClassifier(ClassifierMixin, BaseEstimator):
+    """Classifier voting among the k nearest training rows (brute force, compiled).
+
+    Distances are computed by compiled kernels on both cores, blocked so that
+    temporary memory stays near ``working_memory`` megabytes whatever the data
+    size.  Rows of integers in [0, 255] (uint8 images, or raw pixels as floats)
+    take an exact integer path; L2 neighbours are screened with a BLAS product
+    and then recomputed directly, so the neighbours and distances returned are
+    exact, not subject to the cancellation of the usual Gram-matrix trick.
+
+    Parameters
+    ----------
+    n_neighbors : int, default=5
+        Number of neighbours that vote.
+    metric : {'l2', 'l1'}, default='l2'
+        Euclidean (``'l2'``) or Manhattan (``'l1'``) distance.
+    n_jobs : int, default=None
+        Threads for the distance kernels and BLAS: None or -1 uses every core,
+        a positive number limits them (GridSearchCV workers limit themselves).
+    working_memory : float, default=None
+        Megabytes the temporary distance blocks may take; None means 256.
+        Lower it on small machines, raise it for fewer, larger blocks.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels, sorted.
+    n_features_in_ : int
+        Number of features seen during fit.
+    n_samples_fit_ : int
+        Number of training rows.
+
+    See Also
+    --------
+    skdeep.neighbors.pairwise_distances : The distances themselves.
+
+    Notes
+    -----
+    Votes are unweighted; a tie between classes goes to the smallest class
+    label (the first in ``classes_``).  Among rows at equal distance, the one
+    that comes first in the training set is the nearer.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skdeep import KNNClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = KNNClassifier(n_neighbors=3).fit(X[:1000], y[:1000])
+    >>> round(clf.score(X[1000:], y[1000:]), 3)
+    0.965
+    """
+
+    def __init__(self, n_neighbors=5, metric="l2", n_jobs=None, working_memory=None):
+        self.n_neighbors = n_neighbors
+        self.metric = metric
+        self.n_jobs = n_jobs
+        self.working_memory = working_memory
+
+    def _check_params(self):
+        if (not isinstance(self.n_neighbors, numbers.Integral)
+                or isinstance(self.n_neighbors, bool) or self.n_neighbors < 1):
+            raise ValueError(
+                f"n_neighbors must be a positive integer, got {self.n_neighbors!r}."
+            )
+        if self.metric not in METRICS:
+            raise ValueError(f"metric must be one of {METRICS}, got {self.metric!r}.")
+        if self.n_jobs is not None and (
+                not isinstance(self.n_jobs, numbers.Integral) or self.n_jobs == 0):
+            raise ValueError(f"n_jobs must be None or a non-zero integer, got {self.n_jobs!r}.")
+        if self.working_memory is not None and not (
+                isinstance(self.working_memory, numbers.Real) and self.working_memory > 0):
+            raise ValueError(
+                f"working_memory must be None or a positive number of megabytes, "
+                f"got {self.working_memory!r}."
+            )
+
+    def fit(self, X, y):
+        """Store the training rows and labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows (for images, flattened channels-last pixels).
+        y : array-like of shape (n_samples,)
+            Labels of any type.
+
+        Returns
+        -------
+        self : KNNClassifier
+            The fitted classifier.
+        """
+        self._check_params()
+        X, y = validate_data(self, X, y, dtype="numeric")
+        check_classification_targets(y)
+        self.classes_, self._y = np.unique(y, return_inverse=True)
+        # Checked once here rather than at every query: uint8-valued training
+        # rows are stored as uint8, which the exact kernels read directly.
+        self._fit_X = X.astype(np.uint8) if _holds_uint8_values(X) else X
+        self.n_samples_fit_ = X.shape[0]
+        return self
+
+    def kneighbors(self, X=None, n_neighbors=None, return_distance=True):
+        """Find the nearest training rows of each query.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_queries, n_features), default=None
+            Queries.  None means the training rows, each excluding itself.
+        n_neighbors : int, default=None
+            Number of neighbours; the estimator's ``n_neighbors`` when None.
+        return_distance : bool, default=True
+            Whether to return the distances too.
+
+        Returns
+        -------
+        neigh_dist : ndarray of shape (n_queries, n_neighbors)
+            Distances, ascending; only when ``return_distance=True``.
+        neigh_ind : ndarray of shape (n_queries, n_neighbors)
+            Indices of the neighbours in the training set.
+        """
+        check_is_fitted(self)
+        k = self.n_neighbors if n_neighbors is None else n_neighbors
+        if not isinstance(k, numbers.Integral) or isinstance(k, bool) or k < 1:
+            raise ValueError(f"n_neighbors must be a positive integer, got {k!r}.")
+        query_is_train = X is None
+        if query_is_train:
+            X = self._fit_X
+            k_search = k + 1
+        else:
+            X = validate_data(self, X, dtype="numeric", reset=False)
+            k_search = k
+        if k_search > self.n_samples_fit_:
+            raise ValueError(
+                f"Expected n_neighbors <= n_samples_fit, but n_neighbors = {k}, "
+                f"n_samples_fit = {self.n_samples_fit_}"
+                + (" (the training rows exclude themselves)" if query_is_train else "")
+                + "."
+            )
+        dist, ind = k_nearest(X, self._fit_X, k_search, self.metric,
+                              working_memory=self.working_memory, n_jobs=self.n_jobs)
+        if query_is_train:
+            # Drop each row itself; with duplicates it need not come first.
+            rows = np.arange(len(ind))
+            is_self = ind == rows[:, None]
+            drop = np.where(is_self.any(axis=1), is_self.argmax(axis=1), k_search - 1)
+            keep = np.ones(ind.shape, dtype=bool)
+            keep[rows, drop] = False
+            dist = dist[keep].reshape(len(ind), k)
+            ind = ind[keep].reshape(len(ind), k)
+        return (dist, ind) if return_distance else ind
+
+    def _votes(self, X):
+        ind = self.kneighbors(X, return_distance=False)
+        labels = self._y[ind]
+        votes = np.zeros((len(ind), len(self.classes_)), dtype=np.int64)
+        np.add.at(votes, (np.arange(len(ind))[:, None], labels), 1)
+        return votes
+
+    def predict(self, X):
+        """Majority label of the nearest training rows; ties go to the smallest label.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_queries, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_queries,)
+        """
+        votes = self._votes(X)
+        return self.classes_[np.argmax(votes, axis=1)]
+
+    def predict_proba(self, X):
+        """Fraction of the neighbours' votes each class receives.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_queries, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_queries, n_classes)
+            Columns in the order of ``classes_``.
+        """
+        votes = self._votes(X)
+        return votes / votes.sum(axis=1, keepdims=True)

@@ -1,0 +1,284 @@
+"""Pairwise distances and nearest neighbours: the thin layer over the distance kernels.
+
+Exactness.  Rows whose values are all integers in [0, 255] (uint8 images, or raw
+pixels stored as floats) go through integer kernels whose sums are exact.  Float
+rows are summed in float64.  For L2 nearest neighbours a BLAS product
+``|x|^2 + |y|^2 - 2 x.y`` only *screens* candidates: it is fast but loses digits
+to cancellation, so the nearest candidates are recomputed directly, and a
+rigorous bound on the screening error proves that no row outside the candidates
+can be nearer (a query where the proof fails is redone directly against every
+row).  Ties are broken by the smaller row index.
+
+Memory.  Work is blocked over rows of both sets so that the temporary arrays stay
+within ``working_memory`` megabytes, whatever the sizes of the inputs.
+"""
+import os
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from .._kernels import _distances
+
+METRICS = ("l2", "l1")
+DEFAULT_WORKING_MEMORY = 256  # MB
+
+# int32 sums of per-feature terms up to 255 (L1) and 255**2 (L2) stay exact up to:
+_U8_MAX_FEATURES = {"l1": (2**31 - 1) // 255, "l2": (2**31 - 1) // 255**2}
+_INT32_MAX = np.iinfo(np.int32).max
+# Rows checked at a time when testing whether floats hold uint8 values.
+_CHECK_ROWS = 1024
+
+
+def _holds_uint8_values(A):
+    """Whether every value of A is an integer in [0, 255]."""
+    if A.dtype == np.uint8:
+        return True
+    if A.size == 0:
+        return False
+    if A.dtype.kind in "iu":
+        return bool(A.min() >= 0 and A.max() <= 255)
+    if A.dtype.kind != "f":
+        return False
+    for start in range(0, A.shape[0], _CHECK_ROWS):
+        block = A[start:start + _CHECK_ROWS]
+        if not (np.all(block >= 0) and np.all(block <= 255) and np.all(block == np.rint(block))):
+            return False
+    return True
+
+
+def _as_uint8(A):
+    return A if A.dtype == np.uint8 else A.astype(np.uint8)
+
+
+def kernel_operands(X, Y, metric):
+    """Bring X and Y to the one dtype the kernels compute in.
+
+    Returns ``(X, Y, kind)`` where kind is ``'uint8'`` (exact integer path) or the
+    float dtype: float32 when neither input needs more, else float64.
+    """
+    if (X.shape[1] <= _U8_MAX_FEATURES[metric]
+            and _holds_uint8_values(X) and _holds_uint8_values(Y)):
+        return _as_uint8(X), _as_uint8(Y), "uint8"
+    dtype = np.result_type(X.dtype, Y.dtype, np.float32)
+    if dtype not in (np.float32, np.float64):
+        dtype = np.float64
+    X = np.ascontiguousarray(X, dtype=dtype)
+    Y = np.ascontiguousarray(Y, dtype=dtype)
+    return X, Y, np.dtype(dtype)
+
+
+def _direct_kernel(metric, kind):
+    if kind == "uint8":
+        return _distances.l1_block_u8 if metric == "l1" else _distances.sq_l2_block_u8
+    return _distances.l1_block_float if metric == "l1" else _distances.sq_l2_block_float
+
+
+def _block_rows(n_rows, bytes_per_row, working_memory):
+    """How many rows of `bytes_per_row` bytes fit in the working memory (at least 1)."""
+    budget = working_memory * 2**20
+    return int(max(1, min(n_rows, budget // max(1, bytes_per_row))))
+
+
+def _threads(n_jobs):
+    """threadpoolctl limit for n_jobs: None and -1 mean every core."""
+    if n_jobs is None or n_jobs == -1:
+        return None
+    if n_jobs < 0:
+        return max(1, (os.cpu_count() or 1) + 1 + n_jobs)
+    return int(n_jobs)
+
+
+def pairwise_distances(X, Y=None, metric="l2", *, working_memory=None, n_jobs=None):
+    """Distances between every row of X and every row of Y.
+
+    Each distance is computed directly from the two rows: exactly for rows of
+    integers in [0, 255] (uint8 images), with float64 sums for floats.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples_X, n_features)
+    Y : array-like of shape (n_samples_Y, n_features), default=None
+        ``None`` means ``Y = X``.
+    metric : {'l2', 'l1'}, default='l2'
+        Euclidean or Manhattan distance.
+    working_memory : float, default=None
+        Megabytes of temporary arrays beyond the result; 256 when None.
+    n_jobs : int, default=None
+        Threads used by the kernels; None or -1 means every core.
+
+    Returns
+    -------
+    distances : ndarray of shape (n_samples_X, n_samples_Y)
+        float32 when both inputs are float32, float64 otherwise.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdeep.neighbors import pairwise_distances
+    >>> pairwise_distances(np.array([[0, 0]]), np.array([[3, 4], [1, 1]]), metric="l2")
+    array([[5.        , 1.41421356]])
+    """
+    from sklearn.utils.validation import check_array
+
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {METRICS}, got {metric!r}.")
+    X = check_array(X, dtype="numeric")
+    Y = X if Y is None else check_array(Y, dtype="numeric")
+    if X.shape[1] != Y.shape[1]:
+        raise ValueError(
+            f"X has {X.shape[1]} features per row but Y has {Y.shape[1]}; "
+            f"distances need the same number."
+        )
+    out_dtype = np.float32 if X.dtype == Y.dtype == np.float32 else np.float64
+    Xk, Yk, kind = kernel_operands(X, Y, metric)
+    kernel = _direct_kernel(metric, kind)
+    block_dtype = np.int32 if kind == "uint8" else np.float64
+    memory = DEFAULT_WORKING_MEMORY if working_memory is None else working_memory
+    rows = _block_rows(len(Xk), Yk.shape[0] * np.dtype(block_dtype).itemsize, memory)
+    out = np.empty((len(Xk), len(Yk)), dtype=out_dtype)
+    with threadpool_limits(_threads(n_jobs)):
+        for start in range(0, len(Xk), rows):
+            block = np.empty((min(rows, len(Xk) - start), len(Yk)), dtype=block_dtype)
+            kernel(Xk[start:start + rows], Yk, block)
+            if metric == "l2":
+                out[start:start + rows] = np.sqrt(block, dtype=np.float64)
+            else:
+                out[start:start + rows] = block
+    return out
+
+
+def _k_smallest_direct(Xk, Yk, k, metric, kind, working_memory):
+    """(values, indices) of the k smallest direct distances of each row of Xk."""
+    n, d = Xk.shape
+    m = len(Yk)
+    block_dtype = np.int32 if kind == "uint8" else np.float64
+    itemsize = np.dtype(block_dtype).itemsize
+    kernel = _direct_kernel(metric, kind)
+    # One query block against train blocks: the distance block dominates memory.
+    rows = min(n, 2048)
+    cols = _block_rows(m, rows * itemsize, working_memory)
+    sentinel = _INT32_MAX if kind == "uint8" else np.inf
+    best_d = np.full((n, k), sentinel, dtype=block_dtype)
+    best_i = np.full((n, k), -1, dtype=np.int64)
+    buffer = np.empty(rows * cols, dtype=block_dtype)
+    for i0 in range(0, n, rows):
+        i1 = min(i0 + rows, n)
+        bd, bi = best_d[i0:i1], best_i[i0:i1]
+        for j0 in range(0, m, cols):
+            j1 = min(j0 + cols, m)
+            D = buffer[: (i1 - i0) * (j1 - j0)].reshape(i1 - i0, j1 - j0)
+            kernel(Xk[i0:i1], Yk[j0:j1], D)
+            _distances.merge_k_smallest(D, j0, bd, bi)
+    return best_d.astype(np.float64), best_i
+
+
+def _screening_tolerance(kind, n_features):
+    """Factor c with |screened - direct| <= c * (|x|^2 + |y|^2) + tiny absolute term.
+
+    The Gram product in precision u errs by at most (d + 2) u sum|x_k y_k| <=
+    (d + 2) u (|x|^2 + |y|^2) / 2 in any summation order; the direct float sums
+    err by at most about (CHUNK + d u64-terms) u; doubling and padding both keeps
+    the bound rigorous with room to spare.
+    """
+    work = np.float32 if kind in ("uint8", np.float32) else np.float64
+    u = np.finfo(work).eps / 2
+    factor = 2.0 * 1.05 * (n_features + _distances.chunk_size() + 8) * u
+    absolute = 8.0 * (n_features + 8) * np.finfo(work).smallest_subnormal
+    return work, factor, absolute
+
+
+def _sq_norms(A, rows=4096):
+    out = np.empty(len(A))
+    for start in range(0, len(A), rows):
+        block = A[start:start + rows].astype(np.float64)
+        out[start:start + rows] = np.einsum("ij,ij->i", block, block)
+    return out
+
+
+def _k_smallest_l2(Xk, Yk, k, kind, working_memory):
+    """k smallest squared L2 distances: Gram screening, direct recomputation, proof."""
+    n, d = Xk.shape
+    m = len(Yk)
+    work, factor, absolute = _screening_tolerance(kind, d)
+    n_candidates = min(m, max(2 * k, k + 16))
+    xx = _sq_norms(Xk)
+    yy = _sq_norms(Yk)
+    itemsize = np.dtype(work).itemsize
+    budget = working_memory * 2**20
+    rows = min(n, 1024)
+    # Per train row: its converted copy (d values) and its column of the Gram block.
+    cols = int(max(1, min(m, (budget - rows * d * itemsize) // (itemsize * (d + rows)))))
+    best_d = np.full((n, n_candidates), np.inf)
+    best_i = np.full((n, n_candidates), -1, dtype=np.int64)
+    gram = np.empty(rows * cols, dtype=work)
+    for i0 in range(0, n, rows):
+        i1 = min(i0 + rows, n)
+        Xw = np.asarray(Xk[i0:i1], dtype=work)
+        for j0 in range(0, m, cols):
+            j1 = min(j0 + cols, m)
+            Yw = np.asarray(Yk[j0:j1], dtype=work)
+            G = gram[: (i1 - i0) * (j1 - j0)].reshape(i1 - i0, j1 - j0)
+            np.matmul(Xw, Yw.T, out=G)
+            _distances.merge_k_smallest_gram(G, xx[i0:i1], yy[j0:j1], j0,
+                                             best_d[i0:i1], best_i[i0:i1])
+
+    exact = np.empty_like(best_d)
+    if kind == "uint8":
+        _distances.sq_l2_rows_u8(Xk, Yk, best_i, exact)
+    else:
+        _distances.sq_l2_rows_float(Xk, Yk, best_i, exact)
+    order = np.lexsort((best_i, exact), axis=-1)[:, :k]
+    dist = np.take_along_axis(exact, order, axis=1)
+    ind = np.take_along_axis(best_i, order, axis=1)
+
+    # Every row left out has screened distance >= best_d[:, -1], so its direct
+    # distance is >= best_d[:, -1] - tol; if that exceeds the k-th found, none
+    # of them can be among the k nearest.
+    tol = factor * (xx + yy.max()) + absolute
+    unproven = ~(dist[:, -1] < best_d[:, -1] - tol)
+    if n_candidates == m:
+        unproven[:] = False
+    if unproven.any():
+        redo_d, redo_i = _k_smallest_direct(Xk[unproven], Yk, k, "l2", kind, working_memory)
+        dist[unproven] = redo_d
+        ind[unproven] = redo_i
+    return dist, ind
+
+
+def k_nearest(X, Y, k, metric="l2", *, working_memory=None, n_jobs=None):
+    """Distances and indices of the k rows of Y nearest to each row of X.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_queries, n_features)
+        Validated numeric queries.
+    Y : ndarray of shape (n_samples, n_features)
+        Validated numeric rows to search.
+    k : int
+        Number of neighbours, at most ``n_samples``.
+    metric : {'l2', 'l1'}, default='l2'
+    working_memory : float, default=None
+        Megabytes of temporary arrays; 256 when None.
+    n_jobs : int, default=None
+        Threads; None or -1 means every core.
+
+    Returns
+    -------
+    distances : ndarray of shape (n_queries, k)
+        Ascending in each row; float32 when both inputs are float32.
+    indices : ndarray of int64 of shape (n_queries, k)
+        Row indices into Y; equal distances are ordered by index.
+    """
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {METRICS}, got {metric!r}.")
+    out_dtype = np.float32 if X.dtype == Y.dtype == np.float32 else np.float64
+    Xk, Yk, kind = kernel_operands(X, Y, metric)
+    memory = DEFAULT_WORKING_MEMORY if working_memory is None else working_memory
+    with threadpool_limits(_threads(n_jobs)):
+        if metric == "l1":
+            dist, ind = _k_smallest_direct(Xk, Yk, k, metric, kind, memory)
+        else:
+            dist, ind = _k_smallest_l2(Xk, Yk, k, kind, memory)
+            dist = np.sqrt(dist)
+    return dist.astype(out_dtype, copy=False), ind
+
