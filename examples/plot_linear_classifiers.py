@@ -17,12 +17,17 @@ Rows of raw pixel values go in, with the mean image removed by
 The data are cast to float32 first: skdeep then trains in float32, which is
 faster and as accurate here.
 
-Run it as ``python examples/plot_linear_classifiers.py [CIFAR_DIR]``.  Without
-CIFAR-10 (see ``skdeep.datasets.find_cifar10``) it uses scikit-learn's 8x8 digits,
-whose templates are grey.  It takes a few minutes on CIFAR-10 and needs matplotlib.
-"""
-import sys
+    python examples/plot_linear_classifiers.py [CIFAR_DIR] [--out linear_classifiers]
 
+Without CIFAR-10 (no directory given and none in $SKDEEP_DATA, see
+``skdeep.datasets.find_cifar10``) it uses scikit-learn's 8x8 digits, whose templates
+are grey.  It takes a few minutes on CIFAR-10 and needs matplotlib.  The figures are
+written to ``OUT_search_svm.png``, ``OUT_search_softmax.png``, ``OUT_loss.png``,
+``OUT_templates_svm.png`` and ``OUT_templates_softmax.png``.
+"""
+import argparse
+
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_digits
@@ -123,31 +128,49 @@ def plot_search(search, title):
         ax.set_ylabel("log10 regularization strength")
         ax.set_title(f"{title}: {label}")
     fig.tight_layout()
+    return fig
 
 
-def main(argv):
-    data, grids = load_data(argv[1] if len(argv) > 1 else None)
+SHORT_NAMES = {LinearSVMClassifier: "svm", SoftmaxClassifier: "softmax"}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.strip().split("\n")[0])
+    parser.add_argument("cifar_dir", nargs="?", default=None,
+                        help="extracted cifar-10-batches-py directory")
+    parser.add_argument("--out", default="linear_classifiers",
+                        help="prefix of the PNG files written (default: %(default)s)")
+    args = parser.parse_args()
+    data, grids = load_data(args.cifar_dir)
     print(f"data: {data['name']}, {len(data['X_train'])} train / "
           f"{len(data['X_val'])} validation / {len(data['X_test'])} test rows")
 
+    figures = {}
     fig_loss, ax_loss = plt.subplots(figsize=(7, 4))
     for cls, grid in grids.items():
+        short = SHORT_NAMES[cls]
         print(cls.__name__)
         search = run_search(cls, grid, data)
-        plot_search(search, cls.__name__)
+        figures[f"search_{short}"] = plot_search(search, cls.__name__)
         best = search.best_estimator_[-1]
         ax_loss.plot(best.loss_history_, label=cls.__name__, linewidth=0.8)
         fig = plot_class_templates(best, class_names=data["class_names"])
         fig.suptitle(f"{cls.__name__} class templates")
         fig.tight_layout()
+        figures[f"templates_{short}"] = fig
     ax_loss.set_xlabel("iteration")
     ax_loss.set_ylabel("minibatch loss")
     ax_loss.set_yscale("log")
     ax_loss.set_title("Loss of the best models (refit on train + validation)")
     ax_loss.legend()
     fig_loss.tight_layout()
-    plt.show()
+    figures["loss"] = fig_loss
+    for suffix, fig in figures.items():
+        fig.savefig(f"{args.out}_{suffix}.png", dpi=100)
+    print(f"figures written to {args.out}_*.png")
+    if matplotlib.get_backend().lower() != "agg":
+        plt.show()
 
 
 if __name__ == "__main__":
-    main(sys.argv)
+    main()
