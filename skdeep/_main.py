@@ -11,11 +11,21 @@ import time
 
 def models():
     """(name, estimator, parameter grid) for every model the job compares."""
-    from skdeep import KNNClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
 
+    from skdeep import KNNClassifier, LinearSVMClassifier, SoftmaxClassifier
+
+    # SGD defaults assume standardized features, as scikit-learn's SGD ones do
+    linear_grid = {"learning_rate": [1e-3, 1e-2], "reg": [1e-5, 1e-2]}
     return [
         ("kNN (L2)", KNNClassifier(metric="l2"), {"n_neighbors": [1, 3, 5, 8]}),
         ("kNN (L1)", KNNClassifier(metric="l1"), {"n_neighbors": [1, 3, 5, 8]}),
+        *[(name, make_pipeline(StandardScaler(), cls(random_state=0)),
+           {f"{cls.__name__.lower()}__{key}": values
+            for key, values in linear_grid.items()})
+          for name, cls in [("linear SVM", LinearSVMClassifier),
+                            ("softmax", SoftmaxClassifier)]],
     ]
 
 
