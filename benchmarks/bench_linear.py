@@ -36,6 +36,8 @@ from skdeep.linear_model import (
     svm_loss_vectorized,
 )
 
+from _timing import best_time  # benchmarks/, the script's own directory
+
 NUM_TRAIN, NUM_TEST = 49_000, 1_000
 NUM_ITERS, BATCH_SIZE = 1500, 200
 SETTINGS = [
@@ -58,15 +60,6 @@ def seeds_train(loss_fn, X, y, learning_rate, reg, num_iters, batch_size):
         loss_history.append(loss)
         W -= learning_rate * grad
     return W, loss_history
-
-
-def best_time(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return min(times), result
 
 
 def main(argv=None):
