@@ -208,6 +208,55 @@ def softmax_loss_vectorized(W, X, y, reg):
     return loss, dW
 
 
+def _naive_loss(sample_loss, W, X, y, reg):
+    """Loop over samples in float64: the mean of ``sample_loss`` plus ``reg * sum(W**2)``.
+
+    ``sample_loss(scores, label, x, dW)`` returns one sample's loss and adds its
+    gradient to ``dW``, looping over the classes.
+    """
+    W, X, y = _check_loss_args(W, X, y)
+    W = W.astype(np.float64)
+    X = X.astype(np.float64)
+    num_train = X.shape[0]
+    loss = 0.0
+    dW = np.zeros_like(W)
+    for i in range(num_train):
+        loss += sample_loss(X[i] @ W, y[i], X[i], dW)
+    loss /= num_train
+    dW /= num_train
+    loss += reg * np.sum(W * W)
+    dW += 2 * reg * W
+    return float(loss), dW
+
+
+def _svm_sample_loss(scores, label, x, dW):
+    loss = 0.0
+    correct_class_score = scores[label]
+    for j in range(len(scores)):
+        if j == label:
+            continue
+        margin = scores[j] - correct_class_score + 1
+        if margin > 0:
+            loss += margin
+            dW[:, j] += x
+            dW[:, label] -= x
+    return loss
+
+
+def _softmax_sample_loss(scores, label, x, dW):
+    num_classes = len(scores)
+    # shifted by the maximum so that no exp overflows
+    max_score = max(scores[j] for j in range(num_classes))
+    sum_exp = 0.0
+    for j in range(num_classes):
+        sum_exp += math.exp(scores[j] - max_score)
+    log_sum_exp = max_score + math.log(sum_exp)
+    for j in range(num_classes):
+        prob = math.exp(scores[j] - log_sum_exp)
+        dW[:, j] += (prob - (j == label)) * x
+    return log_sum_exp - scores[label]
+
+
 def svm_loss_naive(W, X, y, reg):
     """Multiclass SVM loss (margin 1) of a linear classifier, with explicit loops.
 
@@ -240,28 +289,7 @@ def svm_loss_naive(W, X, y, reg):
     >>> loss
     2.0
     """
-    W, X, y = _check_loss_args(W, X, y)
-    W = W.astype(np.float64)
-    X = X.astype(np.float64)
-    num_train, num_classes = X.shape[0], W.shape[1]
-    loss = 0.0
-    dW = np.zeros_like(W)
-    for i in range(num_train):
-        scores = X[i] @ W
-        correct_class_score = scores[y[i]]
-        for j in range(num_classes):
-            if j == y[i]:
-                continue
-            margin = scores[j] - correct_class_score + 1
-            if margin > 0:
-                loss += margin
-                dW[:, j] += X[i]
-                dW[:, y[i]] -= X[i]
-    loss /= num_train
-    dW /= num_train
-    loss += reg * np.sum(W * W)
-    dW += 2 * reg * W
-    return float(loss), dW
+    return _naive_loss(_svm_sample_loss, W, X, y, reg)
 
 
 def softmax_loss_naive(W, X, y, reg):
@@ -298,25 +326,4 @@ def softmax_loss_naive(W, X, y, reg):
     >>> print(f"{loss:.4f}")
     1.3863
     """
-    W, X, y = _check_loss_args(W, X, y)
-    W = W.astype(np.float64)
-    X = X.astype(np.float64)
-    num_train, num_classes = X.shape[0], W.shape[1]
-    loss = 0.0
-    dW = np.zeros_like(W)
-    for i in range(num_train):
-        scores = X[i] @ W
-        max_score = max(scores[j] for j in range(num_classes))
-        sum_exp = 0.0
-        for j in range(num_classes):
-            sum_exp += math.exp(scores[j] - max_score)
-        log_sum_exp = max_score + math.log(sum_exp)
-        loss += log_sum_exp - scores[y[i]]
-        for j in range(num_classes):
-            prob = math.exp(scores[j] - log_sum_exp)
-            dW[:, j] += (prob - (j == y[i])) * X[i]
-    loss /= num_train
-    dW /= num_train
-    loss += reg * np.sum(W * W)
-    dW += 2 * reg * W
-    return float(loss), dW
+    return _naive_loss(_softmax_sample_loss, W, X, y, reg)
