@@ -165,43 +165,6 @@ def test_fit_reproduces_the_seeds_bias_column_training(cls, loss_fn, digits):
     np.testing.assert_allclose(clf.loss_history_, history_ref, rtol=1e-9)
 
 
-def test_row_chunks_depend_on_problem_size_only():
-    from skdeep.linear_model._sgd import row_chunks
-
-    assert row_chunks(200, 3072) == [slice(0, 100), slice(100, 200)]
-    assert row_chunks(512, 3072) == [slice(0, 128), slice(128, 256),
-                                     slice(256, 384), slice(384, 512)]
-    assert row_chunks(4096, 3072) == [slice(k * 1024, (k + 1) * 1024) for k in range(4)]
-    assert row_chunks(200, 64) == [slice(0, 200)]  # too little work to split
-    assert row_chunks(100, 3072) == [slice(0, 100)]  # chunks of 50 rows: too few
-    assert row_chunks(1, 10) == [slice(0, 1)]
-
-
-@pytest.mark.parametrize("cls, loss_fn", [(LinearSVMClassifier, svm_loss_vectorized),
-                                          (SoftmaxClassifier, softmax_loss_vectorized)])
-def test_chunked_threaded_fit_matches_seeds_for_any_thread_count(cls, loss_fn):
-    from threadpoolctl import threadpool_limits
-
-    from skdeep.linear_model._sgd import row_chunks
-
-    # 400 features and batches of 200 rows: two chunks of the batch
-    rng = np.random.RandomState(0)
-    X = rng.randn(300, 400)
-    y = rng.randint(4, size=300)
-    assert len(row_chunks(200, 400)) == 2
-    params = dict(learning_rate=1e-3, reg=0.1, num_iters=60, batch_size=200)
-    W_ref, history_ref = _seeds_training(loss_fn, X, y, seed=5, **params)
-    fits = []
-    for n_threads in (1, 2):
-        with threadpool_limits(limits=n_threads, user_api="blas"):
-            fits.append(cls(random_state=5, **params).fit(X, y))
-    np.testing.assert_allclose(fits[0].coef_, W_ref[:-1].T, rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(fits[0].intercept_, W_ref[-1], rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(fits[0].loss_history_, history_ref, rtol=1e-9)
-    np.testing.assert_array_equal(fits[0].coef_, fits[1].coef_)
-    np.testing.assert_array_equal(fits[0].loss_history_, fits[1].loss_history_)
-
-
 @pytest.mark.parametrize("cls", CLASSIFIERS)
 def test_defaults_learn_standardized_digits(cls, digits):
     X, y = digits

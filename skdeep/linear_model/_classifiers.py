@@ -6,10 +6,11 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
+from threadpoolctl import threadpool_limits
 
-from ..exceptions import DivergenceError
+from ..exceptions import DivergenceError, check_finite_loss
 from ..nn.layers import softmax_loss, svm_loss
-from ._sgd import sgd
+from ._losses import linear_loss
 
 
 def _check_number(estimator, name, value, kind, low, low_inclusive):
@@ -96,7 +97,7 @@ class _BaseLinearClassifier(ClassifierMixin, BaseEstimator):
         reg = float(self.reg)
         num_iters = int(self.num_iters)
         batch_size = int(self.batch_size)
-        n_features = X.shape[1]
+        n_samples, n_features = X.shape
         n_classes = len(classes)
         dtype = X.dtype
         rng = check_random_state(self.random_state)
@@ -108,12 +109,37 @@ class _BaseLinearClassifier(ClassifierMixin, BaseEstimator):
         W = np.ascontiguousarray(W_full[:n_features], dtype=dtype)
         b = W_full[n_features].astype(dtype)
 
-        loss_history = sgd(
-            self._score_loss, X, y_encoded, W, b,
-            learning_rate=learning_rate, reg=reg, num_iters=num_iters,
-            batch_size=batch_size, rng=rng, verbose=self.verbose,
-            learning_rate_param=self.learning_rate,
-        )
+        X_batch = np.empty((batch_size, n_features), dtype=dtype)
+        y_batch = np.empty(batch_size, dtype=y_encoded.dtype)
+        scores = np.empty((batch_size, n_classes), dtype=dtype)
+        dW = np.empty_like(W)
+        loss_history = np.empty(num_iters)
+
+        # The products here are (batch_size x D) by (D x C) with C small: threads
+        # barely help them on an idle machine and slow them many times over on a
+        # busy one or inside parallel grid searches.
+        with threadpool_limits(limits=1, user_api="blas"), np.errstate(
+            over="ignore", invalid="ignore"
+        ):
+            for it in range(num_iters):
+                # randint(n, size) draws what the seeds' np.random.choice(n, size) does
+                batch_idx = rng.randint(n_samples, size=batch_size)
+                # mode="clip" because the default "raise" buffers `out`; the
+                # indices are in range by construction.
+                np.take(X, batch_idx, axis=0, out=X_batch, mode="clip")
+                np.take(y_encoded, batch_idx, out=y_batch, mode="clip")
+                loss, _, db = linear_loss(
+                    self._score_loss, W, X_batch, y_batch, reg, b=b,
+                    scores_out=scores, dW_out=dW,
+                )
+                check_finite_loss(loss, self.learning_rate, it)
+                loss_history[it] = loss
+                if self.verbose and it % 100 == 0:
+                    print("iteration %d / %d: loss %f" % (it, num_iters, loss))
+                dW *= learning_rate
+                W -= dW
+                db *= learning_rate
+                b -= db
         if not (np.isfinite(W).all() and np.isfinite(b).all()):
             raise DivergenceError(
                 f"Training diverged: the weights became non-finite in the last "
@@ -227,12 +253,9 @@ class LinearSVMClassifier(_BaseLinearClassifier):
 
     Notes
     -----
-    ``fit`` splits each batch into fixed row chunks and runs them on as many
-    threads as BLAS is allowed (set by ``threadpoolctl.threadpool_limits`` or
-    ``OMP_NUM_THREADS``), with BLAS itself single-threaded: BLAS threads
-    busy-wait and collapse on a busy machine.  The chunks depend only on
-    ``batch_size`` and the number of features, so results do not depend on the
-    number of threads.
+    The BLAS library runs single-threaded during ``fit``: the products are too
+    small for threads to pay off, and threads competing for busy cores slow them
+    down many times.
 
     Examples
     --------
@@ -320,12 +343,9 @@ class SoftmaxClassifier(_BaseLinearClassifier):
 
     Notes
     -----
-    ``fit`` splits each batch into fixed row chunks and runs them on as many
-    threads as BLAS is allowed (set by ``threadpoolctl.threadpool_limits`` or
-    ``OMP_NUM_THREADS``), with BLAS itself single-threaded: BLAS threads
-    busy-wait and collapse on a busy machine.  The chunks depend only on
-    ``batch_size`` and the number of features, so results do not depend on the
-    number of threads.
+    The BLAS library runs single-threaded during ``fit``: the products are too
+    small for threads to pay off, and threads competing for busy cores slow them
+    down many times.
 
     Examples
     --------

@@ -53,60 +53,31 @@ def _sum_of_squares(a):
     return float(np.dot(flat, flat))
 
 
-def penalized_score_loss(score_loss, scores, y, reg, weights):
-    """Data loss of class scores plus the L2 penalty of the weights, and ``dscores``.
+def linear_loss(score_loss, W, X, y, reg, b=None, scores_out=None, dW_out=None):
+    """Loss and gradients of the linear scores ``X @ W + b`` under ``score_loss``.
+
+    The one implementation of the linear classifiers' training math; the public
+    ``*_loss_vectorized`` functions and the estimators' SGD loop all call it.
 
     Parameters
     ----------
     score_loss : callable
         ``score_loss(scores, y) -> (mean data loss, dscores)``, for example
         :func:`skdeep.nn.layers.svm_loss`.
-    scores : ndarray of shape (N, C)
-    y : ndarray of shape (N,)
-        Integer labels in ``[0, C)``.
-    reg : float
-        L2 strength.
-    weights : sequence of ndarray
-        Every array penalized by ``reg * sum(w**2)``: ``(W,)``, or ``(W, b)`` when
-        the bias is regularized like a row of ``W``, as the bias row of the
-        bias-column trick (a column of ones appended to ``X``) is.
-
-    Returns
-    -------
-    loss : float
-    dscores : ndarray of shape (N, C)
-        Gradient of the data loss with respect to ``scores``.
-    """
-    data_loss, dscores = score_loss(scores, y)
-    penalty = sum(_sum_of_squares(w) for w in weights)
-    return data_loss + reg * penalty, dscores
-
-
-def add_penalty_gradient(grad, weights, reg):
-    """Add the gradient ``2 * reg * weights`` of the L2 penalty to ``grad``, in place."""
-    grad += (2 * reg) * weights
-    return grad
-
-
-def linear_loss(score_loss, W, X, y, reg, b=None):
-    """Loss and gradients of the linear scores ``X @ W + b`` under ``score_loss``.
-
-    The composition the public ``*_loss_vectorized`` functions compute; the SGD
-    loop of the classifiers (``_sgd``) computes the same with the products split
-    into row chunks, from the same two penalty helpers.
-
-    Parameters
-    ----------
-    score_loss : callable
-        ``score_loss(scores, y) -> (mean data loss, dscores)``.
     W : ndarray of shape (D, C)
     X : ndarray of shape (N, D)
+        Same dtype as ``W``.
     y : ndarray of shape (N,)
         Integer labels in ``[0, C)``.
     reg : float
         L2 strength: ``reg * sum(W**2)`` (and ``reg * sum(b**2)``) is added.
     b : ndarray of shape (C,) or None
-        Bias, regularized like a row of ``W``.
+        Bias.  It is regularized like a row of ``W``, exactly as the bias row of the
+        bias-column trick (a column of ones appended to ``X``) would be.
+    scores_out : ndarray of shape (N, C), optional
+        Buffer for the scores, to avoid an allocation per call.
+    dW_out : ndarray of shape (D, C), optional
+        Buffer that receives ``dW``.
 
     Returns
     -------
@@ -115,13 +86,20 @@ def linear_loss(score_loss, W, X, y, reg, b=None):
     db : ndarray of shape (C,) or None
         None when ``b`` is None.
     """
-    scores = X @ W
+    scores = np.matmul(X, W, out=scores_out)
     if b is not None:
         scores += b
-    weights = (W,) if b is None else (W, b)
-    loss, dscores = penalized_score_loss(score_loss, scores, y, reg, weights)
-    dW = add_penalty_gradient(X.T @ dscores, W, reg)
-    db = None if b is None else add_penalty_gradient(dscores.sum(axis=0), b, reg)
+    data_loss, dscores = score_loss(scores, y)
+    reg_loss = _sum_of_squares(W)
+    if b is not None:
+        reg_loss += _sum_of_squares(b)
+    loss = data_loss + reg * reg_loss
+    dW = np.matmul(X.T, dscores, out=dW_out)
+    dW += (2 * reg) * W
+    db = None
+    if b is not None:
+        db = dscores.sum(axis=0)
+        db += (2 * reg) * b
     return loss, dW, db
 
 
