@@ -13,7 +13,9 @@ __version__ = "0.1.0"
 # public name -> submodule that defines it
 _LAZY = {
     "KNNClassifier": "neighbors",
+    "LinearSVMClassifier": "linear_model",
     "MLPClassifier": "neural_network",
+    "SoftmaxClassifier": "linear_model",
     "show_config": "_config",
 }
 

@@ -14,13 +14,21 @@ def models():
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from skdeep import KNNClassifier, MLPClassifier
+    from skdeep import (KNNClassifier, LinearSVMClassifier, MLPClassifier,
+                        SoftmaxClassifier)
 
-    # networks train best on standardized features; kNN compares raw pixels
+    # SGD defaults assume standardized features, as scikit-learn's SGD ones do;
+    # kNN compares raw pixels
+    linear_grid = {"learning_rate": [1e-3, 1e-2], "reg": [1e-5, 1e-2]}
     mlp = make_pipeline(StandardScaler(), MLPClassifier(num_epochs=50, random_state=0))
     return [
         ("kNN (L2)", KNNClassifier(metric="l2"), {"n_neighbors": [1, 3, 5, 8]}),
         ("kNN (L1)", KNNClassifier(metric="l1"), {"n_neighbors": [1, 3, 5, 8]}),
+        *[(name, make_pipeline(StandardScaler(), cls(random_state=0)),
+           {f"{cls.__name__.lower()}__{key}": values
+            for key, values in linear_grid.items()})
+          for name, cls in [("linear SVM", LinearSVMClassifier),
+                            ("softmax", SoftmaxClassifier)]],
         ("MLP (Adam)", mlp, {"mlpclassifier__dropout_keep_ratio": [1.0, 0.5]}),
     ]
 

@@ -13,7 +13,8 @@ def public_estimators():
 
 def test_every_exported_estimator_is_checked():
     names = {type(est).__name__ for est in public_estimators()}
-    assert {"KNNClassifier", "MLPClassifier"} <= names
+    assert {"KNNClassifier", "LinearSVMClassifier", "MLPClassifier",
+            "SoftmaxClassifier"} <= names
 
 
 @parametrize_with_checks(public_estimators())
