@@ -14,7 +14,6 @@ Goals: L2 at most 0.8x scikit-learn's time, L1 at most 0.1x.
 """
 import argparse
 import sys
-import time
 
 import numpy as np
 from sklearn.neighbors import KNeighborsClassifier
@@ -23,17 +22,10 @@ from skdeep import KNNClassifier, show_config
 from skdeep.datasets import find_cifar10, load_cifar10
 from skdeep.neighbors import pairwise_distances
 
+from _timing import best_time  # benchmarks/, the script's own directory
+
 GOALS = {"l2": 0.8, "l1": 0.1}
 SKLEARN_METRIC = {"l2": "euclidean", "l1": "manhattan"}
-
-
-def best_time(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return min(times), result
 
 
 def explained_by_ties(X_test, X_train, y_train, k, metric, rows, classes):

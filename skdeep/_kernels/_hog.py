@@ -152,7 +152,7 @@ def _cell_histograms(img, cell_rows, cell_cols, bounds, cosb, sinb, special, his
                 b = _orientation_bin(gr, gc, bounds, cosb, sinb, special)
                 if b >= 0:
                     cell_c = c // cell_cols
-                    # scikit-image sums in a C float: float64 add, rounded to float32
+                    # scikit-image sums in a C float: a float64 add rounded to float32
                     hist[cell_r, cell_c, b] = (float(hist[cell_r, cell_c, b])
                                               + np.hypot(gr, gc))
 
@@ -167,7 +167,9 @@ def _normalized_blocks(hist, cell_rows, cell_cols, block_rows, block_cols, code,
     for i in range(n_cells_row):
         for j in range(n_cells_col):
             for o in range(n_bins):
-                cells[i, j, o] = hist[i, j, o] / count
+                # rounding the quotient to float32 makes any evaluation precision
+                # give the float32 quotient (double rounding is innocuous here)
+                cells[i, j, o] = np.float32(hist[i, j, o] / count)
     block_size = block_rows * block_cols * n_bins
     p = 0
     for br in range(n_cells_row - block_rows + 1):
@@ -232,32 +234,40 @@ def _cell_histograms_table(images, k, magnitude, bins, cell_rows, cell_cols, his
     for r in range(n_cells_row * cell_rows):
         inner_r = 0 < r and r < height - 1
         cell_r = r // cell_rows
-        for c in range(n_cells_col * cell_cols):
-            inner_c = 0 < c and c < width - 1
-            best = 0
-            best_r = 0
-            best_c = 0
-            for ch in range(channels):
-                dr = 0
-                dc = 0
-                if inner_r:
-                    dr = int(images[k, r + 1, c, ch]) - int(images[k, r - 1, c, ch])
-                if inner_c:
-                    dc = int(images[k, r, c + 1, ch]) - int(images[k, r, c - 1, ch])
-                s = dr * dr + dc * dc
-                # strictly greater: NumPy's argmax keeps the first maximum
-                if s > best or (s == best and s > 0 and magnitude[abs(dr), abs(dc)]
-                                > magnitude[abs(best_r), abs(best_c)]):
-                    best = s
-                    best_r = dr
-                    best_c = dc
-            if best > 0:
-                b = bins[best_r + 255, best_c + 255]
-                if b >= 0:
-                    cell_c = c // cell_cols
-                    # scikit-image sums in a C float: float64 add, rounded to float32
-                    hist[cell_r, cell_c, b] = (float(hist[cell_r, cell_c, b])
-                                              + magnitude[abs(best_r), abs(best_c)])
+        # cell by cell along the row: no division per pixel, and each cell still
+        # sums its pixels in row-major order, as scikit-image does
+        for cell_c in range(n_cells_col):
+            for c in range(cell_c * cell_cols, (cell_c + 1) * cell_cols):
+                inner_c = 0 < c and c < width - 1
+                best = 0
+                best_r = 0
+                best_c = 0
+                for ch in range(channels):
+                    dr = 0
+                    dc = 0
+                    if inner_r:
+                        dr = int(images[k, r + 1, c, ch]) - int(images[k, r - 1, c, ch])
+                    if inner_c:
+                        dc = int(images[k, r, c + 1, ch]) - int(images[k, r, c - 1, ch])
+                    s = dr * dr + dc * dc
+                    # strictly greater: NumPy's argmax keeps the first maximum.
+                    # Equal non-zero sums are rare; the common case is written
+                    # as selects, since which channel wins is unpredictable.
+                    if s == best and s > 0:
+                        if magnitude[abs(dr), abs(dc)] > magnitude[abs(best_r),
+                                                                   abs(best_c)]:
+                            best_r = dr
+                            best_c = dc
+                    wins = s > best
+                    best_r = dr if wins else best_r
+                    best_c = dc if wins else best_c
+                    best = s if wins else best
+                if best > 0:
+                    b = bins[best_r + 255, best_c + 255]
+                    if b >= 0:
+                        # scikit-image sums in a C float: a float64 add rounded to float32
+                        hist[cell_r, cell_c, b] = (float(hist[cell_r, cell_c, b])
+                                                  + magnitude[abs(best_r), abs(best_c)])
 
 
 def hog_u8_table(images, magnitude, bins, n_bins, cell_rows, cell_cols, block_rows,
