@@ -5,7 +5,7 @@ import time
 
 import numpy as np
 
-from .._kernels import _hog
+from .._kernels import _hog, _hue
 
 BLOCK_NORMS = ("L1", "L1-sqrt", "L2", "L2-Hys")
 
@@ -119,69 +119,33 @@ def hog_rows(X, image_shape, orientations, cell, block, block_norm, transform_sq
     return out
 
 
-def hue(images):
-    """Hue of RGB images (..., 3) in float64, exactly as matplotlib computes it.
-
-    The same NumPy expressions as ``matplotlib.colors.rgb_to_hsv`` (on float64
-    input): 0 for grey pixels (max == min), and where two channels tie for the
-    maximum the later of red, green, blue decides, because matplotlib assigns
-    the three cases in that order.  Unlike matplotlib, values above 1 are
-    accepted: hue does not depend on the scale.
-    """
-    images = np.asarray(images, dtype=np.float64)
-    top = images.max(axis=-1)
-    delta = np.ptp(images, axis=-1)
-    h = np.zeros(top.shape)
-    positive = delta > 0
-    red, green, blue = images[..., 0], images[..., 1], images[..., 2]
-    idx = (red == top) & positive
-    h[idx] = (green[idx] - blue[idx]) / delta[idx]
-    idx = (green == top) & positive
-    h[idx] = 2. + (blue[idx] - red[idx]) / delta[idx]
-    idx = (blue == top) & positive
-    h[idx] = 4. + (red[idx] - green[idx]) / delta[idx]
-    return (h / 6.0) % 1.0
-
-
-def equal_width_bins(values, nbin):
-    """Bin of each value in ``nbin`` equal bins over [0, 1], as ``np.histogram``.
-
-    The edges are ``np.linspace(0, 1, nbin + 1)``; bin ``i`` holds
-    ``edges[i] <= v < edges[i + 1]`` and the last bin also holds 1.0 (which
-    ``h % 1.0`` can return for a tiny negative ``h``).  The first guess
-    ``floor(v * nbin)`` is corrected against the edges themselves, as NumPy does,
-    so a value on an edge lands where ``np.histogram`` puts it.
-    """
-    edges = np.linspace(0, 1, nbin + 1)
-    idx = np.minimum((values * nbin).astype(np.intp), nbin - 1)
-    idx -= values < edges[idx]
-    idx += (values >= edges[idx + 1]) & (idx != nbin - 1)
-    return idx
-
-
 def hue_histogram_rows(X, image_shape, nbin, verbose=0,
                        name="HSVHistogramTransformer"):
     """Fraction of each image's pixels in each of ``nbin`` hue bins.
 
-    Rows of ``X`` are channels-last RGB images of ``image_shape``.  uint8 rows
-    are divided by 255 first, so the hue is exactly that of
+    Rows of ``X`` are channels-last RGB (or grey) images of ``image_shape``.
+    uint8 rows are divided by 255 first, so the hue is exactly that of
     ``matplotlib.colors.rgb_to_hsv(image / 255)``; other rows are used as given.
+    The bins are ``np.histogram``'s over ``np.linspace(0, 1, nbin + 1)``.
     """
     height, width, channels = image_shape
     n_pixels = height * width
     n_samples = X.shape[0]
     out = np.empty((n_samples, nbin))
+    edges = np.linspace(0, 1, nbin + 1)
+    if channels == 1:
+        # grey pixels are R = G = B: hue 0, the first bin
+        out[:] = 0.
+        out[:, 0] = 1.
+        return out
     for start, stop in _batches(n_samples, X.shape[1], verbose, "hue histograms",
                                 name):
-        if channels == 1:
-            # grey pixels are R = G = B: hue 0, the first bin
-            bins = np.zeros((stop - start, n_pixels), dtype=np.intp)
+        rows = X[start:stop]
+        if rows.dtype == np.uint8:
+            pixels = np.ascontiguousarray(rows).reshape(stop - start, n_pixels, 3)
+            _hue.hue_histograms_u8(pixels, edges, out[start:stop])
         else:
-            rows = np.asarray(X[start:stop], dtype=np.float64)
-            if X.dtype == np.uint8:
-                rows = rows / 255
-            bins = equal_width_bins(hue(rows.reshape(stop - start, n_pixels, 3)), nbin)
-        bins += nbin * np.arange(stop - start)[:, None]
-        counts = np.bincount(bins.ravel(), minlength=(stop - start) * nbin)
-        out[start:stop] = counts.reshape(stop - start, nbin) / n_pixels
+            pixels = np.ascontiguousarray(rows, dtype=np.float64)
+            pixels = pixels.reshape(stop - start, n_pixels, 3)
+            _hue.hue_histograms_float(pixels, edges, out[start:stop])
     return out
