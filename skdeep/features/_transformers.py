@@ -36,6 +36,54 @@ def _fit_image_shape(image_shape, n_features, name):
         return (1, n_features, 1)
 
 
+class _ImageFeatures(TransformerMixin, BaseEstimator):
+    """What both image transformers share: input checks, names and tags.
+
+    Subclasses set ``_feature_prefix`` and ``_non_negative`` (whether negative
+    pixel values are refused, and why), and define ``_n_features_out``.
+    """
+
+    _feature_prefix = ""
+
+    def _non_negative(self):
+        """Why negative pixel values are refused, or None when they are fine."""
+        return None
+
+    def _validate(self, X, reset):
+        # uint8 stays uint8: the kernels read it directly, with no float copy
+        X = validate_data(self, X, reset=reset,
+                          dtype=[np.uint8, np.float64, np.float32])
+        reason = self._non_negative()
+        if reason and X.size and X.min() < 0:
+            # scikit-learn's wording for positive-only estimators
+            raise ValueError(
+                f"Negative values in data passed to {type(self).__name__}: {reason}.")
+        return X
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output features: a prefix and the feature's number.
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored; the features do not map to input columns.
+
+        Returns
+        -------
+        names : ndarray of str
+            ``hog0, hog1, ...`` or ``hue0, hue1, ...``.
+        """
+        check_is_fitted(self)
+        return np.asarray([f"{self._feature_prefix}{i}"
+                           for i in range(self._n_features_out())], dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # features are float64 whatever the input dtype
+        tags.transformer_tags.preserves_dtype = []
+        return tags
+
+
 def _positive_pair(value, name):
     """``value`` as a pair of positive ints, or a ValueError naming ``name``."""
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
@@ -52,7 +100,7 @@ def _positive_pair(value, name):
     return int(pair[0]), int(pair[1])
 
 
-class HOGTransformer(TransformerMixin, BaseEstimator):
+class HOGTransformer(_ImageFeatures):
     """Histograms of oriented gradients of images given as rows.
 
     The features are those of scikit-image's ``skimage.feature.hog`` with the
@@ -129,15 +177,15 @@ class HOGTransformer(TransformerMixin, BaseEstimator):
         block = _positive_pair(self.cells_per_block, "cells_per_block")
         return cell, block
 
-    def _validate(self, X, reset):
-        # uint8 stays uint8: the kernel's fast exact path reads it directly
-        X = validate_data(self, X, reset=reset,
-                          dtype=[np.uint8, np.float64, np.float32])
-        if self.transform_sqrt and X.size and X.min() < 0:
-            raise ValueError(
-                "Negative values in data passed to HOGTransformer: transform_sqrt=True "
-                "takes the square root of every pixel value.")
-        return X
+    _feature_prefix = "hog"
+
+    def _non_negative(self):
+        if self.transform_sqrt:
+            return "transform_sqrt=True takes the square root of every pixel value"
+        return None
+
+    def _n_features_out(self):
+        return self.n_features_out_
 
     def fit(self, X, y=None):
         """Check the parameters against the image shape of ``X``.
@@ -194,28 +242,8 @@ class HOGTransformer(TransformerMixin, BaseEstimator):
                         self.block_norm, bool(self.transform_sqrt),
                         verbose=self.verbose, name=type(self).__name__)
 
-    def get_feature_names_out(self, input_features=None):
-        """Names of the output features: ``hog{i}`` for feature i.
 
-        Parameters
-        ----------
-        input_features : None
-            Ignored; the features do not map to input columns.
-
-        Returns
-        -------
-        names : ndarray of str
-        """
-        check_is_fitted(self)
-        return np.asarray([f"hog{i}" for i in range(self.n_features_out_)], dtype=object)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = []
-        return tags
-
-
-class HSVHistogramTransformer(TransformerMixin, BaseEstimator):
+class HSVHistogramTransformer(_ImageFeatures):
     """Histogram of hue: the fraction of each image's pixels in each hue bin.
 
     Hue is that of the standard RGB to HSV conversion as
@@ -268,15 +296,13 @@ class HSVHistogramTransformer(TransformerMixin, BaseEstimator):
         self.nbin = nbin
         self.verbose = verbose
 
-    def _validate(self, X, reset):
-        X = validate_data(self, X, reset=reset,
-                          dtype=[np.uint8, np.float64, np.float32])
-        if X.size and X.min() < 0:
-            # scikit-learn's wording for positive-only estimators
-            raise ValueError(
-                "Negative values in data passed to HSVHistogramTransformer: pixel "
-                "values must be non-negative.")
-        return X
+    _feature_prefix = "hue"
+
+    def _non_negative(self):
+        return "pixel values must be non-negative"
+
+    def _n_features_out(self):
+        return self.nbin
 
     def fit(self, X, y=None):
         """Check ``nbin`` and the image shape of ``X``.
@@ -323,25 +349,9 @@ class HSVHistogramTransformer(TransformerMixin, BaseEstimator):
         return hue_histogram_rows(X, self.image_shape_, int(self.nbin),
                                   verbose=self.verbose, name=type(self).__name__)
 
-    def get_feature_names_out(self, input_features=None):
-        """Names of the output features: ``hue{i}`` for bin i.
-
-        Parameters
-        ----------
-        input_features : None
-            Ignored; the features do not map to input columns.
-
-        Returns
-        -------
-        names : ndarray of str
-        """
-        check_is_fitted(self)
-        return np.asarray([f"hue{i}" for i in range(self.nbin)], dtype=object)
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.positive_only = True
-        tags.transformer_tags.preserves_dtype = []
         return tags
 
 
