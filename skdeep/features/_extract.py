@@ -72,7 +72,8 @@ def _batches(n_samples, n_features, verbose, what, name):
     for start in range(0, n_samples, step):
         stop = min(start + step, n_samples)
         yield start, stop
-        if show:
+        # about ten lines per call, however many batches
+        if show and (stop == n_samples or stop * 10 // n_samples > start * 10 // n_samples):
             print(f"[{name}] {what} of {stop}/{n_samples} images "
                   f"({time.perf_counter() - t0:.1f} s)", file=sys.stdout, flush=True)
 
