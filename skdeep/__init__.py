@@ -12,6 +12,8 @@ __version__ = "0.1.0"
 
 # public name -> submodule that defines it
 _LAZY = {
+    "HOGTransformer": "features",
+    "HSVHistogramTransformer": "features",
     "KNNClassifier": "neighbors",
     "LinearSVMClassifier": "linear_model",
     "MLPClassifier": "neural_network",
