@@ -14,8 +14,8 @@ def models():
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from skdeep import (KNNClassifier, LinearSVMClassifier, MLPClassifier,
-                        SoftmaxClassifier)
+    from skdeep import (HOGTransformer, KNNClassifier, LinearSVMClassifier,
+                        MLPClassifier, SoftmaxClassifier)
 
     # SGD defaults assume standardized features, as scikit-learn's SGD ones do;
     # kNN compares raw pixels
@@ -30,6 +30,12 @@ def models():
           for name, cls in [("linear SVM", LinearSVMClassifier),
                             ("softmax", SoftmaxClassifier)]],
         ("MLP (Adam)", mlp, {"mlpclassifier__dropout_keep_ratio": [1.0, 0.5]}),
+        # 8x8 digits are too small for CIFAR's 8x8 cells: 2x2 cells, 2x2 blocks
+        ("HOG + linear SVM",
+         make_pipeline(HOGTransformer(pixels_per_cell=(2, 2), cells_per_block=(2, 2)),
+                       StandardScaler(), LinearSVMClassifier(random_state=0)),
+         {"hogtransformer__orientations": [6, 9],
+          "linearsvmclassifier__learning_rate": [1e-3, 1e-2]}),
     ]
 
 

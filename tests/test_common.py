@@ -13,8 +13,8 @@ def public_estimators():
 
 def test_every_exported_estimator_is_checked():
     names = {type(est).__name__ for est in public_estimators()}
-    assert {"KNNClassifier", "LinearSVMClassifier", "MLPClassifier",
-            "SoftmaxClassifier"} <= names
+    assert {"HOGTransformer", "HSVHistogramTransformer", "KNNClassifier",
+            "LinearSVMClassifier", "MLPClassifier", "SoftmaxClassifier"} <= names
 
 
 @parametrize_with_checks(public_estimators())
