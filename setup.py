@@ -5,6 +5,7 @@ Environment knobs (read at build time):
 SKDEEP_NATIVE=0     do not tune for the building CPU (-march=native is the default,
                     since the kernels are compiled on the machine that runs them).
 SKDEEP_OPENMP=0     build without OpenMP even when the compiler supports it.
+SKDEEP_BUILD_JOBS=N compile N kernels at once (default: the number of CPUs).
 """
 import os
 import subprocess
@@ -74,7 +75,24 @@ def _extensions():
 def _cmdclass():
     from pythran.dist import PythranBuildExt
 
-    return {"build_ext": PythranBuildExt}
+    class BuildKernels(PythranBuildExt):
+        """Compile the kernels concurrently: each is one long C++ compile, and
+        serially they take minutes, which every fresh install pays."""
+
+        def finalize_options(self):
+            super().finalize_options()
+            if not self.parallel:
+                self.parallel = int(os.environ.get("SKDEEP_BUILD_JOBS", os.cpu_count() or 1))
+
+        def build_extensions(self):
+            # Pythran translates to C++ when an extension's sources are first read;
+            # do that here, one at a time, so that the worker threads only run the
+            # compiler (the translator is not known to be thread-safe).
+            for ext in self.extensions:
+                ext.sources
+            super().build_extensions()
+
+    return {"build_ext": BuildKernels}
 
 
 setup(ext_modules=_extensions(), cmdclass=_cmdclass())
