@@ -218,56 +218,70 @@ def _hog_image(img, cell_rows, cell_cols, block_rows, block_cols, norm,
     _normalized_blocks(hist, cell_rows, cell_cols, block_rows, block_cols, code, out)
 
 
-def _cell_histograms_table(images, k, magnitude, bins, cell_rows, cell_cols, hist):
-    """Fill hist (n_cells_row, n_cells_col, n_bins), float32, for images[k].
+def _cell_histograms_table(flat, height, width, channels, magnitude, bins,
+                           cell_rows, cell_cols, pix, drow, dcol, ssq, hist):
+    """Fill hist (n_cells_row, n_cells_col, n_bins), float32, for one image.
 
-    magnitude[|g_row|, |g_col|] is NumPy's hypot and bins[g_row + 255, g_col + 255]
-    scikit-image's bin (-1 for none), both tabulated by the caller, so channel
-    choice, magnitudes and bins are scikit-image's to the bit with no per-pixel
-    transcendental call.  Channels are compared by the integer g_row**2 + g_col**2:
-    distinct sums are far more than an ulp apart in hypot, so only equal sums need
-    the table (hypot of equal sums can differ in the last bit).
+    flat is the image (height, width, channels) flattened, row-major; pix, drow,
+    dcol and ssq are int32 work arrays of its size.  magnitude[|g_row|, |g_col|]
+    is NumPy's hypot and bins[g_row + 255, g_col + 255] scikit-image's bin (-1 for
+    none), both tabulated by the caller, so channel choice, magnitudes and bins
+    are scikit-image's to the bit with no per-pixel transcendental call.
+    Channels are compared by the integer g_row**2 + g_col**2: distinct sums are
+    far more than an ulp apart in hypot, so only equal sums need the table (hypot
+    of equal sums can differ in the last bit).
+
+    The differences are whole-array expressions on the flat image (rows are
+    contiguous: the row difference is a shift by two rows, the column one by two
+    pixels), which vectorise; the borders, where scikit-image's gradient is
+    zero, are cleared afterwards instead of tested per pixel.
     """
-    n_images, height, width, channels = images.shape
     n_cells_row, n_cells_col, n_bins = hist.shape
+    size = height * width * channels
+    row = width * channels
+    pix[:] = flat
+    drow[:] = 0
+    dcol[:] = 0
+    if height > 2:
+        drow[row:size - row] = pix[2 * row:] - pix[:size - 2 * row]
+    if width > 2:
+        dcol[channels:size - channels] = pix[2 * channels:] - pix[:size - 2 * channels]
+        # the shift wraps across rows at the first and last columns: clear them
+        for r in range(height):
+            q = r * row
+            for ch in range(channels):
+                dcol[q + ch] = 0
+                dcol[q + row - channels + ch] = 0
+    ssq[:] = drow * drow + dcol * dcol
     hist[:] = 0.
     for r in range(n_cells_row * cell_rows):
-        inner_r = 0 < r and r < height - 1
         cell_r = r // cell_rows
         # cell by cell along the row: no division per pixel, and each cell still
         # sums its pixels in row-major order, as scikit-image does
         for cell_c in range(n_cells_col):
-            for c in range(cell_c * cell_cols, (cell_c + 1) * cell_cols):
-                inner_c = 0 < c and c < width - 1
-                best = 0
-                best_r = 0
-                best_c = 0
-                for ch in range(channels):
-                    dr = 0
-                    dc = 0
-                    if inner_r:
-                        dr = int(images[k, r + 1, c, ch]) - int(images[k, r - 1, c, ch])
-                    if inner_c:
-                        dc = int(images[k, r, c + 1, ch]) - int(images[k, r, c - 1, ch])
-                    s = dr * dr + dc * dc
+            p = (r * width + cell_c * cell_cols) * channels
+            for c in range(cell_cols):
+                best = ssq[p]
+                q = p
+                for ch in range(1, channels):
+                    s = ssq[p + ch]
                     # strictly greater: NumPy's argmax keeps the first maximum.
-                    # Equal non-zero sums are rare; the common case is written
-                    # as selects, since which channel wins is unpredictable.
+                    # Equal non-zero sums are rare, and settled by hypot.
                     if s == best and s > 0:
-                        if magnitude[abs(dr), abs(dc)] > magnitude[abs(best_r),
-                                                                   abs(best_c)]:
-                            best_r = dr
-                            best_c = dc
-                    wins = s > best
-                    best_r = dr if wins else best_r
-                    best_c = dc if wins else best_c
-                    best = s if wins else best
+                        if (magnitude[abs(drow[p + ch]), abs(dcol[p + ch])]
+                                > magnitude[abs(drow[q]), abs(dcol[q])]):
+                            q = p + ch
+                    q = p + ch if s > best else q
+                    best = s if s > best else best
                 if best > 0:
-                    b = bins[best_r + 255, best_c + 255]
+                    gr = drow[q]
+                    gc = dcol[q]
+                    b = bins[gr + 255, gc + 255]
                     if b >= 0:
                         # scikit-image sums in a C float: a float64 add rounded to float32
                         hist[cell_r, cell_c, b] = (float(hist[cell_r, cell_c, b])
-                                                  + magnitude[abs(best_r), abs(best_c)])
+                                                  + magnitude[abs(gr), abs(gc)])
+                p += channels
 
 
 def hog_u8_table(images, magnitude, bins, n_bins, cell_rows, cell_cols, block_rows,
@@ -280,13 +294,25 @@ def hog_u8_table(images, magnitude, bins, n_bins, cell_rows, cell_cols, block_ro
     """
     n_images, height, width, channels = images.shape
     code = _norm_code(norm)
+    size = height * width * channels
+    flat = images.reshape((n_images, size))
+    # chunks of images share their work arrays: few allocations, and OpenMP
+    # still has many more chunks than threads to balance
+    chunk = 64
+    n_chunks = (n_images + chunk - 1) // chunk
     #omp parallel for
-    for k in range(n_images):
+    for t in range(n_chunks):
+        pix = np.empty(size, dtype=np.int32)
+        drow = np.empty(size, dtype=np.int32)
+        dcol = np.empty(size, dtype=np.int32)
+        ssq = np.empty(size, dtype=np.int32)
         hist = np.empty((height // cell_rows, width // cell_cols, n_bins),
                         dtype=np.float32)
-        _cell_histograms_table(images, k, magnitude, bins, cell_rows, cell_cols, hist)
-        _normalized_blocks(hist, cell_rows, cell_cols, block_rows, block_cols, code,
-                           out[k])
+        for k in range(t * chunk, min(n_images, (t + 1) * chunk)):
+            _cell_histograms_table(flat[k], height, width, channels, magnitude, bins,
+                                   cell_rows, cell_cols, pix, drow, dcol, ssq, hist)
+            _normalized_blocks(hist, cell_rows, cell_cols, block_rows, block_cols,
+                               code, out[k])
 
 
 def hog_u8(images, lut, cell_rows, cell_cols, block_rows, block_cols, norm,
