@@ -166,6 +166,29 @@ def test_knn_matches_sklearn_on_digits():
         assert ours.score(X[1200:], y[1200:]) > 0.95
 
 
+def test_knn_l2_norms_kept_from_fit_match_the_queries_dtype_and_metric_changes():
+    # fit keeps the training rows' squared norms for L2 screening; they must
+    # hold whatever dtype the queries bring, and after set_params(metric=...)
+    rng = np.random.RandomState(3)
+    X = rng.normal(size=(300, 40))
+    Q = rng.normal(size=(25, 40)).astype(np.float32)
+    y = rng.randint(0, 3, size=300)
+    clf = KNNClassifier(n_neighbors=6).fit(X, y)
+    d, i = clf.kneighbors(Q)
+    ref_d, ref_i = reference_neighbors(Q, X, 6, "l2")
+    np.testing.assert_array_equal(i, ref_i)
+    np.testing.assert_allclose(d, ref_d, rtol=1e-13)
+
+    pixels = rng.randint(0, 256, size=(200, 30)).astype(np.float64)
+    l1_fitted = KNNClassifier(n_neighbors=4, metric="l1").fit(pixels, y[:200])
+    l1_fitted.set_params(metric="l2")
+    queries = rng.randint(0, 256, size=(20, 30)).astype(np.uint8)
+    ref_d, ref_i = reference_neighbors(queries, pixels.astype(np.uint8), 4, "l2")
+    d, i = l1_fitted.kneighbors(queries)
+    np.testing.assert_array_equal(i, ref_i)
+    np.testing.assert_array_equal(d, ref_d)
+
+
 def test_kneighbors_without_queries_excludes_each_row():
     X = np.array([[0.0], [0.0], [1.0], [5.0]])
     clf = KNNClassifier(n_neighbors=2).fit(X, [0, 0, 1, 1])

@@ -6,7 +6,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._pairwise import METRICS, _holds_uint8_values, k_nearest
+from ._pairwise import METRICS, _holds_uint8_values, _sq_norms, k_nearest
 
 
 class KNNClassifier(ClassifierMixin, BaseEstimator):
@@ -107,6 +107,9 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
         # Checked once here rather than at every query: uint8-valued training
         # rows are stored as uint8, which the exact kernels read directly.
         self._fit_X = X.astype(np.uint8) if _holds_uint8_values(X) else X
+        # L2 screening needs the training rows' norms at every query; they are
+        # a pass over the whole training set, so it is paid once.
+        self._fit_sq_norms = _sq_norms(self._fit_X) if self.metric == "l2" else None
         self.n_samples_fit_ = X.shape[0]
         return self
 
@@ -148,7 +151,8 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
                 + "."
             )
         dist, ind = k_nearest(X, self._fit_X, k_search, self.metric,
-                              working_memory=self.working_memory, n_jobs=self.n_jobs)
+                              working_memory=self.working_memory, n_jobs=self.n_jobs,
+                              Y_sq_norms=self._fit_sq_norms if self.metric == "l2" else None)
         if query_is_train:
             # Drop each row itself; with duplicates it need not come first.
             rows = np.arange(len(ind))

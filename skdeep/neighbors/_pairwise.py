@@ -188,6 +188,11 @@ def _screening_tolerance(kind, n_features):
 
 
 def _sq_norms(A, rows=4096):
+    """Squared norms of the rows of A, summed in float64.
+
+    The same for A and for any lossless conversion of it that kernel_operands
+    makes, so a caller may compute them once for rows it searches many times.
+    """
     out = np.empty(len(A))
     for start in range(0, len(A), rows):
         block = A[start:start + rows].astype(np.float64)
@@ -195,14 +200,15 @@ def _sq_norms(A, rows=4096):
     return out
 
 
-def _k_smallest_l2(Xk, Yk, k, kind, working_memory):
+def _k_smallest_l2(Xk, Yk, k, kind, working_memory, yy=None):
     """k smallest squared L2 distances: Gram screening, direct recomputation, proof."""
     n, d = Xk.shape
     m = len(Yk)
     work, factor, absolute = _screening_tolerance(kind, d)
     n_candidates = min(m, max(2 * k, k + 16))
     xx = _sq_norms(Xk)
-    yy = _sq_norms(Yk)
+    if yy is None:
+        yy = _sq_norms(Yk)
     itemsize = np.dtype(work).itemsize
     budget = working_memory * 2**20
     rows = min(n, 1024)
@@ -245,7 +251,7 @@ def _k_smallest_l2(Xk, Yk, k, kind, working_memory):
     return dist, ind
 
 
-def k_nearest(X, Y, k, metric="l2", *, working_memory=None, n_jobs=None):
+def k_nearest(X, Y, k, metric="l2", *, working_memory=None, n_jobs=None, Y_sq_norms=None):
     """Distances and indices of the k rows of Y nearest to each row of X.
 
     Parameters
@@ -261,6 +267,9 @@ def k_nearest(X, Y, k, metric="l2", *, working_memory=None, n_jobs=None):
         Megabytes of temporary arrays; 256 when None.
     n_jobs : int, default=None
         Threads; None or -1 means every core.
+    Y_sq_norms : ndarray of shape (n_samples,), default=None
+        ``_sq_norms(Y)``, for rows searched repeatedly (L2 only); computed
+        here when None.
 
     Returns
     -------
@@ -278,7 +287,7 @@ def k_nearest(X, Y, k, metric="l2", *, working_memory=None, n_jobs=None):
         if metric == "l1":
             dist, ind = _k_smallest_direct(Xk, Yk, k, metric, kind, memory)
         else:
-            dist, ind = _k_smallest_l2(Xk, Yk, k, kind, memory)
+            dist, ind = _k_smallest_l2(Xk, Yk, k, kind, memory, Y_sq_norms)
             dist = np.sqrt(dist)
     return dist.astype(out_dtype, copy=False), ind
 
