@@ -243,6 +243,29 @@ def test_float32_input_trains_in_float32(cls, digits):
     assert clf_int.coef_.dtype == np.float64
 
 
+@pytest.mark.parametrize("cls", CLASSIFIERS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_helper_thread_changes_nothing_but_speed(cls, dtype, digits, monkeypatch):
+    from skdeep.linear_model import _classifiers
+    from threadpoolctl import threadpool_limits
+
+    X = digits[0][:, :63].astype(dtype)  # odd: unequal halves of the gradient
+    y = digits[1]
+    params = dict(num_iters=120, batch_size=64, random_state=5)
+    fits = {}
+    for allowed in (False, True):
+        monkeypatch.setattr(_classifiers, "_second_thread_allowed", lambda: allowed)
+        fits[allowed] = cls(**params).fit(X, y)
+        with pytest.raises(DivergenceError):
+            cls(learning_rate=1e6, reg=10.0, num_iters=300).fit(X, y)
+    np.testing.assert_array_equal(fits[True].coef_, fits[False].coef_)
+    np.testing.assert_array_equal(fits[True].intercept_, fits[False].intercept_)
+    np.testing.assert_array_equal(fits[True].loss_history_, fits[False].loss_history_)
+    monkeypatch.undo()
+    with threadpool_limits(limits=1, user_api="blas"):
+        assert not _classifiers._second_thread_allowed()
+
+
 @pytest.mark.parametrize("cls, loss_fn", [(LinearSVMClassifier, svm_loss_vectorized),
                                           (SoftmaxClassifier, softmax_loss_vectorized)])
 def test_batch_larger_than_training_set(cls, loss_fn, digits):

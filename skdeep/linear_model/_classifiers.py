@@ -1,12 +1,14 @@
 """Linear classifiers trained by minibatch SGD: multiclass SVM and softmax."""
 import numbers
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from ..exceptions import DivergenceError, check_finite_loss
 from ..nn.layers import softmax_loss, svm_loss
@@ -30,6 +32,39 @@ def _check_number(estimator, name, value, kind, low, low_inclusive):
             f"The '{name}' parameter of {type(estimator).__name__} must be "
             f"{kind_name} in the range {bracket}{low}, inf). Got {value!r} instead."
         )
+
+
+class _Inline:
+    """An executor that runs each task at once on the calling thread."""
+
+    class _Done:
+        def __init__(self, value):
+            self._value = value
+
+        def result(self):
+            return self._value
+
+    def submit(self, fn, *args, **kwargs):
+        return self._Done(fn(*args, **kwargs))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _second_thread_allowed():
+    """Whether fit may keep a second core busy.
+
+    Follows the BLAS thread limit, which is what users and joblib set: inside
+    ``GridSearchCV(n_jobs=...)`` workers, or under
+    ``threadpoolctl.threadpool_limits(1)``, it is 1 and fit stays on one thread.
+    """
+    if (os.cpu_count() or 1) < 2:
+        return False
+    limits = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+    return min(limits, default=os.cpu_count()) >= 2
 
 
 class _BaseLinearClassifier(ClassifierMixin, BaseEstimator):
@@ -109,28 +144,44 @@ class _BaseLinearClassifier(ClassifierMixin, BaseEstimator):
         W = np.ascontiguousarray(W_full[:n_features], dtype=dtype)
         b = W_full[n_features].astype(dtype)
 
-        X_batch = np.empty((batch_size, n_features), dtype=dtype)
+        # Two batch buffers: the next batch is gathered while this step's products
+        # run.  With a second core, a helper thread does that gather (a
+        # memory-bound random read of the training rows) and half of the weight
+        # gradient; the products stay single-threaded BLAS.  Without one, the
+        # same work runs in the same order on this thread, so results never
+        # depend on the threads.
+        X_batches = (np.empty((batch_size, n_features), dtype=dtype),
+                     np.empty((batch_size, n_features), dtype=dtype))
         y_batch = np.empty(batch_size, dtype=y_encoded.dtype)
         scores = np.empty((batch_size, n_classes), dtype=dtype)
         dW = np.empty_like(W)
         loss_history = np.empty(num_iters)
 
-        # The products here are (batch_size x D) by (D x C) with C small: threads
-        # barely help them on an idle machine and slow them many times over on a
-        # busy one or inside parallel grid searches.
+        helper = ThreadPoolExecutor(max_workers=1) if _second_thread_allowed() else _Inline()
+        # The products are (batch_size x D) by (D x C) with C small: BLAS's own
+        # threads barely help them on an idle machine and, busy-waiting, slow them
+        # many times over on a busy one or inside parallel grid searches.
         with threadpool_limits(limits=1, user_api="blas"), np.errstate(
             over="ignore", invalid="ignore"
-        ):
+        ), helper:
+            # randint(n, size) draws what the seeds' np.random.choice(n, size) does;
+            # drawing a step ahead keeps their stream, as nothing else draws.
+            batch_idx = rng.randint(n_samples, size=batch_size)
+            # mode="clip" because the default "raise" buffers `out`; the
+            # indices are in range by construction.
+            np.take(X, batch_idx, axis=0, out=X_batches[0], mode="clip")
             for it in range(num_iters):
-                # randint(n, size) draws what the seeds' np.random.choice(n, size) does
-                batch_idx = rng.randint(n_samples, size=batch_size)
-                # mode="clip" because the default "raise" buffers `out`; the
-                # indices are in range by construction.
-                np.take(X, batch_idx, axis=0, out=X_batch, mode="clip")
+                X_batch = X_batches[it % 2]
                 np.take(y_encoded, batch_idx, out=y_batch, mode="clip")
+                next_batch = None
+                if it + 1 < num_iters:
+                    batch_idx = rng.randint(n_samples, size=batch_size)
+                    next_batch = helper.submit(
+                        np.take, X, batch_idx, 0, X_batches[(it + 1) % 2], "clip"
+                    )
                 loss, _, db = linear_loss(
                     self._score_loss, W, X_batch, y_batch, reg, b=b,
-                    scores_out=scores, dW_out=dW,
+                    scores_out=scores, dW_out=dW, helper=helper,
                 )
                 check_finite_loss(loss, self.learning_rate, it)
                 loss_history[it] = loss
@@ -140,6 +191,8 @@ class _BaseLinearClassifier(ClassifierMixin, BaseEstimator):
                 W -= dW
                 db *= learning_rate
                 b -= db
+                if next_batch is not None:
+                    next_batch.result()
         if not (np.isfinite(W).all() and np.isfinite(b).all()):
             raise DivergenceError(
                 f"Training diverged: the weights became non-finite in the last "

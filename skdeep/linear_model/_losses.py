@@ -53,7 +53,8 @@ def _sum_of_squares(a):
     return float(np.dot(flat, flat))
 
 
-def linear_loss(score_loss, W, X, y, reg, b=None, scores_out=None, dW_out=None):
+def linear_loss(score_loss, W, X, y, reg, b=None, scores_out=None, dW_out=None,
+                helper=None):
     """Loss and gradients of the linear scores ``X @ W + b`` under ``score_loss``.
 
     The one implementation of the linear classifiers' training math; the public
@@ -78,6 +79,11 @@ def linear_loss(score_loss, W, X, y, reg, b=None, scores_out=None, dW_out=None):
         Buffer for the scores, to avoid an allocation per call.
     dW_out : ndarray of shape (D, C), optional
         Buffer that receives ``dW``.
+    helper : concurrent.futures.Executor, optional
+        When given, ``dW`` is computed as two products over halves of the
+        features, the second half submitted to ``helper``.  Each entry of ``dW``
+        is the same sum either way, so the result does not depend on whether the
+        helper runs on another thread.
 
     Returns
     -------
@@ -94,7 +100,14 @@ def linear_loss(score_loss, W, X, y, reg, b=None, scores_out=None, dW_out=None):
     if b is not None:
         reg_loss += _sum_of_squares(b)
     loss = data_loss + reg * reg_loss
-    dW = np.matmul(X.T, dscores, out=dW_out)
+    if helper is None:
+        dW = np.matmul(X.T, dscores, out=dW_out)
+    else:
+        dW = np.empty_like(W) if dW_out is None else dW_out
+        half = X.shape[1] // 2
+        second = helper.submit(np.matmul, X[:, half:].T, dscores, out=dW[half:])
+        np.matmul(X[:, :half].T, dscores, out=dW[:half])
+        second.result()
     dW += (2 * reg) * W
     db = None
     if b is not None:
