@@ -11,7 +11,7 @@ places are searched (``SKDEEP_DATA``, see ``skdeep.datasets.find_cifar10``).
    column of ones appended, ``np.random.choice`` batches, the vectorized loss
    (skdeep's ``*_loss_vectorized``, so only the training loop differs) and plain
    SGD.  It runs twice: with BLAS threads as configured (how the seeds' code runs)
-   and limited to one thread (what skdeep's ``fit`` does), which separates the
+   and limited to one thread (as skdeep's ``fit`` runs BLAS), which separates the
    threading effect from the rest.  skdeep: ``fit`` on the same rows in float64
    and in float32.  Ratios are skdeep time / seeds' time; the goal is <= 0.5.
    Each time is the best of ``--repeat`` runs; on a shared machine they are noisy.

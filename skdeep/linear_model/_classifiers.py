@@ -306,9 +306,11 @@ class LinearSVMClassifier(_BaseLinearClassifier):
 
     Notes
     -----
-    The BLAS library runs single-threaded during ``fit``: the products are too
-    small for threads to pay off, and threads competing for busy cores slow them
-    down many times.
+    The BLAS library runs single-threaded during ``fit``: its threads gain little
+    on these small products and slow them down many times when cores are busy.
+    When the BLAS thread limit allows two threads, one helper thread gathers the
+    next batch and computes half of the weight gradient; the weights are the same
+    either way.  ``threadpoolctl.threadpool_limits(1)`` keeps ``fit`` on one thread.
 
     Examples
     --------
@@ -396,9 +398,11 @@ class SoftmaxClassifier(_BaseLinearClassifier):
 
     Notes
     -----
-    The BLAS library runs single-threaded during ``fit``: the products are too
-    small for threads to pay off, and threads competing for busy cores slow them
-    down many times.
+    The BLAS library runs single-threaded during ``fit``: its threads gain little
+    on these small products and slow them down many times when cores are busy.
+    When the BLAS thread limit allows two threads, one helper thread gathers the
+    next batch and computes half of the weight gradient; the weights are the same
+    either way.  ``threadpoolctl.threadpool_limits(1)`` keeps ``fit`` on one thread.
 
     Examples
     --------
