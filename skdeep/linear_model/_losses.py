@@ -81,9 +81,9 @@ def linear_loss(score_loss, W, X, y, reg, b=None, scores_out=None, dW_out=None,
         Buffer that receives ``dW``.
     helper : concurrent.futures.Executor, optional
         When given, ``dW`` is computed as two products over halves of the
-        features, the second half submitted to ``helper``.  Each entry of ``dW``
-        is the same sum either way, so the result does not depend on whether the
-        helper runs on another thread.
+        features, the second half submitted to ``helper``.  The split is the same
+        whether the helper is another thread or runs tasks in place, so the
+        result does not depend on the threads.
 
     Returns
     -------
