@@ -252,6 +252,7 @@ def test_helper_thread_changes_nothing_but_speed(cls, dtype, digits, monkeypatch
     X = digits[0][:, :63].astype(dtype)  # odd: unequal halves of the gradient
     y = digits[1]
     params = dict(num_iters=120, batch_size=64, random_state=5)
+    monkeypatch.setattr(_classifiers, "_HELPER_MIN_BATCH_VALUES", 0)
     fits = {}
     for allowed in (False, True):
         monkeypatch.setattr(_classifiers, "_second_thread_allowed", lambda: allowed)
@@ -264,6 +265,26 @@ def test_helper_thread_changes_nothing_but_speed(cls, dtype, digits, monkeypatch
     monkeypatch.undo()
     with threadpool_limits(limits=1, user_api="blas"):
         assert not _classifiers._second_thread_allowed()
+
+
+def test_helper_thread_is_used_only_for_large_batches(digits, monkeypatch):
+    from skdeep.linear_model import _classifiers
+
+    started = []
+
+    class RecordingExecutor(_classifiers.ThreadPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            started.append(True)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(_classifiers, "ThreadPoolExecutor", RecordingExecutor)
+    monkeypatch.setattr(_classifiers, "_second_thread_allowed", lambda: True)
+    X, y = digits
+    LinearSVMClassifier(num_iters=5, batch_size=200).fit(X, y)  # 200 x 64 values
+    assert started == []
+    wide = np.tile(X, (1, 16))  # 200 x 1,024 values per batch
+    LinearSVMClassifier(num_iters=5, batch_size=200).fit(wide, y)
+    assert started == [True]
 
 
 @pytest.mark.parametrize("cls, loss_fn", [(LinearSVMClassifier, svm_loss_vectorized),
