@@ -152,7 +152,7 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
             )
         dist, ind = k_nearest(X, self._fit_X, k_search, self.metric,
                               working_memory=self.working_memory, n_jobs=self.n_jobs,
-                              Y_sq_norms=self._fit_sq_norms if self.metric == "l2" else None)
+                              Y_sq_norms=self._fit_sq_norms)
         if query_is_train:
             # Drop each row itself; with duplicates it need not come first.
             rows = np.arange(len(ind))
