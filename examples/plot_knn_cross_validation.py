@@ -9,6 +9,7 @@ images and scored on 500 test images (about 0.28 or better).  Without CIFAR-10 (
 directory given and none in $SKDEEP_DATA) it runs on scikit-learn's 8x8 digits.
 """
 import argparse
+import os
 
 import matplotlib
 
@@ -67,8 +68,10 @@ def main():
     ax.set_title(f"kNN on {name}: best k = {best_k}, test accuracy {test_accuracy:.3f}")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(args.out, dpi=120)
-    print(f"figure written to {args.out}")
+    # matplotlib appends .png to a name without a suffix; name the file it writes
+    out = args.out if os.path.splitext(args.out)[1] else args.out + ".png"
+    fig.savefig(out, dpi=120)
+    print(f"figure written to {out}")
     if matplotlib.get_backend().lower() != "agg":
         plt.show()
 
