@@ -7,6 +7,7 @@ the command line, or ``$SKDEEP_DATA``), else scikit-learn's 8x8 digits, so every
 example runs anywhere in minutes.
 """
 import argparse
+import os
 
 import numpy as np
 from sklearn.datasets import load_digits
@@ -70,6 +71,8 @@ def save_figure(fig, out):
     """Write ``fig`` to ``out`` and show it when a display is available."""
     import matplotlib
 
+    # matplotlib appends .png to a name without a suffix; name the file it writes
+    out = out if os.path.splitext(out)[1] else out + ".png"
     fig.savefig(out, dpi=120)
     print(f"figure written to {out}")
     if matplotlib.get_backend().lower() != "agg":
