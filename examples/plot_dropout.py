@@ -21,7 +21,7 @@ minute.
 from skdeep.nn.models import FullyConnectedNet
 from skdeep.nn.solver import Solver
 
-from _nn_example_data import parse_args, plot_runs, solver_data
+from _example_common import parse_args, plot_runs, solver_data
 
 N_TRAIN, N_VAL = 500, 1000
 KEEP_RATIOS = (1, 0.25)

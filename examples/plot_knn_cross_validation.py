@@ -9,15 +9,14 @@ images and scored on 500 test images (about 0.28 or better).  Without CIFAR-10 (
 directory given and none in $SKDEEP_DATA) it runs on scikit-learn's 8x8 digits.
 """
 import argparse
-import os
-
-import matplotlib
 
 import numpy as np
 from sklearn.model_selection import GridSearchCV, KFold
 
 from skdeep import KNNClassifier
 from skdeep.datasets import find_cifar10, load_cifar10
+
+from _example_common import save_figure  # examples/, the script's own directory
 
 K_CHOICES = [1, 3, 5, 8, 10, 12, 15, 20, 50, 100]
 
@@ -68,12 +67,7 @@ def main():
     ax.set_title(f"kNN on {name}: best k = {best_k}, test accuracy {test_accuracy:.3f}")
     ax.legend()
     fig.tight_layout()
-    # matplotlib appends .png to a name without a suffix; name the file it writes
-    out = args.out if os.path.splitext(args.out)[1] else args.out + ".png"
-    fig.savefig(out, dpi=120)
-    print(f"figure written to {out}")
-    if matplotlib.get_backend().lower() != "agg":
-        plt.show()
+    save_figure(fig, args.out)
 
 
 if __name__ == "__main__":

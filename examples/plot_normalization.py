@@ -28,7 +28,7 @@ from skdeep.exceptions import DivergenceError
 from skdeep.nn.models import FullyConnectedNet
 from skdeep.nn.solver import Solver
 
-from _nn_example_data import parse_args, pyplot, save_figure, solver_data
+from _example_common import parse_args, pyplot, save_figure, solver_data
 
 N_TRAIN, N_VAL = 1000, 1000
 WEIGHT_SCALES = np.logspace(-4, 0, num=20)

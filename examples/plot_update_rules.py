@@ -15,7 +15,7 @@ scikit-learn's digits.  A few minutes on a laptop.
 """
 from skdeep.neural_network import MLPClassifier
 
-from _nn_example_data import load_images, parse_args, plot_runs
+from _example_common import load_images, parse_args, plot_runs
 
 
 def main():

@@ -1,7 +1,8 @@
-"""What the network examples share: their command line, their data and their figures.
+"""What the examples share: the network examples' command line and data, and figures.
 
 Not an example itself: ``plot_update_rules.py``, ``plot_dropout.py`` and
-``plot_normalization.py`` import it from their own directory.  The data is
+``plot_normalization.py`` import it from their own directory, and
+``plot_knn_cross_validation.py`` its :func:`save_figure`.  The data is
 CIFAR-10 when :func:`skdeep.datasets.find_cifar10` finds it (the directory given on
 the command line, or ``$SKDEEP_DATA``), else scikit-learn's 8x8 digits, so every
 example runs anywhere in minutes.
