@@ -1,9 +1,9 @@
 """What the examples share: the network examples' command line and data, and figures.
 
 Not an example itself: ``plot_update_rules.py``, ``plot_dropout.py`` and
-``plot_normalization.py`` import it from their own directory, and
-``plot_knn_cross_validation.py`` its :func:`save_figure`.  The data is
-CIFAR-10 when :func:`skdeep.datasets.find_cifar10` finds it (the directory given on
+``plot_normalization.py`` import it from their own directory; the kNN, linear and
+features examples take :func:`save_figure` or ``CIFAR10_CLASSES`` from it.  The data
+is CIFAR-10 when :func:`skdeep.datasets.find_cifar10` finds it (the directory given on
 the command line, or ``$SKDEEP_DATA``), else scikit-learn's 8x8 digits, so every
 example runs anywhere in minutes.
 """
@@ -15,6 +15,10 @@ from sklearn.datasets import load_digits
 from sklearn.preprocessing import StandardScaler
 
 from skdeep.datasets import find_cifar10, load_cifar10
+
+# Short CIFAR-10 class names, in label order, for figure titles.
+CIFAR10_CLASSES = ["plane", "car", "bird", "cat", "deer",
+                   "dog", "frog", "horse", "ship", "truck"]
 
 
 def parse_args(doc, default_out):

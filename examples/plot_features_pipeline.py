@@ -44,8 +44,7 @@ from skdeep import (HOGTransformer, HSVHistogramTransformer, LinearSVMClassifier
 from skdeep.datasets import find_cifar10, load_cifar10
 from skdeep.plotting import plot_image_gallery
 
-CIFAR10_CLASSES = ["plane", "car", "bird", "cat", "deer",
-                   "dog", "frog", "horse", "ship", "truck"]
+from _example_common import CIFAR10_CLASSES  # examples/, the script's own directory
 
 
 def load_data(path=None):

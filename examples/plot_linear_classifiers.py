@@ -39,8 +39,7 @@ from skdeep.datasets import find_cifar10, load_cifar10
 from skdeep.linear_model import LinearSVMClassifier, SoftmaxClassifier
 from skdeep.plotting import plot_class_templates
 
-CIFAR10_CLASSES = ["plane", "car", "bird", "cat", "deer",
-                   "dog", "frog", "horse", "ship", "truck"]
+from _example_common import CIFAR10_CLASSES  # examples/, the script's own directory
 
 
 def load_data(path=None):
