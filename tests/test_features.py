@@ -15,7 +15,6 @@ from sklearn.pipeline import make_pipeline, make_union
 from sklearn.preprocessing import StandardScaler
 
 from skdeep import HOGTransformer, HSVHistogramTransformer
-from skdeep.datasets import find_cifar10, load_cifar10
 from skdeep.features._extract import integer_gradient_tables
 
 BLOCK_NORMS = ["L1", "L1-sqrt", "L2", "L2-Hys"]
@@ -35,13 +34,6 @@ def skimage_crops():
     colour = np.stack([astronaut[60:108, 150:190], astronaut[300:348, 250:290]])
     grey = np.stack([camera[100:148, 200:240], camera[300:348, 350:390]])[..., None]
     return colour, grey
-
-
-def cifar_images(n=64):
-    path = find_cifar10()
-    if path is None:
-        pytest.skip("CIFAR-10 not found (set SKDEEP_DATA)")
-    return load_cifar10(path)[0][:n]
 
 
 def reference_hog(images, **params):
@@ -99,8 +91,8 @@ def test_hog_matches_skimage_on_digits(block_norm):
 
 
 @pytest.mark.parametrize("block_norm", BLOCK_NORMS)
-def test_hog_matches_skimage_on_cifar(block_norm):
-    images = cifar_images()
+def test_hog_matches_skimage_on_cifar(block_norm, cifar10):
+    images = cifar10[0][:64]
     for transform_sqrt in (False, True):
         assert_hog_matches(images, block_norm=block_norm, transform_sqrt=transform_sqrt,
                            pixels_per_cell=(8, 8), cells_per_block=(2, 2))
@@ -109,10 +101,10 @@ def test_hog_matches_skimage_on_cifar(block_norm):
                            cells_per_block=(3, 3))
 
 
-def test_hog_uint8_is_bit_exact_on_cifar():
+def test_hog_uint8_is_bit_exact_on_cifar(cifar10):
     # the integer-gradient tables reproduce scikit-image's arithmetic, so only
     # summation order in the block norms can differ
-    images = cifar_images(200)
+    images = cifar10[0][:200]
     got = HOGTransformer(cells_per_block=(2, 2)).fit_transform(images.reshape(200, -1))
     expected = reference_hog(images, pixels_per_cell=(8, 8), cells_per_block=(2, 2))
     np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-15)
@@ -204,8 +196,8 @@ def test_hue_histogram_exact_on_photographs(nbin):
     np.testing.assert_allclose(got.sum(axis=1), 1)
 
 
-def test_hue_histogram_exact_on_cifar_and_edge_cases():
-    images = cifar_images(200)
+def test_hue_histogram_exact_on_cifar_and_edge_cases(cifar10):
+    images = cifar10[0][:200]
     got = HSVHistogramTransformer(nbin=10).fit_transform(images.reshape(200, -1))
     np.testing.assert_array_equal(got, reference_hue_histogram(images, 10))
 
@@ -235,8 +227,9 @@ def test_hue_histogram_of_grey_images_is_all_in_the_first_bin():
 # estimator behaviour
 
 
-def test_image_shape_inference_and_feature_names():
-    images = cifar_images(4) if find_cifar10() else np.zeros((4, 32, 32, 3), np.uint8)
+def test_image_shape_inference_and_feature_names(cifar10_or_none):
+    images = (np.zeros((4, 32, 32, 3), np.uint8) if cifar10_or_none is None
+              else cifar10_or_none[0][:4])
     X = images.reshape(4, -1)
     hog = HOGTransformer(cells_per_block=(2, 2)).fit(X)
     assert hog.image_shape_ == (32, 32, 3) and hog.n_features_out_ == 324

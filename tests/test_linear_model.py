@@ -428,13 +428,8 @@ def test_plot_class_templates_needs_a_fitted_linear_model(pyplot):
 
 
 @pytest.fixture(scope="module")
-def cifar_rows():
-    from skdeep.datasets import find_cifar10, load_cifar10
-
-    path = find_cifar10()
-    if path is None:
-        pytest.skip("CIFAR-10 not found (set SKDEEP_DATA)")
-    X_train, y_train, X_test, y_test = load_cifar10(path)
+def cifar_rows(cifar10):
+    X_train, y_train, X_test, y_test = cifar10
     return (X_train[:49000].reshape(49000, -1), y_train[:49000],
             X_test[:1000].reshape(1000, -1), y_test[:1000])
 

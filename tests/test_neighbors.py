@@ -6,7 +6,6 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV
 
 from skdeep import KNNClassifier
-from skdeep.datasets import find_cifar10, load_cifar10
 from skdeep.neighbors import pairwise_distances
 from skdeep.neighbors._pairwise import k_nearest
 
@@ -238,11 +237,8 @@ def test_grid_search_in_parallel_picks_a_k():
     assert search.cv_results_["mean_test_score"][2] < search.best_score_
 
 
-def test_cifar10_subset_accuracy():
-    path = find_cifar10()
-    if path is None:
-        pytest.skip("CIFAR-10 not found (set SKDEEP_DATA)")
-    X_train, y_train, X_test, y_test = load_cifar10(path)
+def test_cifar10_subset_accuracy(cifar10):
+    X_train, y_train, X_test, y_test = cifar10
     X_train = X_train[:5000].reshape(5000, -1)
     X_test = X_test[:500].reshape(500, -1)
     clf = KNNClassifier(n_neighbors=1).fit(X_train, y_train[:5000])

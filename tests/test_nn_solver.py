@@ -7,7 +7,6 @@ import pytest
 from sklearn.datasets import load_digits
 from sklearn.preprocessing import StandardScaler
 
-from skdeep.datasets import find_cifar10, load_cifar10
 from skdeep.exceptions import DivergenceError
 from skdeep.nn.models import FullyConnectedNet
 from skdeep.nn.solver import Solver
@@ -20,12 +19,9 @@ def digits():
 
 
 @pytest.fixture(scope="module")
-def cifar_rows():
+def cifar_rows(cifar10):
     """The first 1,050 CIFAR-10 training images as float64 rows minus their mean."""
-    path = find_cifar10()
-    if path is None:
-        pytest.skip("CIFAR-10 not found (set SKDEEP_DATA)")
-    X, y, _, _ = load_cifar10(path)
+    X, y, _, _ = cifar10
     X = X[:1050].reshape(1050, -1).astype(np.float64)
     X -= X.mean(axis=0)
     return X, y[:1050]
