@@ -404,7 +404,7 @@ def layernorm_backward(dout, cache):
     return _normalize_backward(dout, cache)
 
 
-def softmax_loss(x, y):
+def softmax_loss(x, y, label_smoothing=0.0):
     """Mean cross-entropy loss of softmax class scores, and its gradient.
 
     Computed through log-softmax (log-sum-exp after subtracting each row's maximum),
@@ -416,21 +416,33 @@ def softmax_loss(x, y):
         Class scores; float32 stays float32.
     y : ndarray of shape (N,)
         Integer labels in ``[0, C)``.
+    label_smoothing : float, default=0.0
+        skdeep extension: the target of each row is ``1 - label_smoothing`` on its
+        label plus ``label_smoothing / C`` on every class, instead of the label
+        alone.  0 is the plain cross-entropy.
 
     Returns
     -------
     loss : float
-        Mean over the N rows of ``-log softmax(x)[y]``.
+        Mean over the N rows of ``-sum(target * log softmax(x))``; with no
+        smoothing, ``-log softmax(x)[y]``.
     dx : ndarray of shape (N, C)
-        Gradient of the loss with respect to ``x``.
+        Gradient of the loss with respect to ``x``: ``(softmax(x) - target) / N``.
     """
-    n = x.shape[0]
+    n, num_classes = x.shape
     rows = np.arange(n)
     log_probs = x - x.max(axis=1, keepdims=True)
     log_probs -= np.log(np.exp(log_probs).sum(axis=1, keepdims=True))
     loss = -float(log_probs[rows, y].sum()) / n
     dx = np.exp(log_probs)
-    dx[rows, y] -= 1
+    if label_smoothing:
+        # the uniform part of the target weighs every log-probability equally
+        loss = ((1 - label_smoothing) * loss
+                - label_smoothing * float(log_probs.sum()) / (n * num_classes))
+        dx[rows, y] -= 1 - label_smoothing
+        dx -= label_smoothing / num_classes
+    else:
+        dx[rows, y] -= 1
     dx /= n
     return loss, dx
 
