@@ -102,9 +102,13 @@ def sgd(w, dw, config=None, out=None):
 
 
 def sgd_momentum(w, dw, config=None, out=None):
-    """Stochastic gradient descent with momentum.
+    """Stochastic gradient descent with momentum, optionally Nesterov's.
 
-    ``v = momentum * v - learning_rate * dw``, then ``next_w = w + v``.
+    ``v = momentum * v - learning_rate * dw``, then ``next_w = w + v``; with
+    ``nesterov`` (skdeep extension), ``next_w = w + momentum * v - learning_rate *
+    dw``, the step taken from the point the momentum is about to carry ``w`` to
+    (the form of Sutskever et al., 2013, in which PyTorch's ``nesterov=True`` is
+    written too).
 
     Parameters
     ----------
@@ -113,8 +117,8 @@ def sgd_momentum(w, dw, config=None, out=None):
     dw : ndarray of the shape of ``w``
         Gradient of the loss with respect to ``w``.
     config : dict, default=None
-        ``learning_rate`` (default 1e-2), ``momentum`` (default 0.9) and the state
-        ``velocity`` (zeros).
+        ``learning_rate`` (default 1e-2), ``momentum`` (default 0.9), ``nesterov``
+        (default False) and the state ``velocity`` (zeros).
     out : ndarray, default=None
         Where to write ``next_w``; pass ``w`` to update in place.
 
@@ -128,11 +132,19 @@ def sgd_momentum(w, dw, config=None, out=None):
         config = {}
     config.setdefault("learning_rate", 1e-2)
     config.setdefault("momentum", 0.9)
+    config.setdefault("nesterov", False)
     next_w, w_flat, dw_flat = _next_weights(w, dw, out)
     velocity = _state(config, "velocity", next_w, out is not None)
     scalar = next_w.dtype.type
-    _kernel.momentum_update(w_flat, dw_flat, velocity, scalar(config["learning_rate"]),
-                            scalar(config["momentum"]))
+    learning_rate, momentum = scalar(config["learning_rate"]), scalar(config["momentum"])
+    if config["nesterov"]:
+        velocity *= momentum
+        step = learning_rate * dw_flat
+        velocity -= step
+        w_flat -= step
+        w_flat += momentum * velocity
+    else:
+        _kernel.momentum_update(w_flat, dw_flat, velocity, learning_rate, momentum)
     return next_w, config
 
 
