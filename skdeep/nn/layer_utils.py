@@ -8,16 +8,29 @@ from .layers import (
     affine_forward,
     batchnorm_backward_alt,
     batchnorm_forward,
+    conv_backward_fast,
+    conv_forward_fast,
     layernorm_backward,
     layernorm_forward,
+    max_pool_backward_fast,
+    max_pool_forward_fast,
     relu_backward,
     relu_forward,
+    spatial_batchnorm_backward,
+    spatial_batchnorm_forward,
+    spatial_groupnorm_backward,
+    spatial_groupnorm_forward,
 )
 
 __all__ = [
     "affine_relu_forward", "affine_relu_backward",
     "affine_norm_relu_forward", "affine_norm_relu_backward",
     "NORMALIZATIONS",
+    "conv_relu_forward", "conv_relu_backward",
+    "conv_relu_pool_forward", "conv_relu_pool_backward",
+    "conv_norm_relu_forward", "conv_norm_relu_backward",
+    "conv_norm_relu_pool_forward", "conv_norm_relu_pool_backward",
+    "SPATIAL_NORMALIZATIONS",
 ]
 
 # normalization name -> (forward, backward) of the layer it inserts
@@ -138,3 +151,237 @@ def affine_norm_relu_backward(dout, cache, *, compute_dx=True):
     da, dgamma, dbeta = norm_backward(dan, norm_cache)
     dx, dw, db = affine_backward(da, fc_cache, compute_dx=compute_dx)
     return dx, dw, db, dgamma, dbeta
+
+
+def conv_relu_forward(x, w, b, conv_param):
+    """Convolution (:func:`~skdeep.nn.layers.conv_forward_fast`) followed by a ReLU.
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, C, H, W)
+    w : ndarray of shape (F, C, HH, WW)
+    b : ndarray of shape (F,)
+    conv_param : dict
+        ``stride`` and ``pad``.
+
+    Returns
+    -------
+    out : ndarray of shape (N, F, H_out, W_out)
+    cache : tuple
+        ``(conv_cache, relu_cache)`` for :func:`conv_relu_backward`.
+    """
+    a, conv_cache = conv_forward_fast(x, w, b, conv_param)
+    out, relu_cache = relu_forward(a)
+    return out, (conv_cache, relu_cache)
+
+
+def conv_relu_backward(dout, cache, *, compute_dx=True):
+    """Backward pass of :func:`conv_relu_forward`.
+
+    Parameters
+    ----------
+    dout : ndarray of shape (N, F, H_out, W_out)
+        Upstream gradient.
+    cache : tuple
+        The cache returned by :func:`conv_relu_forward`.
+    compute_dx : bool, default=True
+        Whether to compute ``dx`` (see :func:`~skdeep.nn.layers.conv_backward_fast`).
+
+    Returns
+    -------
+    dx : ndarray of shape (N, C, H, W), or None
+    dw : ndarray of shape (F, C, HH, WW)
+    db : ndarray of shape (F,)
+    """
+    conv_cache, relu_cache = cache
+    da = relu_backward(dout, relu_cache)
+    return conv_backward_fast(da, conv_cache, compute_dx=compute_dx)
+
+
+def conv_relu_pool_forward(x, w, b, conv_param, pool_param):
+    """Convolution, ReLU, then max pooling (the fast layers).
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, C, H, W)
+    w : ndarray of shape (F, C, HH, WW)
+    b : ndarray of shape (F,)
+    conv_param : dict
+        ``stride`` and ``pad``.
+    pool_param : dict
+        ``pool_height``, ``pool_width`` and ``stride``.
+
+    Returns
+    -------
+    out : ndarray of shape (N, F, H_pool, W_pool)
+    cache : tuple
+        ``(conv_cache, relu_cache, pool_cache)`` for :func:`conv_relu_pool_backward`.
+    """
+    a, conv_cache = conv_forward_fast(x, w, b, conv_param)
+    s, relu_cache = relu_forward(a)
+    out, pool_cache = max_pool_forward_fast(s, pool_param)
+    return out, (conv_cache, relu_cache, pool_cache)
+
+
+def conv_relu_pool_backward(dout, cache, *, compute_dx=True):
+    """Backward pass of :func:`conv_relu_pool_forward`.
+
+    Parameters
+    ----------
+    dout : ndarray of shape (N, F, H_pool, W_pool)
+        Upstream gradient.
+    cache : tuple
+        The cache returned by :func:`conv_relu_pool_forward`.
+    compute_dx : bool, default=True
+        Whether to compute ``dx`` (see :func:`~skdeep.nn.layers.conv_backward_fast`).
+
+    Returns
+    -------
+    dx : ndarray of shape (N, C, H, W), or None
+    dw : ndarray of shape (F, C, HH, WW)
+    db : ndarray of shape (F,)
+    """
+    conv_cache, relu_cache, pool_cache = cache
+    ds = max_pool_backward_fast(dout, pool_cache)
+    da = relu_backward(ds, relu_cache)
+    return conv_backward_fast(da, conv_cache, compute_dx=compute_dx)
+
+
+def _spatial_groupnorm_forward(x, gamma, beta, gn_param):
+    return spatial_groupnorm_forward(x, gamma, beta, gn_param["G"], gn_param)
+
+
+# normalization name -> (forward, backward) of the spatial layer it inserts; both
+# forwards take (x, gamma, beta, norm_param)
+_SPATIAL_NORM_LAYERS = {
+    "batchnorm": (spatial_batchnorm_forward, spatial_batchnorm_backward),
+    "groupnorm": (_spatial_groupnorm_forward, spatial_groupnorm_backward),
+}
+
+#: Names accepted by :func:`conv_norm_relu_forward`.
+SPATIAL_NORMALIZATIONS = tuple(_SPATIAL_NORM_LAYERS)
+
+
+def _spatial_norm_layer(normalization):
+    try:
+        return _SPATIAL_NORM_LAYERS[normalization]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"normalization must be one of {sorted(_SPATIAL_NORM_LAYERS)}, "
+            f"got {normalization!r}."
+        ) from None
+
+
+def conv_norm_relu_forward(x, w, b, gamma, beta, conv_param, norm_param, normalization):
+    """Convolution, spatial batch or group normalization, then a ReLU.
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, C, H, W)
+    w : ndarray of shape (F, C, HH, WW)
+    b : ndarray of shape (F,)
+    gamma, beta : ndarray
+        Scale and shift: of shape (F,) for batchnorm, (1, F, 1, 1) for groupnorm.
+    conv_param : dict
+        ``stride`` and ``pad``.
+    norm_param : dict
+        ``bn_param`` of :func:`~skdeep.nn.layers.spatial_batchnorm_forward`, or
+        ``gn_param`` of :func:`~skdeep.nn.layers.spatial_groupnorm_forward` with
+        the number of groups under the key ``'G'``.
+    normalization : {'batchnorm', 'groupnorm'}
+
+    Returns
+    -------
+    out : ndarray of shape (N, F, H_out, W_out)
+    cache : tuple
+        ``(conv_cache, norm_cache, relu_cache, normalization)`` for
+        :func:`conv_norm_relu_backward`.
+    """
+    norm_forward, _ = _spatial_norm_layer(normalization)
+    a, conv_cache = conv_forward_fast(x, w, b, conv_param)
+    an, norm_cache = norm_forward(a, gamma, beta, norm_param)
+    out, relu_cache = relu_forward(an)
+    return out, (conv_cache, norm_cache, relu_cache, normalization)
+
+
+def conv_norm_relu_backward(dout, cache, *, compute_dx=True):
+    """Backward pass of :func:`conv_norm_relu_forward`.
+
+    Parameters
+    ----------
+    dout : ndarray of shape (N, F, H_out, W_out)
+        Upstream gradient.
+    cache : tuple
+        The cache returned by :func:`conv_norm_relu_forward`.
+    compute_dx : bool, default=True
+        Whether to compute ``dx`` (see :func:`~skdeep.nn.layers.conv_backward_fast`).
+
+    Returns
+    -------
+    dx : ndarray of shape (N, C, H, W), or None
+    dw : ndarray of shape (F, C, HH, WW)
+    db : ndarray of shape (F,)
+    dgamma, dbeta : ndarray of the shape of gamma
+    """
+    conv_cache, norm_cache, relu_cache, normalization = cache
+    _, norm_backward = _spatial_norm_layer(normalization)
+    dan = relu_backward(dout, relu_cache)
+    da, dgamma, dbeta = norm_backward(dan, norm_cache)
+    dx, dw, db = conv_backward_fast(da, conv_cache, compute_dx=compute_dx)
+    return dx, dw, db, dgamma, dbeta
+
+
+def conv_norm_relu_pool_forward(x, w, b, gamma, beta, conv_param, norm_param,
+                                normalization, pool_param):
+    """Convolution, spatial normalization, ReLU, then max pooling.
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, C, H, W)
+    w : ndarray of shape (F, C, HH, WW)
+    b : ndarray of shape (F,)
+    gamma, beta : ndarray
+        As in :func:`conv_norm_relu_forward`.
+    conv_param : dict
+        ``stride`` and ``pad``.
+    norm_param : dict
+        As in :func:`conv_norm_relu_forward`.
+    normalization : {'batchnorm', 'groupnorm'}
+    pool_param : dict
+        ``pool_height``, ``pool_width`` and ``stride``.
+
+    Returns
+    -------
+    out : ndarray of shape (N, F, H_pool, W_pool)
+    cache : tuple
+        ``(conv_norm_relu_cache, pool_cache)`` for
+        :func:`conv_norm_relu_pool_backward`.
+    """
+    s, cnr_cache = conv_norm_relu_forward(x, w, b, gamma, beta, conv_param, norm_param,
+                                          normalization)
+    out, pool_cache = max_pool_forward_fast(s, pool_param)
+    return out, (cnr_cache, pool_cache)
+
+
+def conv_norm_relu_pool_backward(dout, cache, *, compute_dx=True):
+    """Backward pass of :func:`conv_norm_relu_pool_forward`.
+
+    Parameters
+    ----------
+    dout : ndarray of shape (N, F, H_pool, W_pool)
+        Upstream gradient.
+    cache : tuple
+        The cache returned by :func:`conv_norm_relu_pool_forward`.
+    compute_dx : bool, default=True
+        Whether to compute ``dx`` (see :func:`~skdeep.nn.layers.conv_backward_fast`).
+
+    Returns
+    -------
+    dx : ndarray of shape (N, C, H, W), or None
+    dw : ndarray of shape (F, C, HH, WW)
+    db : ndarray of shape (F,)
+    dgamma, dbeta : ndarray of the shape of gamma
+    """
+    cnr_cache, pool_cache = cache
+    ds = max_pool_backward_fast(dout, pool_cache)
+    return conv_norm_relu_backward(ds, cnr_cache, compute_dx=compute_dx)

@@ -4,7 +4,8 @@ Every forward function returns ``(out, cache)``; every backward function takes
 ``(dout, cache)`` and returns the gradients in the order of the forward inputs.
 Arrays are channels-first, ``(N, C, H, W)``; affine layers flatten every input to
 ``(N, D)``.  Settings travel in plain dicts (``dropout_param``, ``bn_param``,
-``ln_param``), as in the CS231n assignments.
+``ln_param``, ``gn_param``, ``conv_param``, ``pool_param``), as in the CS231n
+assignments.
 
 Functions keep the floating dtype of their inputs, so float32 networks compute in
 float32 throughout and float64 gradient checks stay float64.
@@ -18,6 +19,12 @@ __all__ = [
     "batchnorm_forward", "batchnorm_backward", "batchnorm_backward_alt",
     "layernorm_forward", "layernorm_backward",
     "softmax_loss", "svm_loss",
+    "conv_forward_naive", "conv_backward_naive",
+    "conv_forward_fast", "conv_backward_fast",
+    "max_pool_forward_naive", "max_pool_backward_naive",
+    "max_pool_forward_fast", "max_pool_backward_fast",
+    "spatial_batchnorm_forward", "spatial_batchnorm_backward",
+    "spatial_groupnorm_forward", "spatial_groupnorm_backward",
 ]
 
 
@@ -475,3 +482,551 @@ def svm_loss(x, y):
     dx[rows, y] = -dx.sum(axis=1)
     dx /= n
     return loss, dx
+
+
+# Convolution and pooling.  The naive functions are plain loops over every output
+# position: the reference the fast ones are tested against.  The fast ones lower the
+# convolution to matrix products (im2col), done by NumPy's BLAS.
+
+def _check_rank4(x, name):
+    if not isinstance(x, np.ndarray) or x.ndim != 4:
+        raise ValueError(
+            f"{name} must be a 4-D array of shape (N, C, H, W), got "
+            f"{'an array of shape ' + str(x.shape) if isinstance(x, np.ndarray) else type(x).__name__}."
+        )
+
+
+def _check_int_param(params, params_name, key, minimum):
+    if not isinstance(params, dict):
+        raise TypeError(f"{params_name} must be a dict, got {type(params).__name__}.")
+    if key not in params:
+        raise ValueError(f"{params_name} must have the key {key!r}; it has {sorted(params)}.")
+    value = params[key]
+    if (not isinstance(value, (int, np.integer)) or isinstance(value, bool)
+            or value < minimum):
+        raise ValueError(
+            f"{params_name}[{key!r}] must be an int >= {minimum}, got {value!r}."
+        )
+    return int(value)
+
+
+def _output_size(size, window, stride, dim, window_name):
+    """Number of window positions along one dimension, or a clear error."""
+    if window > size:
+        raise ValueError(
+            f"The {window_name} {dim} ({window}) is larger than the "
+            f"{'padded ' if window_name == 'filter' else ''}input {dim} ({size})."
+        )
+    if (size - window) % stride:
+        raise ValueError(
+            f"The stride {stride} does not tile the {dim}: ({size} - {window}) is not "
+            f"a multiple of it."
+        )
+    return 1 + (size - window) // stride
+
+
+def _conv_geometry(x, w, b, conv_param):
+    """Check the arguments of a convolution; return ``(stride, pad, H_out, W_out)``."""
+    _check_rank4(x, "x")
+    _check_rank4(w, "w")
+    if x.shape[1] != w.shape[1]:
+        raise ValueError(
+            f"x has {x.shape[1]} channels but w has filters over {w.shape[1]} channels."
+        )
+    if b is not None and np.shape(b) != (w.shape[0],):
+        raise ValueError(
+            f"b must have shape ({w.shape[0]},), one bias per filter, got {np.shape(b)}."
+        )
+    stride = _check_int_param(conv_param, "conv_param", "stride", 1)
+    pad = _check_int_param(conv_param, "conv_param", "pad", 0)
+    H, W = x.shape[2:]
+    HH, WW = w.shape[2:]
+    H_out = _output_size(H + 2 * pad, HH, stride, "height", "filter")
+    W_out = _output_size(W + 2 * pad, WW, stride, "width", "filter")
+    return stride, pad, H_out, W_out
+
+
+def _pool_geometry(x, pool_param):
+    """Check the arguments of a pooling; return ``(HH, WW, stride, H_out, W_out)``."""
+    _check_rank4(x, "x")
+    HH = _check_int_param(pool_param, "pool_param", "pool_height", 1)
+    WW = _check_int_param(pool_param, "pool_param", "pool_width", 1)
+    stride = _check_int_param(pool_param, "pool_param", "stride", 1)
+    H_out = _output_size(x.shape[2], HH, stride, "height", "pool window")
+    W_out = _output_size(x.shape[3], WW, stride, "width", "pool window")
+    return HH, WW, stride, H_out, W_out
+
+
+def _check_dout(dout, shape):
+    if np.shape(dout) != tuple(shape):
+        raise ValueError(
+            f"dout must have the shape of the layer's output {tuple(shape)}, got "
+            f"{np.shape(dout)}."
+        )
+
+
+def conv_forward_naive(x, w, b, conv_param):
+    """Convolutional layer (cross-correlation), as plain loops.
+
+    The reference implementation: one dot product per output value.  Use
+    :func:`conv_forward_fast` in networks; it gives the same result.
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, C, H, W)
+        Input images.
+    w : ndarray of shape (F, C, HH, WW)
+        Filters.
+    b : ndarray of shape (F,)
+        Biases.
+    conv_param : dict
+        - ``stride``: step between window positions, an int >= 1, in both
+          directions.
+        - ``pad``: number of zeros added on every side of the input, an int >= 0.
+
+    Returns
+    -------
+    out : ndarray of shape (N, F, H_out, W_out)
+        ``H_out = 1 + (H + 2 * pad - HH) // stride``, likewise ``W_out``.
+    cache : tuple
+        ``(x, w, b, conv_param)`` for :func:`conv_backward_naive`.
+
+    Raises
+    ------
+    ValueError
+        When x or w is not 4-D, their channel counts differ, b is not one value per
+        filter, the filter is larger than the padded input, the stride does not
+        tile the padded height or width, or ``conv_param`` lacks a valid ``stride``
+        or ``pad``.
+    """
+    stride, pad, H_out, W_out = _conv_geometry(x, w, b, conv_param)
+    N, F = x.shape[0], w.shape[0]
+    HH, WW = w.shape[2:]
+    x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    out = np.zeros((N, F, H_out, W_out), dtype=np.result_type(x, w, b))
+    for n in range(N):
+        for f in range(F):
+            for i in range(H_out):
+                for j in range(W_out):
+                    window = x_pad[n, :, i * stride:i * stride + HH,
+                                   j * stride:j * stride + WW]
+                    out[n, f, i, j] = np.sum(window * w[f]) + b[f]
+    return out, (x, w, b, conv_param)
+
+
+def conv_backward_naive(dout, cache):
+    """Backward pass of :func:`conv_forward_naive`, as plain loops.
+
+    Parameters
+    ----------
+    dout : ndarray of shape (N, F, H_out, W_out)
+        Upstream gradient.
+    cache : tuple
+        ``(x, w, b, conv_param)``, as returned by :func:`conv_forward_naive`.
+
+    Returns
+    -------
+    dx : ndarray of shape (N, C, H, W)
+    dw : ndarray of shape (F, C, HH, WW)
+    db : ndarray of shape (F,)
+    """
+    x, w, b, conv_param = cache
+    stride, pad, H_out, W_out = _conv_geometry(x, w, b, conv_param)
+    N, F = x.shape[0], w.shape[0]
+    _check_dout(dout, (N, F, H_out, W_out))
+    HH, WW = w.shape[2:]
+    H, W = x.shape[2:]
+    x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    dx_pad = np.zeros_like(x_pad, dtype=np.result_type(x, dout))
+    dw = np.zeros_like(w, dtype=np.result_type(w, dout))
+    for n in range(N):
+        for f in range(F):
+            for i in range(H_out):
+                for j in range(W_out):
+                    rows = slice(i * stride, i * stride + HH)
+                    cols = slice(j * stride, j * stride + WW)
+                    dw[f] += x_pad[n, :, rows, cols] * dout[n, f, i, j]
+                    dx_pad[n, :, rows, cols] += w[f] * dout[n, f, i, j]
+    db = dout.sum(axis=(0, 2, 3))
+    dx = dx_pad[:, :, pad:pad + H, pad:pad + W].copy()
+    return dx, dw, db
+
+
+def max_pool_forward_naive(x, pool_param):
+    """Max pooling, as plain loops.
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, C, H, W)
+        Inputs.
+    pool_param : dict
+        ``pool_height``, ``pool_width`` (the window) and ``stride``, ints >= 1.
+
+    Returns
+    -------
+    out : ndarray of shape (N, C, H_out, W_out)
+        ``H_out = 1 + (H - pool_height) // stride``, likewise ``W_out``.
+    cache : tuple
+        ``(x, pool_param)`` for :func:`max_pool_backward_naive`.
+
+    Raises
+    ------
+    ValueError
+        When x is not 4-D, the window is larger than the input, the stride does
+        not tile the height or width, or ``pool_param`` lacks a valid key.
+    """
+    HH, WW, stride, H_out, W_out = _pool_geometry(x, pool_param)
+    N, C = x.shape[:2]
+    out = np.empty((N, C, H_out, W_out), dtype=x.dtype)
+    for n in range(N):
+        for c in range(C):
+            for i in range(H_out):
+                for j in range(W_out):
+                    out[n, c, i, j] = np.max(x[n, c, i * stride:i * stride + HH,
+                                                 j * stride:j * stride + WW])
+    return out, (x, pool_param)
+
+
+def max_pool_backward_naive(dout, cache):
+    """Backward pass of :func:`max_pool_forward_naive`, as plain loops.
+
+    Each window's gradient goes to the position of its maximum (the first one in
+    row-major order when several values tie).
+
+    Parameters
+    ----------
+    dout : ndarray of shape (N, C, H_out, W_out)
+        Upstream gradient.
+    cache : tuple
+        ``(x, pool_param)``, as returned by :func:`max_pool_forward_naive`.
+
+    Returns
+    -------
+    dx : ndarray of shape (N, C, H, W)
+    """
+    x, pool_param = cache
+    HH, WW, stride, H_out, W_out = _pool_geometry(x, pool_param)
+    N, C = x.shape[:2]
+    _check_dout(dout, (N, C, H_out, W_out))
+    dx = np.zeros_like(x, dtype=np.result_type(x, dout))
+    for n in range(N):
+        for c in range(C):
+            for i in range(H_out):
+                for j in range(W_out):
+                    window = x[n, c, i * stride:i * stride + HH, j * stride:j * stride + WW]
+                    di, dj = np.unravel_index(np.argmax(window), window.shape)
+                    dx[n, c, i * stride + di, j * stride + dj] += dout[n, c, i, j]
+    return dx
+
+
+def _float_dtype(*arrays):
+    """The floating dtype a layer computes in: float32 stays float32, else float64."""
+    dtype = np.result_type(*arrays)
+    return dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
+
+
+def _im2col(x, HH, WW, stride, pad, H_out, W_out):
+    """Columns of every filter window, shape (C * HH * WW, N * H_out * W_out).
+
+    Row ``(c * HH + i) * WW + j`` matches ``w.reshape(F, -1)``; column
+    ``(n * H_out + y) * W_out + x`` matches an output position.
+    """
+    N, C = x.shape[:2]
+    x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    sn, sc, sh, sw = x_pad.strides
+    windows = np.lib.stride_tricks.as_strided(
+        x_pad, (C, HH, WW, N, H_out, W_out),
+        (sc, sh, sw, sn, stride * sh, stride * sw), writeable=False)
+    return windows.reshape(C * HH * WW, N * H_out * W_out)
+
+
+def _col2im(dcols, x_shape, HH, WW, stride, pad, H_out, W_out):
+    """Sum the window columns ``dcols`` back onto an image of ``x_shape``."""
+    N, C, H, W = x_shape
+    dx_pad = np.zeros((N, C, H + 2 * pad, W + 2 * pad), dtype=dcols.dtype)
+    d6 = dcols.reshape(C, HH, WW, N, H_out, W_out)
+    for i in range(HH):
+        for j in range(WW):
+            dx_pad[:, :, i:i + stride * H_out:stride, j:j + stride * W_out:stride] += (
+                d6[:, i, j].transpose(1, 0, 2, 3))
+    return dx_pad[:, :, pad:pad + H, pad:pad + W].copy()
+
+
+def conv_forward_fast(x, w, b, conv_param):
+    """Convolutional layer (cross-correlation) as one matrix product.
+
+    Same arguments and results as :func:`conv_forward_naive`: the input windows
+    are gathered into columns (im2col) and multiplied by the filters with BLAS.
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, C, H, W)
+        Input images.
+    w : ndarray of shape (F, C, HH, WW)
+        Filters.
+    b : ndarray of shape (F,)
+        Biases.
+    conv_param : dict
+        ``stride`` (int >= 1) and ``pad`` (int >= 0), as in
+        :func:`conv_forward_naive`.
+
+    Returns
+    -------
+    out : ndarray of shape (N, F, H_out, W_out)
+        In float32 when x and w are float32, otherwise float64.
+    cache : tuple
+        ``(x, w, b, conv_param, cols)`` for :func:`conv_backward_fast`, where
+        ``cols`` of shape (C * HH * WW, N * H_out * W_out) holds the input window
+        of every output position in column ``(n * H_out + y) * W_out + x``, its
+        rows ordered like ``w.reshape(F, -1)``.
+
+    Raises
+    ------
+    ValueError
+        As :func:`conv_forward_naive`.
+    """
+    stride, pad, H_out, W_out = _conv_geometry(x, w, b, conv_param)
+    dtype = _float_dtype(x, w)
+    x = x.astype(dtype, copy=False)
+    N, F = x.shape[0], w.shape[0]
+    HH, WW = w.shape[2:]
+    cols = _im2col(x, HH, WW, stride, pad, H_out, W_out)
+    out = w.reshape(F, -1).astype(dtype, copy=False) @ cols
+    out += np.asarray(b, dtype=dtype)[:, None]
+    out = out.reshape(F, N, H_out, W_out).transpose(1, 0, 2, 3)
+    return np.ascontiguousarray(out), (x, w, b, conv_param, cols)
+
+
+def conv_backward_fast(dout, cache, *, compute_dx=True):
+    """Backward pass of :func:`conv_forward_fast`.
+
+    Parameters
+    ----------
+    dout : ndarray of shape (N, F, H_out, W_out)
+        Upstream gradient.
+    cache : tuple
+        ``(x, w, b, conv_param, cols)``, as returned by :func:`conv_forward_fast`.
+    compute_dx : bool, default=True
+        Whether to compute ``dx``.  A network's first convolution does not need the
+        gradient with respect to its input, and skipping it saves about half of the
+        backward pass; ``dx`` is then None.
+
+    Returns
+    -------
+    dx : ndarray of shape (N, C, H, W), or None
+    dw : ndarray of shape (F, C, HH, WW)
+    db : ndarray of shape (F,)
+    """
+    x, w, b, conv_param, cols = cache
+    stride, pad, H_out, W_out = _conv_geometry(x, w, b, conv_param)
+    N, F = x.shape[0], w.shape[0]
+    _check_dout(dout, (N, F, H_out, W_out))
+    HH, WW = w.shape[2:]
+    dtype = cols.dtype
+    dout = dout.astype(dtype, copy=False)
+    db = dout.sum(axis=(0, 2, 3))
+    dout2 = dout.transpose(1, 0, 2, 3).reshape(F, -1)
+    dw = (dout2 @ cols.T).reshape(w.shape)
+    dx = None
+    if compute_dx:
+        dcols = w.reshape(F, -1).astype(dtype, copy=False).T @ dout2
+        dx = _col2im(dcols, x.shape, HH, WW, stride, pad, H_out, W_out)
+    return dx, dw, db
+
+
+def max_pool_forward_fast(x, pool_param):
+    """Max pooling, vectorized.
+
+    Same arguments and results as :func:`max_pool_forward_naive`.
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, C, H, W)
+        Inputs.
+    pool_param : dict
+        ``pool_height``, ``pool_width`` (the window) and ``stride``, ints >= 1.
+
+    Returns
+    -------
+    out : ndarray of shape (N, C, H_out, W_out)
+    cache : tuple
+        ``(x, pool_param, argmax)`` for :func:`max_pool_backward_fast`, where
+        ``argmax`` of shape (N, C, H_out, W_out) holds the row-major index, within
+        its window, of each window's first maximum.
+
+    Raises
+    ------
+    ValueError
+        As :func:`max_pool_forward_naive`.
+    """
+    HH, WW, stride, H_out, W_out = _pool_geometry(x, pool_param)
+    N, C = x.shape[:2]
+    sn, sc, sh, sw = x.strides
+    windows = np.lib.stride_tricks.as_strided(
+        x, (N, C, H_out, W_out, HH, WW), (sn, sc, stride * sh, stride * sw, sh, sw),
+        writeable=False).reshape(N, C, H_out, W_out, HH * WW)
+    argmax = windows.argmax(axis=-1)
+    out = np.take_along_axis(windows, argmax[..., None], axis=-1)[..., 0]
+    return out, (x, pool_param, argmax)
+
+
+def max_pool_backward_fast(dout, cache):
+    """Backward pass of :func:`max_pool_forward_fast`.
+
+    Parameters
+    ----------
+    dout : ndarray of shape (N, C, H_out, W_out)
+        Upstream gradient.
+    cache : tuple
+        ``(x, pool_param, argmax)``, as returned by :func:`max_pool_forward_fast`.
+
+    Returns
+    -------
+    dx : ndarray of shape (N, C, H, W)
+    """
+    x, pool_param, argmax = cache
+    HH, WW, stride, H_out, W_out = _pool_geometry(x, pool_param)
+    N, C = x.shape[:2]
+    _check_dout(dout, (N, C, H_out, W_out))
+    dx = np.zeros(x.shape, dtype=np.result_type(x, dout))
+    n, c, i, j = np.indices(argmax.shape, sparse=True)
+    np.add.at(dx, (n, c, i * stride + argmax // WW, j * stride + argmax % WW), dout)
+    return dx
+
+
+def spatial_batchnorm_forward(x, gamma, beta, bn_param):
+    """Batch normalization of each channel over the batch and the image plane.
+
+    :func:`batchnorm_forward` applied to ``x`` seen as ``N * H * W`` rows of ``C``
+    features, so the statistics of each channel are taken over (N, H, W).
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, C, H, W)
+    gamma : ndarray of shape (C,)
+        Scale.
+    beta : ndarray of shape (C,)
+        Shift.
+    bn_param : dict
+        As in :func:`batchnorm_forward` (``mode``, ``eps``, ``momentum``,
+        ``running_mean``, ``running_var``), with statistics of shape (C,).
+
+    Returns
+    -------
+    out : ndarray of shape (N, C, H, W)
+    cache : tuple
+        ``(x_shape, batchnorm_cache)``: the input shape and the cache of
+        :func:`batchnorm_forward` on the (N * H * W, C) view (None in test mode).
+
+    Raises
+    ------
+    ValueError
+        When x is not 4-D or gamma or beta is not of shape (C,).
+    """
+    _check_rank4(x, "x")
+    N, C, H, W = x.shape
+    _check_channel_param(gamma, "gamma", (C,))
+    _check_channel_param(beta, "beta", (C,))
+    rows = x.transpose(0, 2, 3, 1).reshape(-1, C)
+    out, cache = batchnorm_forward(rows, gamma, beta, bn_param)
+    return out.reshape(N, H, W, C).transpose(0, 3, 1, 2), (x.shape, cache)
+
+
+def spatial_batchnorm_backward(dout, cache):
+    """Backward pass of :func:`spatial_batchnorm_forward`.
+
+    Parameters
+    ----------
+    dout : ndarray of shape (N, C, H, W)
+        Upstream gradient.
+    cache : tuple
+        The cache of :func:`spatial_batchnorm_forward` in train mode.
+
+    Returns
+    -------
+    dx : ndarray of shape (N, C, H, W)
+    dgamma : ndarray of shape (C,)
+    dbeta : ndarray of shape (C,)
+    """
+    x_shape, bn_cache = cache
+    _check_dout(dout, x_shape)
+    N, C, H, W = x_shape
+    drows = dout.transpose(0, 2, 3, 1).reshape(-1, C)
+    dx, dgamma, dbeta = batchnorm_backward_alt(drows, bn_cache)
+    return dx.reshape(N, H, W, C).transpose(0, 3, 1, 2), dgamma, dbeta
+
+
+def _check_channel_param(value, name, shape):
+    if np.shape(value) != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {np.shape(value)}.")
+
+
+def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
+    """Group normalization: per sample, each group of channels over itself and (H, W).
+
+    The C channels split into G consecutive groups of ``C // G``; each sample's
+    group is normalized with its own mean and biased variance, then every channel
+    is scaled by ``gamma`` and shifted by ``beta``.  Train and test behave alike.
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, C, H, W)
+    gamma : ndarray of shape (1, C, 1, 1)
+        Scale.
+    beta : ndarray of shape (1, C, 1, 1)
+        Shift.
+    G : int
+        Number of groups; it must divide C.
+    gn_param : dict
+        ``eps``, added to the variance, default 1e-5; other keys are ignored.
+
+    Returns
+    -------
+    out : ndarray of shape (N, C, H, W)
+    cache : tuple
+        For :func:`spatial_groupnorm_backward`: the cache of the shared
+        normalization on the (N, G, C // G, H, W) view, then ``x.shape``.
+
+    Raises
+    ------
+    ValueError
+        When x is not 4-D, G does not divide C, or gamma or beta is not of shape
+        (1, C, 1, 1).
+    """
+    _check_rank4(x, "x")
+    N, C, H, W = x.shape
+    if (not isinstance(G, (int, np.integer)) or isinstance(G, bool) or G < 1
+            or C % G):
+        raise ValueError(f"G must be a positive int dividing the {C} channels, got {G!r}.")
+    _check_channel_param(gamma, "gamma", (1, C, 1, 1))
+    _check_channel_param(beta, "beta", (1, C, 1, 1))
+    group_shape = (N, G, C // G, H, W)
+    param_shape = (1, G, C // G, 1, 1)
+    out, cache = _normalize_forward(
+        x.reshape(group_shape), gamma.reshape(param_shape), beta.reshape(param_shape),
+        gn_param.get("eps", 1e-5), axis=(2, 3, 4))
+    return out.reshape(x.shape), (cache, x.shape)
+
+
+def spatial_groupnorm_backward(dout, cache):
+    """Backward pass of :func:`spatial_groupnorm_forward`.
+
+    Parameters
+    ----------
+    dout : ndarray of shape (N, C, H, W)
+        Upstream gradient.
+    cache : tuple
+        The cache returned by :func:`spatial_groupnorm_forward`.
+
+    Returns
+    -------
+    dx : ndarray of shape (N, C, H, W)
+    dgamma : ndarray of shape (1, C, 1, 1)
+    dbeta : ndarray of shape (1, C, 1, 1)
+    """
+    norm_cache, x_shape = cache
+    _check_dout(dout, x_shape)
+    group_shape = norm_cache[0].shape
+    dx, dgamma, dbeta = _normalize_backward(dout.reshape(group_shape), norm_cache)
+    C = x_shape[1]
+    return dx.reshape(x_shape), dgamma.reshape(1, C, 1, 1), dbeta.reshape(1, C, 1, 1)

@@ -1,0 +1,505 @@
+"""Convolution, pooling and spatial normalization layers, and ThreeLayerConvNet.
+
+The naive layers are checked against the values the CS231n notebooks publish and
+against centered differences; the fast layers against the naive ones.
+"""
+import numpy as np
+import pytest
+
+from skdeep.nn.gradcheck import (
+    eval_numerical_gradient,
+    eval_numerical_gradient_array,
+    rel_error,
+)
+from skdeep.nn.layer_utils import (
+    conv_norm_relu_backward,
+    conv_norm_relu_forward,
+    conv_norm_relu_pool_backward,
+    conv_norm_relu_pool_forward,
+    conv_relu_backward,
+    conv_relu_forward,
+    conv_relu_pool_backward,
+    conv_relu_pool_forward,
+)
+from skdeep.nn.layers import (
+    conv_backward_fast,
+    conv_backward_naive,
+    conv_forward_fast,
+    conv_forward_naive,
+    max_pool_backward_fast,
+    max_pool_backward_naive,
+    max_pool_forward_fast,
+    max_pool_forward_naive,
+    spatial_batchnorm_backward,
+    spatial_batchnorm_forward,
+    spatial_groupnorm_backward,
+    spatial_groupnorm_forward,
+)
+from skdeep.nn.models import ThreeLayerConvNet
+from skdeep.nn.solver import Solver
+
+
+@pytest.fixture
+def rng():
+    return np.random.RandomState(231)
+
+
+# --- values published in the CS231n notebooks (assignment 2, ConvolutionalNetworks) --
+
+def test_conv_forward_naive_cs231n_values():
+    x_shape, w_shape = (2, 3, 4, 4), (3, 3, 4, 4)
+    x = np.linspace(-0.1, 0.5, num=np.prod(x_shape)).reshape(x_shape)
+    w = np.linspace(-0.2, 0.3, num=np.prod(w_shape)).reshape(w_shape)
+    b = np.linspace(-0.1, 0.2, num=3)
+    out, _ = conv_forward_naive(x, w, b, {"stride": 2, "pad": 1})
+    # correct_out of the CS231n notebook's conv_forward_naive cell
+    correct_out = np.array([[[[-0.08759809, -0.10987781],
+                              [-0.18387192, -0.2109216]],
+                             [[0.21027089, 0.21661097],
+                              [0.22847626, 0.23004637]],
+                             [[0.50813986, 0.54309974],
+                              [0.64082444, 0.67101435]]],
+                            [[[-0.98053589, -1.03143541],
+                              [-1.19128892, -1.24695841]],
+                             [[0.69108355, 0.66880383],
+                              [0.59480972, 0.56776003]],
+                             [[2.36270298, 2.36904306],
+                              [2.38090835, 2.38247847]]]])
+    # the notebook expects a difference around 2e-8 (the values carry 8 decimals)
+    assert rel_error(out, correct_out) < 1e-7
+    assert rel_error(conv_forward_fast(x, w, b, {"stride": 2, "pad": 1})[0],
+                     correct_out) < 1e-7
+
+
+def test_max_pool_forward_naive_cs231n_values():
+    x_shape = (2, 3, 4, 4)
+    x = np.linspace(-0.3, 0.4, num=np.prod(x_shape)).reshape(x_shape)
+    pool_param = {"pool_width": 2, "pool_height": 2, "stride": 2}
+    out, _ = max_pool_forward_naive(x, pool_param)
+    # correct_out of the CS231n notebook's max_pool_forward_naive cell
+    correct_out = np.array([[[[-0.26315789, -0.24842105],
+                              [-0.20421053, -0.18947368]],
+                             [[-0.14526316, -0.13052632],
+                              [-0.08631579, -0.07157895]],
+                             [[-0.02736842, -0.01263158],
+                              [0.03157895, 0.04631579]]],
+                            [[[0.09052632, 0.10526316],
+                              [0.14947368, 0.16421053]],
+                             [[0.20842105, 0.22315789],
+                              [0.26736842, 0.28210526]],
+                             [[0.32631579, 0.34105263],
+                              [0.38526316, 0.4]]]])
+    assert rel_error(out, correct_out) < 1e-7
+    assert rel_error(max_pool_forward_fast(x, pool_param)[0], correct_out) < 1e-7
+
+
+def test_spatial_batchnorm_train_statistics_as_in_cs231n(rng):
+    # the notebook's check: per-channel means and stds over (N, H, W) of the output
+    # are 0 and 1 with gamma = 1, beta = 0, and beta and gamma otherwise
+    N, C, H, W = 2, 3, 4, 5
+    x = 4 * rng.randn(N, C, H, W) + 10
+    out, _ = spatial_batchnorm_forward(x, np.ones(C), np.zeros(C), {"mode": "train"})
+    np.testing.assert_allclose(out.mean(axis=(0, 2, 3)), 0, atol=1e-12)
+    # eps = 1e-5 against a variance of about 16 shrinks the std by about 3e-7
+    np.testing.assert_allclose(out.std(axis=(0, 2, 3)), 1, rtol=1e-6)
+    gamma, beta = np.array([3.0, 4.0, 5.0]), np.array([6.0, 7.0, 8.0])
+    out, _ = spatial_batchnorm_forward(x, gamma, beta, {"mode": "train"})
+    np.testing.assert_allclose(out.mean(axis=(0, 2, 3)), beta, rtol=1e-12)
+    np.testing.assert_allclose(out.std(axis=(0, 2, 3)), gamma, rtol=1e-6)
+
+
+def test_spatial_batchnorm_test_mode_uses_running_statistics(rng):
+    # the notebook's test-time check: after many training batches, test-mode
+    # outputs of a fresh batch have means near 0 and stds near 1 per channel
+    N, C, H, W = 10, 4, 11, 12
+    bn_param = {"mode": "train"}
+    gamma, beta = np.ones(C), np.zeros(C)
+    for _ in range(50):
+        spatial_batchnorm_forward(2.3 * rng.randn(N, C, H, W) + 13, gamma, beta, bn_param)
+    bn_param["mode"] = "test"
+    out, cache = spatial_batchnorm_forward(2.3 * rng.randn(N, C, H, W) + 13, gamma,
+                                           beta, bn_param)
+    assert cache[1] is None
+    assert np.abs(out.mean(axis=(0, 2, 3))).max() < 0.1
+    assert np.abs(out.std(axis=(0, 2, 3)) - 1).max() < 0.1
+    # and exactly the affine map of the running statistics
+    x = rng.randn(N, C, H, W)
+    expected = ((x - bn_param["running_mean"][:, None, None])
+                / np.sqrt(bn_param["running_var"][:, None, None] + 1e-5))
+    np.testing.assert_allclose(spatial_batchnorm_forward(x, gamma, beta, bn_param)[0],
+                               expected, rtol=1e-12)
+
+
+def test_spatial_groupnorm_statistics(rng):
+    N, C, H, W, G = 2, 6, 4, 5, 2
+    x = 4 * rng.randn(N, C, H, W) + 10
+    gamma, beta = np.ones((1, C, 1, 1)), np.zeros((1, C, 1, 1))
+    out, _ = spatial_groupnorm_forward(x, gamma, beta, G, {})
+    groups = out.reshape(N, G, -1)
+    np.testing.assert_allclose(groups.mean(axis=2), 0, atol=1e-12)
+    np.testing.assert_allclose(groups.std(axis=2), 1, rtol=1e-5)
+    # each channel of a group is scaled and shifted by its own gamma and beta
+    gamma = rng.rand(1, C, 1, 1) + 0.5
+    beta = rng.randn(1, C, 1, 1)
+    scaled, _ = spatial_groupnorm_forward(x, gamma, beta, G, {"eps": 1e-5})
+    np.testing.assert_allclose(scaled, out * gamma + beta, rtol=1e-12, atol=1e-12)
+    # statistics are per sample: a sample's output does not depend on the others
+    alone, _ = spatial_groupnorm_forward(x[:1], gamma, beta, G, {})
+    np.testing.assert_allclose(alone, scaled[:1], rtol=1e-12, atol=1e-12)
+
+
+# --- gradients against centered differences (float64) ---
+
+CONV_CASES = [
+    # (N, C, H, W), (F, HH, WW), stride, pad
+    ((2, 3, 5, 5), (2, 3, 3), 1, 1),
+    ((2, 2, 7, 9), (2, 3, 5), 2, 1),
+    ((1, 1, 6, 4), (2, 2, 4), 2, 3),
+]
+
+
+@pytest.mark.parametrize("x_shape, w_shape, stride, pad", CONV_CASES)
+@pytest.mark.parametrize("forward, backward", [
+    (conv_forward_naive, conv_backward_naive),
+    (conv_forward_fast, conv_backward_fast),
+])
+def test_conv_backward_gradients(rng, forward, backward, x_shape, w_shape, stride, pad):
+    F, HH, WW = w_shape
+    x = rng.randn(*x_shape)
+    w = rng.randn(F, x_shape[1], HH, WW)
+    b = rng.randn(F)
+    conv_param = {"stride": stride, "pad": pad}
+    out, cache = forward(x, w, b, conv_param)
+    dout = rng.randn(*out.shape)
+    dx_num = eval_numerical_gradient_array(lambda x: forward(x, w, b, conv_param)[0], x, dout)
+    dw_num = eval_numerical_gradient_array(lambda w: forward(x, w, b, conv_param)[0], w, dout)
+    db_num = eval_numerical_gradient_array(lambda b: forward(x, w, b, conv_param)[0], b, dout)
+    dx, dw, db = backward(dout, cache)
+    assert rel_error(dx, dx_num) < 1e-7
+    assert rel_error(dw, dw_num) < 1e-7
+    assert rel_error(db, db_num) < 1e-7
+
+
+@pytest.mark.parametrize("forward, backward", [
+    (max_pool_forward_naive, max_pool_backward_naive),
+    (max_pool_forward_fast, max_pool_backward_fast),
+])
+@pytest.mark.parametrize("pool_param", [
+    {"pool_height": 2, "pool_width": 2, "stride": 2},
+    {"pool_height": 3, "pool_width": 2, "stride": 1},
+])
+def test_max_pool_backward_gradients(rng, forward, backward, pool_param):
+    x = rng.randn(2, 2, 6, 5) if pool_param["stride"] == 1 else rng.randn(3, 2, 8, 8)
+    out, cache = forward(x, pool_param)
+    dout = rng.randn(*out.shape)
+    dx_num = eval_numerical_gradient_array(lambda x: forward(x, pool_param)[0], x, dout)
+    assert rel_error(backward(dout, cache), dx_num) < 1e-7
+
+
+def test_spatial_batchnorm_gradients(rng):
+    N, C, H, W = 2, 3, 4, 5
+    x = 5 * rng.randn(N, C, H, W) + 12
+    gamma, beta = rng.randn(C), rng.randn(C)
+    dout = rng.randn(N, C, H, W)
+
+    def f(_):
+        return spatial_batchnorm_forward(x, gamma, beta, {"mode": "train"})[0]
+
+    _, cache = spatial_batchnorm_forward(x, gamma, beta, {"mode": "train"})
+    dx, dgamma, dbeta = spatial_batchnorm_backward(dout, cache)
+    assert rel_error(dx, eval_numerical_gradient_array(f, x, dout)) < 1e-6
+    assert rel_error(dgamma, eval_numerical_gradient_array(f, gamma, dout)) < 1e-6
+    assert rel_error(dbeta, eval_numerical_gradient_array(f, beta, dout)) < 1e-6
+
+
+def test_spatial_groupnorm_gradients(rng):
+    N, C, H, W, G = 2, 6, 4, 5, 2
+    x = 5 * rng.randn(N, C, H, W) + 12
+    gamma, beta = rng.randn(1, C, 1, 1), rng.randn(1, C, 1, 1)
+    dout = rng.randn(N, C, H, W)
+
+    def f(_):
+        return spatial_groupnorm_forward(x, gamma, beta, G, {})[0]
+
+    _, cache = spatial_groupnorm_forward(x, gamma, beta, G, {})
+    dx, dgamma, dbeta = spatial_groupnorm_backward(dout, cache)
+    assert dgamma.shape == dbeta.shape == (1, C, 1, 1)
+    assert rel_error(dx, eval_numerical_gradient_array(f, x, dout)) < 1e-6
+    assert rel_error(dgamma, eval_numerical_gradient_array(f, gamma, dout)) < 1e-6
+    assert rel_error(dbeta, eval_numerical_gradient_array(f, beta, dout)) < 1e-6
+
+
+# --- the fast layers equal the naive ones ---
+
+FAST_CASES = [
+    # (N, C, H, W), (F, HH, WW), stride, pad
+    ((2, 3, 8, 8), (4, 3, 3), 1, 1),
+    ((3, 3, 9, 7), (2, 3, 3), 2, 0),
+    ((1, 1, 5, 8), (3, 3, 2), 1, 3),
+    ((2, 1, 11, 7), (2, 5, 3), 2, 3),
+    ((1, 3, 4, 4), (5, 4, 4), 1, 0),
+]
+
+
+@pytest.mark.parametrize("x_shape, w_shape, stride, pad", FAST_CASES)
+def test_fast_conv_equals_naive(rng, x_shape, w_shape, stride, pad):
+    F, HH, WW = w_shape
+    x = rng.randn(*x_shape)
+    w = rng.randn(F, x_shape[1], HH, WW)
+    b = rng.randn(F)
+    conv_param = {"stride": stride, "pad": pad}
+    out_naive, cache_naive = conv_forward_naive(x, w, b, conv_param)
+    out_fast, cache_fast = conv_forward_fast(x, w, b, conv_param)
+    np.testing.assert_allclose(out_fast, out_naive, rtol=0, atol=1e-10)
+    dout = rng.randn(*out_naive.shape)
+    for g_fast, g_naive in zip(conv_backward_fast(dout, cache_fast),
+                               conv_backward_naive(dout, cache_naive)):
+        assert g_fast.shape == g_naive.shape
+        np.testing.assert_allclose(g_fast, g_naive, rtol=0, atol=1e-10)
+    dx, dw, db = conv_backward_fast(dout, cache_fast, compute_dx=False)
+    assert dx is None
+    np.testing.assert_allclose(dw, conv_backward_naive(dout, cache_naive)[1], atol=1e-10)
+
+
+@pytest.mark.parametrize("x_shape, pool", [
+    ((2, 3, 8, 8), (2, 2, 2)),
+    ((1, 2, 9, 7), (3, 3, 2)),
+    ((3, 1, 6, 10), (2, 4, 2)),
+    ((2, 2, 5, 6), (2, 3, 1)),
+])
+def test_fast_max_pool_equals_naive(rng, x_shape, pool):
+    pool_param = dict(zip(("pool_height", "pool_width", "stride"), pool))
+    x = rng.randn(*x_shape)
+    out_naive, cache_naive = max_pool_forward_naive(x, pool_param)
+    out_fast, cache_fast = max_pool_forward_fast(x, pool_param)
+    np.testing.assert_array_equal(out_fast, out_naive)
+    dout = rng.randn(*out_naive.shape)
+    np.testing.assert_allclose(max_pool_backward_fast(dout, cache_fast),
+                               max_pool_backward_naive(dout, cache_naive),
+                               rtol=0, atol=1e-10)
+
+
+def test_max_pool_ties_send_the_gradient_to_the_first_maximum():
+    # after a ReLU whole windows are zero: one position gets the gradient, as naive
+    x = np.zeros((1, 1, 4, 4))
+    x[0, 0, 3, 3] = 1.0
+    pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
+    dout = np.arange(1.0, 5.0).reshape(1, 1, 2, 2)
+    expected = np.zeros((1, 1, 4, 4))
+    expected[0, 0, [0, 0, 2, 3], [0, 2, 0, 3]] = [1, 2, 3, 4]
+    for forward, backward in [(max_pool_forward_naive, max_pool_backward_naive),
+                              (max_pool_forward_fast, max_pool_backward_fast)]:
+        _, cache = forward(x, pool_param)
+        np.testing.assert_array_equal(backward(dout, cache), expected)
+
+
+def test_fast_layers_keep_float32(rng):
+    x = rng.randn(2, 3, 6, 6).astype(np.float32)
+    w = rng.randn(4, 3, 3, 3).astype(np.float32)
+    b = np.zeros(4, dtype=np.float32)
+    out, cache = conv_forward_fast(x, w, b, {"stride": 1, "pad": 1})
+    assert out.dtype == np.float32
+    assert all(g.dtype == np.float32 for g in conv_backward_fast(np.ones_like(out), cache))
+    pooled, cache = max_pool_forward_fast(out, {"pool_height": 2, "pool_width": 2,
+                                                "stride": 2})
+    assert pooled.dtype == np.float32
+    assert max_pool_backward_fast(np.ones_like(pooled), cache).dtype == np.float32
+    out64, _ = conv_forward_naive(x.astype(np.float64), w.astype(np.float64),
+                                  b.astype(np.float64), {"stride": 1, "pad": 1})
+    np.testing.assert_allclose(out, out64, rtol=1e-5, atol=1e-5)
+
+
+# --- sandwiches ---
+
+def test_conv_relu_and_conv_relu_pool_sandwiches(rng):
+    x = rng.randn(2, 3, 8, 8)
+    w = rng.randn(3, 3, 3, 3)
+    b = rng.randn(3)
+    dout = rng.randn(2, 3, 8, 8)
+    conv_param = {"stride": 1, "pad": 1}
+    pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
+    out, cache = conv_relu_forward(x, w, b, conv_param)
+    np.testing.assert_allclose(out, np.maximum(conv_forward_naive(x, w, b, conv_param)[0], 0),
+                               atol=1e-12)
+    grads = conv_relu_backward(dout, cache)
+    for arg, grad in zip((x, w, b), grads):
+        num = eval_numerical_gradient_array(
+            lambda _: conv_relu_forward(x, w, b, conv_param)[0], arg, dout)
+        assert rel_error(grad, num) < 1e-7
+
+    out, cache = conv_relu_pool_forward(x, w, b, conv_param, pool_param)
+    dout = rng.randn(*out.shape)
+    grads = conv_relu_pool_backward(dout, cache)
+    for arg, grad in zip((x, w, b), grads):
+        num = eval_numerical_gradient_array(
+            lambda _: conv_relu_pool_forward(x, w, b, conv_param, pool_param)[0], arg, dout)
+        assert rel_error(grad, num) < 1e-7
+    assert conv_relu_pool_backward(dout, cache, compute_dx=False)[0] is None
+
+
+@pytest.mark.parametrize("normalization", ["batchnorm", "groupnorm"])
+@pytest.mark.parametrize("pool", [False, True])
+def test_conv_norm_relu_sandwiches(rng, normalization, pool):
+    x = rng.randn(2, 3, 6, 6)
+    w = rng.randn(4, 3, 3, 3)
+    b = rng.randn(4)
+    shape = (4,) if normalization == "batchnorm" else (1, 4, 1, 1)
+    gamma, beta = rng.rand(*shape) + 0.5, rng.randn(*shape)
+    conv_param = {"stride": 1, "pad": 1}
+    pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
+
+    def forward(_):
+        norm_param = {"mode": "train"} if normalization == "batchnorm" else {"G": 2}
+        if pool:
+            return conv_norm_relu_pool_forward(x, w, b, gamma, beta, conv_param,
+                                               norm_param, normalization, pool_param)
+        return conv_norm_relu_forward(x, w, b, gamma, beta, conv_param, norm_param,
+                                      normalization)
+
+    out, cache = forward(None)
+    dout = rng.randn(*out.shape)
+    backward = conv_norm_relu_pool_backward if pool else conv_norm_relu_backward
+    dx, dw, db, dgamma, dbeta = backward(dout, cache)
+    if normalization == "batchnorm":
+        # batchnorm subtracts each channel's mean, and the bias with it
+        assert np.abs(db).max() < 1e-12
+    else:
+        assert rel_error(db, eval_numerical_gradient_array(lambda _: forward(_)[0], b,
+                                                           dout)) < 1e-6
+    for arg, grad in zip((x, w, gamma, beta), (dx, dw, dgamma, dbeta)):
+        num = eval_numerical_gradient_array(lambda _: forward(_)[0], arg, dout)
+        assert rel_error(grad, num) < 1e-6
+
+
+# --- clear errors ---
+
+def _conv(x_shape=(2, 3, 8, 8), w_shape=(4, 3, 3, 3), b_shape=(4,), conv_param=None):
+    conv_param = {"stride": 1, "pad": 1} if conv_param is None else conv_param
+    return np.zeros(x_shape), np.zeros(w_shape), np.zeros(b_shape), conv_param
+
+
+@pytest.mark.parametrize("args, error, match", [
+    (_conv(x_shape=(3, 8, 8)), ValueError, "x must be a 4-D array"),
+    (_conv(w_shape=(4, 27)), ValueError, "w must be a 4-D array"),
+    (_conv(w_shape=(4, 1, 3, 3)), ValueError, "x has 3 channels but w .* 1 channels"),
+    (_conv(b_shape=(3,)), ValueError, r"b must have shape \(4,\)"),
+    (_conv(b_shape=(4, 1)), ValueError, r"b must have shape \(4,\)"),
+    (_conv(w_shape=(4, 3, 11, 3)), ValueError, r"filter height \(11\) is larger"),
+    (_conv(w_shape=(4, 3, 3, 3), conv_param={"stride": 1, "pad": 0},
+           x_shape=(2, 3, 8, 2)), ValueError, r"filter width \(3\) is larger"),
+    (_conv(conv_param={"stride": 2, "pad": 1}, x_shape=(2, 3, 9, 8)), ValueError,
+     "stride 2 does not tile the width"),
+    (_conv(conv_param={"stride": 2, "pad": 1}, x_shape=(2, 3, 8, 9)), ValueError,
+     "stride 2 does not tile the height"),
+    (_conv(conv_param={"stride": 1}), ValueError, "conv_param must have the key 'pad'"),
+    (_conv(conv_param={"stride": 0, "pad": 1}), ValueError,
+     r"conv_param\['stride'\] must be an int >= 1"),
+    (_conv(conv_param={"stride": 1, "pad": 1.5}), ValueError,
+     r"conv_param\['pad'\] must be an int >= 0"),
+    (_conv(conv_param=[1, 1]), TypeError, "conv_param must be a dict"),
+])
+@pytest.mark.parametrize("forward", [conv_forward_naive, conv_forward_fast])
+def test_conv_bad_arguments(forward, args, error, match):
+    with pytest.raises(error, match=match):
+        forward(*args)
+
+
+@pytest.mark.parametrize("x_shape, pool_param, match", [
+    ((2, 3, 8), {"pool_height": 2, "pool_width": 2, "stride": 2}, "x must be a 4-D"),
+    ((2, 3, 8, 1), {"pool_height": 2, "pool_width": 2, "stride": 2},
+     r"pool window width \(2\) is larger than the input width \(1\)"),
+    ((2, 3, 1, 8), {"pool_height": 2, "pool_width": 2, "stride": 2},
+     r"pool window height \(2\) is larger"),
+    ((2, 3, 8, 7), {"pool_height": 2, "pool_width": 2, "stride": 2},
+     "stride 2 does not tile the width"),
+    ((2, 3, 8, 8), {"pool_height": 2, "stride": 2}, "must have the key 'pool_width'"),
+])
+@pytest.mark.parametrize("forward", [max_pool_forward_naive, max_pool_forward_fast])
+def test_pool_bad_arguments(forward, x_shape, pool_param, match):
+    with pytest.raises(ValueError, match=match):
+        forward(np.zeros(x_shape), pool_param)
+
+
+def test_backward_rejects_dout_of_the_wrong_shape(rng):
+    x, w, b, conv_param = _conv()
+    out, cache = conv_forward_fast(x, w, b, conv_param)
+    with pytest.raises(ValueError, match=r"dout must have the shape .*\(2, 4, 8, 8\)"):
+        conv_backward_fast(out[:, :3], cache)
+    pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
+    out, cache = max_pool_forward_fast(x, pool_param)
+    with pytest.raises(ValueError, match="dout must have the shape"):
+        max_pool_backward_fast(out[:1], cache)
+
+
+def test_norm_bad_arguments():
+    x = np.zeros((2, 6, 4, 4))
+    with pytest.raises(ValueError, match=r"gamma must have shape \(6,\)"):
+        spatial_batchnorm_forward(x, np.ones((1, 6, 1, 1)), np.zeros(6), {"mode": "train"})
+    with pytest.raises(ValueError, match=r"beta must have shape \(1, 6, 1, 1\)"):
+        spatial_groupnorm_forward(x, np.ones((1, 6, 1, 1)), np.zeros(6), 2, {})
+    with pytest.raises(ValueError, match="G must be a positive int dividing the 6"):
+        spatial_groupnorm_forward(x, np.ones((1, 6, 1, 1)), np.zeros((1, 6, 1, 1)), 4, {})
+    with pytest.raises(ValueError, match="x must be a 4-D"):
+        spatial_batchnorm_forward(x[0], np.ones(6), np.zeros(6), {"mode": "train"})
+
+
+# --- ThreeLayerConvNet ---
+
+def test_three_layer_convnet_initial_loss_and_shapes():
+    model = ThreeLayerConvNet(random_state=0)
+    assert model.params["W1"].shape == (32, 3, 7, 7)
+    assert model.params["W2"].shape == (32 * 16 * 16, 100)
+    assert model.params["W3"].shape == (100, 10)
+    assert all(p.dtype == np.float32 for p in model.params.values())
+    assert all(not model.params[f"b{i}"].any() for i in (1, 2, 3))
+    X = np.random.RandomState(0).randn(20, 3, 32, 32)
+    y = np.arange(20) % 10
+    loss, grads = model.loss(X, y)
+    # tiny weights make the scores nearly equal: the loss of a uniform guess
+    assert abs(loss - np.log(10)) < 1e-2
+    assert set(grads) == set(model.params)
+    model.reg = 0.5
+    loss_reg, _ = model.loss(X, y)
+    penalty = sum(0.5 * 0.5 * np.sum(model.params[f"W{i}"].astype(np.float64) ** 2)
+                  for i in (1, 2, 3))
+    assert loss_reg == pytest.approx(loss + penalty, rel=1e-5)
+    assert model.loss(X).shape == (20, 10)
+
+
+@pytest.mark.parametrize("reg", [0.0, 0.3])
+def test_three_layer_convnet_gradients(reg):
+    rng = np.random.RandomState(231)
+    X = rng.randn(2, 3, 10, 8)
+    y = np.array([1, 4])
+    model = ThreeLayerConvNet(input_dim=(3, 10, 8), num_filters=3, filter_size=3,
+                              hidden_dim=7, num_classes=5, weight_scale=1e-1, reg=reg,
+                              dtype=np.float64, random_state=0)
+    loss, grads = model.loss(X, y)
+    for name in sorted(model.params):
+        num = eval_numerical_gradient(lambda _: model.loss(X, y)[0],
+                                      model.params[name], verbose=False, h=1e-6)
+        assert rel_error(num, grads[name]) < 1e-6, name
+
+
+def test_three_layer_convnet_bad_arguments():
+    with pytest.raises(ValueError, match="filter_size must be odd"):
+        ThreeLayerConvNet(filter_size=4)
+    with pytest.raises(ValueError, match="even image height and width"):
+        ThreeLayerConvNet(input_dim=(3, 31, 32))
+    with pytest.raises(ValueError, match="input_dim must be"):
+        ThreeLayerConvNet(input_dim=(32, 32))
+
+
+def test_three_layer_convnet_overfits_100_cifar10_images(cifar10):
+    # the CS231n notebook's sanity check: Adam at 1e-3, batches of 50, 15 epochs
+    X, y, _, _ = cifar10
+    X = X[:200].transpose(0, 3, 1, 2).astype(np.float32)
+    X -= X.mean(axis=0)
+    X /= 64
+    model = ThreeLayerConvNet(weight_scale=1e-2, random_state=0)
+    solver = Solver(model, {"X_train": X[:100], "y_train": y[:100],
+                            "X_val": X[100:], "y_val": y[100:200]},
+                    update_rule="adam", optim_config={"learning_rate": 1e-3},
+                    batch_size=50, num_epochs=15, verbose=False, random_state=0)
+    solver.train()
+    assert solver.train_acc_history[-1] > 0.9
