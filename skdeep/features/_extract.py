@@ -6,6 +6,7 @@ import time
 import numpy as np
 
 from .._kernels import _hog, _hue
+from ..utils._threads import with_kernel_threads
 
 BLOCK_NORMS = ("L1", "L1-sqrt", "L2", "L2-Hys")
 
@@ -78,6 +79,7 @@ def _batches(n_samples, n_features, verbose, what, name):
                   f"({time.perf_counter() - t0:.1f} s)", file=sys.stdout, flush=True)
 
 
+@with_kernel_threads
 def hog_rows(X, image_shape, orientations, cell, block, block_norm, transform_sqrt,
              verbose=0, name="HOGTransformer"):
     """HOG features of each row of ``X`` (rows of channels-last images).
@@ -120,6 +122,7 @@ def hog_rows(X, image_shape, orientations, cell, block, block_norm, transform_sq
     return out
 
 
+@with_kernel_threads
 def hue_histogram_rows(X, image_shape, nbin, verbose=0,
                        name="HSVHistogramTransformer"):
     """Fraction of each image's pixels in each of ``nbin`` hue bins.

@@ -12,7 +12,7 @@ from ._pairwise import METRICS, _holds_uint8_values, _sq_norms, k_nearest
 class KNNClassifier(ClassifierMixin, BaseEstimator):
     """Classifier voting among the k nearest training rows (brute force, compiled).
 
-    Distances are computed by compiled kernels on both cores, blocked so that
+    Distances are computed by compiled kernels on every core, blocked so that
     temporary memory stays near ``working_memory`` megabytes whatever the data
     size.  Rows of integers in [0, 255] (uint8 images, or raw pixels as floats)
     take an exact integer path; L2 neighbours are screened with a BLAS product
@@ -26,8 +26,15 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
     metric : {'l2', 'l1'}, default='l2'
         Euclidean (``'l2'``) or Manhattan (``'l1'``) distance.
     n_jobs : int, default=None
-        Threads for the distance kernels and BLAS: None or -1 uses every core,
-        a positive number limits them (GridSearchCV workers limit themselves).
+        joblib jobs for the neighbour search, each over a chunk of the queries,
+        with scikit-learn's meaning: None means 1 unless in a
+        ``joblib.parallel_backend`` context, -1 means every core.  It does not
+        set the kernels' threads: they use every core, as scikit-learn's
+        compiled code does, obey ``OMP_NUM_THREADS`` and
+        ``threadpoolctl.threadpool_limits``, run on one thread inside joblib
+        worker threads, and are shared out among the jobs.  So None is fast;
+        a ``parallel_backend("dask")`` context sends the chunks to a cluster.
+        Results do not depend on it.
     working_memory : float, default=None
         Megabytes the temporary distance blocks may take; None means 256.
         Lower it on small machines, raise it for fewer, larger blocks.

@@ -12,12 +12,10 @@ row).  Ties are broken by the smaller row index.
 Memory.  Work is blocked over rows of both sets so that the temporary arrays stay
 within ``working_memory`` megabytes, whatever the sizes of the inputs.
 """
-import os
-
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from .._kernels import _distances
+from ..utils._threads import kernel_threads, openmp_effective_n_threads
 
 METRICS = ("l2", "l1")
 DEFAULT_WORKING_MEMORY = 256  # MB
@@ -79,13 +77,26 @@ def _block_rows(n_rows, bytes_per_row, working_memory):
     return int(max(1, min(n_rows, budget // max(1, bytes_per_row))))
 
 
-def _threads(n_jobs):
-    """threadpoolctl limit for n_jobs: None and -1 mean every core."""
-    if n_jobs is None or n_jobs == -1:
-        return None
-    if n_jobs < 0:
-        return max(1, (os.cpu_count() or 1) + 1 + n_jobs)
-    return int(n_jobs)
+def _map_row_chunks(function, n_rows, n_jobs):
+    """``function(start, stop, n_threads, jobs)`` over chunks of rows, in ``jobs`` joblib jobs.
+
+    n_jobs has scikit-learn's meaning: joblib jobs (threads here, or whatever
+    the active ``parallel_backend`` provides), None being 1 outside a
+    ``parallel_backend`` context.  The kernels' OpenMP threads are shared out
+    among the jobs, so jobs x threads stays within the cores.  Rows are
+    independent, so the chunks change no result; each job is to keep its
+    temporaries within ``1 / jobs`` of the working memory.
+    """
+    from joblib import Parallel, delayed, effective_n_jobs
+
+    jobs = max(1, min(effective_n_jobs(n_jobs), n_rows))
+    if jobs == 1:
+        return [function(0, n_rows, None, 1)]
+    threads = max(1, openmp_effective_n_threads() // jobs)
+    bounds = np.linspace(0, n_rows, jobs + 1).astype(int)
+    return Parallel(n_jobs=jobs, prefer="threads")(
+        delayed(function)(start, stop, threads, jobs)
+        for start, stop in zip(bounds[:-1], bounds[1:]))
 
 
 def pairwise_distances(X, Y=None, metric="l2", *, working_memory=None, n_jobs=None):
@@ -104,7 +115,11 @@ def pairwise_distances(X, Y=None, metric="l2", *, working_memory=None, n_jobs=No
     working_memory : float, default=None
         Megabytes of temporary arrays beyond the result; 256 when None.
     n_jobs : int, default=None
-        Threads used by the kernels; None or -1 means every core.
+        joblib jobs, each computing a chunk of the rows of X: None means 1
+        unless in a ``joblib.parallel_backend`` context, -1 every core.  The
+        kernels use every core either way (OpenMP, see
+        ``threadpoolctl.threadpool_limits`` to limit them), shared out among
+        the jobs.
 
     Returns
     -------
@@ -134,16 +149,22 @@ def pairwise_distances(X, Y=None, metric="l2", *, working_memory=None, n_jobs=No
     kernel = _direct_kernel(metric, kind)
     block_dtype = np.int32 if kind == "uint8" else np.float64
     memory = DEFAULT_WORKING_MEMORY if working_memory is None else working_memory
-    rows = _block_rows(len(Xk), Yk.shape[0] * np.dtype(block_dtype).itemsize, memory)
     out = np.empty((len(Xk), len(Yk)), dtype=out_dtype)
-    with threadpool_limits(_threads(n_jobs)):
-        for start in range(0, len(Xk), rows):
-            block = np.empty((min(rows, len(Xk) - start), len(Yk)), dtype=block_dtype)
-            kernel(Xk[start:start + rows], Yk, block)
-            if metric == "l2":
-                out[start:start + rows] = np.sqrt(block, dtype=np.float64)
-            else:
-                out[start:start + rows] = block
+
+    def fill(first, last, n_threads, jobs):
+        rows = _block_rows(last - first, Yk.shape[0] * np.dtype(block_dtype).itemsize,
+                           memory / jobs)
+        with kernel_threads(n_threads):
+            for start in range(first, last, rows):
+                stop = min(start + rows, last)
+                block = np.empty((stop - start, len(Yk)), dtype=block_dtype)
+                kernel(Xk[start:stop], Yk, block)
+                if metric == "l2":
+                    out[start:stop] = np.sqrt(block, dtype=np.float64)
+                else:
+                    out[start:stop] = block
+
+    _map_row_chunks(fill, len(Xk), n_jobs)
     return out
 
 
@@ -266,7 +287,7 @@ def k_nearest(X, Y, k, metric="l2", *, working_memory=None, n_jobs=None, Y_sq_no
     working_memory : float, default=None
         Megabytes of temporary arrays; 256 when None.
     n_jobs : int, default=None
-        Threads; None or -1 means every core.
+        joblib jobs over chunks of the rows of X, as in `pairwise_distances`.
     Y_sq_norms : ndarray of shape (n_samples,), default=None
         ``_sq_norms(Y)``, for rows searched repeatedly (L2 only); computed
         here when None.
@@ -283,11 +304,19 @@ def k_nearest(X, Y, k, metric="l2", *, working_memory=None, n_jobs=None, Y_sq_no
     out_dtype = np.float32 if X.dtype == Y.dtype == np.float32 else np.float64
     Xk, Yk, kind = kernel_operands(X, Y, metric)
     memory = DEFAULT_WORKING_MEMORY if working_memory is None else working_memory
-    with threadpool_limits(_threads(n_jobs)):
-        if metric == "l1":
-            dist, ind = _k_smallest_direct(Xk, Yk, k, metric, kind, memory)
-        else:
-            dist, ind = _k_smallest_l2(Xk, Yk, k, kind, memory, Y_sq_norms)
-            dist = np.sqrt(dist)
+    if metric == "l2" and Y_sq_norms is None:
+        Y_sq_norms = _sq_norms(Yk)
+
+    def search(start, stop, n_threads, jobs):
+        with kernel_threads(n_threads):
+            if metric == "l1":
+                return _k_smallest_direct(Xk[start:stop], Yk, k, metric, kind, memory / jobs)
+            dist, ind = _k_smallest_l2(Xk[start:stop], Yk, k, kind, memory / jobs,
+                                       Y_sq_norms)
+            return np.sqrt(dist), ind
+
+    parts = _map_row_chunks(search, len(Xk), n_jobs)
+    dist = np.concatenate([part[0] for part in parts])
+    ind = np.concatenate([part[1] for part in parts])
     return dist.astype(out_dtype, copy=False), ind
 

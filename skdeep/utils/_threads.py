@@ -1,0 +1,153 @@
+"""Threads of skdeep's compiled kernels and BLAS products: one place, one convention.
+
+OpenMP kernels follow scikit-learn's convention for compiled parallel code (its
+KMeans and HistGradientBoosting, through ``sklearn.utils._openmp_helpers``): they
+use every core by default and obey ``OMP_NUM_THREADS`` and
+``threadpoolctl.threadpool_limits``.  Inside joblib's process workers joblib
+itself lowers the OpenMP and BLAS limits to ``cores // n_jobs``; inside joblib's
+*thread* workers (and dask's, which nanny processes already limit to one) the
+kernels run on one thread, because the workers already occupy the cores.  So
+workers x threads never exceeds the cores.
+
+BLAS is another matter: OpenBLAS's products change in their last bits with its
+number of threads (its single-threaded small-matrix path and its partitioning
+differ), and its idle threads busy-wait, which on a machine where another
+process holds a core turns many small products into many scheduler waits.  The
+training loops and the predictions of the linear and network estimators
+therefore run their products on one BLAS thread (:func:`blas_single_thread`):
+results are bit-identical whatever the thread limits, and a busy core costs no
+more than its share.
+"""
+import functools
+import os
+import threading
+from contextlib import nullcontext
+
+_lock = threading.Lock()
+_controller = None
+
+
+def _threadpool_controller():
+    """One threadpoolctl controller, made after the kernels' OpenMP runtime is loaded.
+
+    Building a controller scans every loaded library (about a millisecond);
+    its limits are read live, so one per process is enough.
+    """
+    global _controller
+    if _controller is None:
+        with _lock:
+            if _controller is None:
+                from threadpoolctl import ThreadpoolController
+
+                from .._kernels import _distances  # noqa: F401  loads the OpenMP runtime
+
+                _controller = ThreadpoolController()
+    return _controller
+
+
+def _openmp_max_threads():
+    """``omp_get_max_threads()`` of the kernels' runtime in this thread; the cores without one."""
+    libraries = _threadpool_controller().select(user_api="openmp").lib_controllers
+    if not libraries:
+        return os.cpu_count() or 1
+    return max(1, min(lib.num_threads for lib in libraries))
+
+
+def _in_joblib_thread_worker():
+    """Whether this is a worker thread of a running joblib parallel call."""
+    if threading.current_thread() is threading.main_thread():
+        return False
+    from joblib.parallel import get_active_backend
+
+    backend, _ = get_active_backend()
+    return getattr(backend, "nesting_level", 0) > 0
+
+
+def openmp_effective_n_threads(n_threads=None):
+    """Number of OpenMP threads a compiled kernel called from this thread should use.
+
+    Parameters
+    ----------
+    n_threads : int, default=None
+        None means the OpenMP limit of this thread: every core, unless
+        ``OMP_NUM_THREADS``, ``threadpoolctl.threadpool_limits`` or joblib lowers
+        it, and one inside a joblib worker thread.  A negative value counts back
+        from that limit as in scikit-learn (-1 is the limit, -2 one fewer).  A
+        positive value is used as it is.
+
+    Returns
+    -------
+    n_threads : int
+        At least 1.
+
+    Raises
+    ------
+    ValueError
+        If ``n_threads`` is 0 or not an integer.
+    """
+    import numbers
+
+    if n_threads is not None and (not isinstance(n_threads, numbers.Integral)
+                                  or isinstance(n_threads, bool) or n_threads == 0):
+        raise ValueError(f"n_threads must be None or a non-zero integer, got {n_threads!r}.")
+    if n_threads is not None and n_threads > 0:
+        return int(n_threads)
+    limit = 1 if _in_joblib_thread_worker() else _openmp_max_threads()
+    if n_threads is None:
+        return limit
+    return max(1, limit + int(n_threads) + 1)
+
+
+def kernel_threads(n_threads=None):
+    """Context in which the OpenMP kernels called from this thread use ``n_threads``.
+
+    Every kernel wrapper calls its kernels inside it.  OpenMP's thread count is
+    per calling thread, so this changes nothing for other threads.
+
+    Parameters
+    ----------
+    n_threads : int, default=None
+        As in :func:`openmp_effective_n_threads`.
+
+    Returns
+    -------
+    context : context manager
+        Restores the previous limit on exit.
+    """
+    wanted = openmp_effective_n_threads(n_threads)
+    if wanted == _openmp_max_threads():
+        return nullcontext()
+    return _threadpool_controller().limit(limits=wanted, user_api="openmp")
+
+
+def with_kernel_threads(function):
+    """Decorator: `function` runs in ``kernel_threads()``, for wrappers with no ``n_jobs``."""
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        with kernel_threads():
+            return function(*args, **kwargs)
+    return wrapper
+
+
+def blas_single_thread():
+    """Context in which BLAS products run on one thread.
+
+    For products whose results must not depend on the thread limits (training
+    and prediction of the linear and network estimators): OpenBLAS's results
+    change in the last bits with its number of threads.
+
+    Returns
+    -------
+    context : context manager
+        Restores the previous BLAS limits on exit.
+    """
+    return _threadpool_controller().limit(limits=1, user_api="blas")
+
+
+def with_blas_single_thread(function):
+    """Decorator: `function` runs in ``blas_single_thread()``."""
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        with blas_single_thread():
+            return function(*args, **kwargs)
+    return wrapper
