@@ -12,6 +12,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 from ..exceptions import DivergenceError, check_finite_loss
 from ..nn.layers import softmax_loss, svm_loss
+from ..utils._threads import with_blas_single_thread
 from ._losses import linear_loss
 
 
@@ -218,6 +219,7 @@ class _BaseLinearClassifier(ClassifierMixin, BaseEstimator):
         self.n_iter_ = num_iters
         return self
 
+    @with_blas_single_thread
     def _class_scores(self, X):
         check_is_fitted(self)
         X = validate_data(

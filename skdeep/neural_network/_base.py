@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..nn.optim import UPDATE_RULES
 from ..nn.solver import Solver
+from ..utils._threads import with_blas_single_thread
 
 # rows per forward pass at prediction time: bounds memory, costs nothing in speed
 _PREDICT_CHUNK = 1024
@@ -284,6 +285,7 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     # ---- prediction --------------------------------------------------------
+    @with_blas_single_thread
     def _scores(self, X):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)

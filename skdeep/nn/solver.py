@@ -17,6 +17,7 @@ import pickle
 import numpy as np
 
 from ..exceptions import check_finite_loss
+from ..utils._threads import blas_single_thread
 from . import optim
 from ._random import as_rng
 
@@ -427,8 +428,9 @@ class Solver:
                                 dtype=self.X_train.dtype)
         validate = self._has_validation()
         # a diverging run overflows long before it raises DivergenceError, which
-        # says what happened; NumPy's overflow warnings on the way would only be noise
-        with np.errstate(over="ignore", invalid="ignore"):
+        # says what happened; NumPy's overflow warnings on the way would only be noise.
+        # One BLAS thread: results independent of the thread limits (see _threads)
+        with np.errstate(over="ignore", invalid="ignore"), blas_single_thread():
             self._run_epochs(batch_buffer, num_iterations, validate)
         if validate:
             self._restore_best()
