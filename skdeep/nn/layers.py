@@ -12,6 +12,8 @@ float32 throughout and float64 gradient checks stay float64.
 """
 import numpy as np
 
+from ..utils._matmul import matmul
+
 __all__ = [
     "affine_forward", "affine_backward",
     "relu_forward", "relu_backward",
@@ -46,7 +48,7 @@ def affine_forward(x, w, b):
     cache : tuple
         ``(x, w, b)`` for :func:`affine_backward`.
     """
-    out = x.reshape(x.shape[0], -1) @ w
+    out = matmul(x.reshape(x.shape[0], -1), w)
     out += b
     return out, (x, w, b)
 
@@ -73,9 +75,9 @@ def affine_backward(dout, cache, *, compute_dx=True):
     """
     x, w, b = cache
     x2 = x.reshape(x.shape[0], -1)
-    dw = x2.T @ dout
+    dw = matmul(x2.T, dout)
     db = dout.sum(axis=0)
-    dx = (dout @ w.T).reshape(x.shape) if compute_dx else None
+    dx = matmul(dout, w.T).reshape(x.shape) if compute_dx else None
     return dx, dw, db
 
 

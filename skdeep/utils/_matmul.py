@@ -1,0 +1,98 @@
+"""Matrix products that use every core and still give the same bits on any number.
+
+OpenBLAS's results change in their last bits with its thread count, so the
+training loops run BLAS on one thread (:func:`skdeep.utils._threads.blas_single_thread`).
+Large products would then use one core of many.  :func:`matmul` gets the cores
+back without giving up reproducibility: it cuts a large product into blocks whose
+number and bounds depend only on the operands' shapes, computes each block with
+single-threaded BLAS, and hands the blocks to a pool of threads (NumPy releases
+the GIL inside BLAS).  Each block is the same computation whichever thread runs it
+and however many threads there are, so the result is bit-identical for any thread
+limit, while the wall time falls with the cores.
+"""
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from ._threads import blas_single_thread, openmp_effective_n_threads
+
+# Products below this many multiply-adds are not worth a hand-off to the pool.
+_PARALLEL_MIN_WORK = 1 << 23
+# Each block gets at least this many multiply-adds and at least _MIN_BLOCK rows
+# (or columns), so that the blocks stay efficient BLAS calls.
+_BLOCK_WORK = 1 << 22
+_MIN_BLOCK = 32
+_MAX_BLOCKS = 16
+
+_pool = None
+_pool_lock = threading.Lock()
+
+
+def _executor():
+    global _pool
+    if _pool is None:
+        with _pool_lock:
+            if _pool is None:
+                _pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
+                                           thread_name_prefix="skdeep-matmul")
+    return _pool
+
+
+def _block_bounds(length, work):
+    """Bounds of the blocks along an axis of `length`: a function of the shapes only."""
+    n_blocks = int(min(_MAX_BLOCKS, work // _BLOCK_WORK, length // _MIN_BLOCK))
+    if n_blocks < 2:
+        return None
+    edges = np.linspace(0, length, n_blocks + 1).astype(np.intp)
+    return list(zip(edges[:-1], edges[1:]))
+
+
+def matmul(a, b, out=None):
+    """``a @ b`` for 2-D arrays, on every core, with results independent of the threads.
+
+    Parameters
+    ----------
+    a : ndarray of shape (M, K)
+    b : ndarray of shape (K, N)
+    out : ndarray of shape (M, N), default=None
+        Where to write the product; allocated when None.
+
+    Returns
+    -------
+    out : ndarray of shape (M, N)
+        The product.  Small products are one ``np.matmul`` call under the BLAS
+        limits in force (the training loops and predictions hold BLAS at one
+        thread); large ones are computed in blocks, each with single-threaded
+        BLAS, on up to :func:`~skdeep.utils._threads.openmp_effective_n_threads`
+        threads.  Under those loops' limit the bits depend only on the operands,
+        not on the number of threads.
+    """
+    m, k = a.shape
+    n = b.shape[1]
+    work = m * k * n
+    split_rows = m >= n
+    bounds = (_block_bounds(m if split_rows else n, work)
+              if work >= _PARALLEL_MIN_WORK else None)
+    if bounds is None:
+        return np.matmul(a, b, out=out)
+    n_threads = openmp_effective_n_threads()
+    if out is None:
+        out = np.empty((m, n), dtype=np.result_type(a, b))
+
+    def block(lo, hi):
+        if split_rows:
+            np.matmul(a[lo:hi], b, out=out[lo:hi])
+        else:
+            np.matmul(a, b[:, lo:hi], out=out[:, lo:hi])
+
+    with blas_single_thread():
+        if n_threads == 1:
+            for lo, hi in bounds:
+                block(lo, hi)
+        else:
+            futures = [_executor().submit(block, lo, hi) for lo, hi in bounds]
+            for future in futures:
+                future.result()
+    return out
