@@ -18,13 +18,19 @@ from .layer_utils import (
     affine_norm_relu_forward,
     affine_relu_backward,
     affine_relu_forward,
+    conv_norm_relu_backward,
+    conv_norm_relu_forward,
+    conv_norm_relu_pool_backward,
+    conv_norm_relu_pool_forward,
+    conv_relu_backward,
+    conv_relu_forward,
     conv_relu_pool_backward,
     conv_relu_pool_forward,
 )
 from .layers import affine_backward, affine_forward, dropout_backward, dropout_forward
 from .layers import softmax_loss
 
-__all__ = ["TwoLayerNet", "FullyConnectedNet", "ThreeLayerConvNet"]
+__all__ = ["TwoLayerNet", "FullyConnectedNet", "ConvNet", "ThreeLayerConvNet"]
 
 
 def _check_positive_int(value, name):
@@ -243,6 +249,358 @@ class FullyConnectedNet:
                     bn_param[key] = np.asarray(bn_param[key]).astype(dtype)
             model.bn_params.append(bn_param)
         return model
+
+
+class ConvNet:
+    """A convolutional network of any depth, with optional normalization and dropout.
+
+    Architecture: ``{conv - [spatial norm] - relu - [2x2 max pool]} x L_conv -
+    {affine - [norm] - relu - [dropout]} x L_hidden - affine - softmax``.  Every
+    convolution has stride 1 and is padded to keep the height and width; a max
+    pool of a 2x2 window and stride 2 follows every ``pool_every``-th one.  With
+    ``normalization='batchnorm'`` the conv layers get spatial batchnorm and the
+    hidden affine layers batchnorm; with ``'groupnorm'`` the conv layers get
+    spatial group norm and the hidden affine layers layernorm (group norm's
+    per-sample statistics, for vectors).  The layers are the fast ones of
+    :mod:`skdeep.nn.layer_utils`.
+
+    Parameters
+    ----------
+    num_filters : sequence of int, default=(32,)
+        Filters of each conv layer, in order.
+    filter_size : int or sequence of int, default=7
+        Height and width of the filters, for every conv layer or one per layer;
+        odd, so that padding keeps the image size.
+    pool_every : int, default=1
+        A max pool follows conv layers ``pool_every``, ``2 * pool_every``, ...
+    hidden_dims : sequence of int, default=(100,)
+        Sizes of the hidden affine layers; empty for none.
+    input_dim : tuple of int, default=(3, 32, 32)
+        ``(C, H, W)`` of each input image.  Each pool needs an even height and
+        width.
+    num_classes : int, default=10
+        Number of classes.
+    normalization : {None, 'batchnorm', 'groupnorm'}, default=None
+        Normalization after each conv and hidden affine layer (see above).
+    num_groups : int, default=8
+        Groups of the spatial group norm; must divide every layer's filter count.
+    dropout_keep_ratio : float, default=1
+        Probability of keeping each hidden affine unit; 1 means no dropout.
+    label_smoothing : float, default=0.0
+        Weight of the uniform distribution in the training target (see
+        :func:`~skdeep.nn.layers.softmax_loss`).
+    test_flip : bool, default=False
+        In test mode (``y`` None), return the mean of the class scores of each
+        image and of its left-right mirror image.
+    reg : float, default=0.0
+        L2 strength: the loss gains ``0.5 * reg * sum(W**2)`` over the conv and
+        affine weights (not biases, gammas or betas).
+    weight_scale : float or 'he', default=1e-3
+        Weights start as ``weight_scale`` times standard normal draws; ``'he'``
+        uses ``sqrt(2 / fan_in)`` for each layer, with a conv layer's fan-in
+        ``C * filter_size**2``, which keeps the activations' scale through a deep
+        stack of ReLUs (He et al., 2015).  Biases and betas start at zero, gammas
+        at one.
+    dtype : numpy dtype, default=np.float32
+        Dtype of the parameters and of the computation; use float64 for gradient
+        checks.
+    seed : int, default=None
+        When set, every dropout layer uses the fixed mask of
+        ``np.random.RandomState(seed)`` (for gradient checks).
+    random_state : None, int, RandomState or Generator, default=None
+        Source of the initial weights and, without ``seed``, of the dropout masks.
+        None uses NumPy's global random state, as CS231n does.
+
+    Attributes
+    ----------
+    params : dict of str to ndarray
+        ``W1, b1, ...`` numbered through the conv layers (weights of shape
+        (F, C, HH, WW)) then the affine layers (shape (D, M)); with
+        normalization, ``gamma{i}, beta{i}`` for every layer but the last, of
+        shape (F,) for spatial batchnorm, (1, F, 1, 1) for group norm and (M,)
+        for the affine layers' norms.
+    num_conv_layers, num_layers : int
+        Conv layers, and all layers with weights.
+    output_shapes : list of tuple
+        ``(F, H, W)`` after each conv layer, its pool included.
+    conv_params : list of dict
+        ``stride`` and ``pad`` of each conv layer.
+    pool_param : dict
+        The 2x2 window of stride 2.
+    bn_params : list of dict
+        One ``bn_param``/``gn_param``/``ln_param`` per normalization layer, in
+        order; batchnorm keeps its running statistics here.
+    dropout_param : dict
+        Shared by the dropout layers.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdeep.nn.models import ConvNet
+    >>> model = ConvNet([4, 4], filter_size=3, pool_every=2, hidden_dims=[10],
+    ...                 input_dim=(1, 8, 8), normalization='batchnorm',
+    ...                 dtype=np.float64, random_state=0)
+    >>> model.output_shapes
+    [(4, 8, 8), (4, 4, 4)]
+    >>> X = np.random.RandomState(0).randn(2, 1, 8, 8)
+    >>> model.loss(X).shape
+    (2, 10)
+    """
+
+    def __init__(self, num_filters=(32,), filter_size=7, pool_every=1,
+                 hidden_dims=(100,), input_dim=(3, 32, 32), num_classes=10,
+                 normalization=None, num_groups=8, dropout_keep_ratio=1,
+                 label_smoothing=0.0, test_flip=False, reg=0.0, weight_scale=1e-3,
+                 dtype=np.float32, seed=None, random_state=None):
+        if len(input_dim) != 3:
+            raise ValueError(f"input_dim must be (C, H, W), got {input_dim!r}.")
+        channels, height, width = (_check_positive_int(d, "each entry of input_dim")
+                                   for d in input_dim)
+        num_filters = [_check_positive_int(f, "each entry of num_filters")
+                       for f in num_filters]
+        if not num_filters:
+            raise ValueError("num_filters must name at least one conv layer.")
+        if isinstance(filter_size, numbers.Integral):
+            filter_sizes = [filter_size] * len(num_filters)
+        else:
+            filter_sizes = list(filter_size)
+            if len(filter_sizes) != len(num_filters):
+                raise ValueError(
+                    f"filter_size must be an int or one size per conv layer: "
+                    f"{len(num_filters)} layers, got {filter_size!r}."
+                )
+        filter_sizes = [_check_positive_int(f, "filter_size") for f in filter_sizes]
+        pool_every = _check_positive_int(pool_every, "pool_every")
+        hidden_dims = [_check_positive_int(h, "each hidden dim") for h in hidden_dims]
+        num_classes = _check_positive_int(num_classes, "num_classes")
+        if normalization not in (None, "batchnorm", "groupnorm"):
+            raise ValueError(
+                f"normalization must be None, 'batchnorm' or 'groupnorm', got "
+                f"{normalization!r}."
+            )
+        if normalization == "groupnorm":
+            num_groups = _check_positive_int(num_groups, "num_groups")
+            for f in num_filters:
+                if f % num_groups:
+                    raise ValueError(
+                        f"num_groups={num_groups} must divide the filter count of "
+                        f"every conv layer, and {f} is not a multiple of it."
+                    )
+        if not 0 < dropout_keep_ratio <= 1:
+            raise ValueError(
+                f"dropout_keep_ratio is the probability of keeping a unit and must be "
+                f"in (0, 1], got {dropout_keep_ratio!r}."
+            )
+        if not 0 <= label_smoothing < 1:
+            raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing!r}.")
+        if not (weight_scale == "he" or (isinstance(weight_scale, numbers.Real)
+                                          and weight_scale >= 0)):
+            raise ValueError(
+                f"weight_scale must be a non-negative float or 'he', got {weight_scale!r}."
+            )
+
+        self.output_shapes = []
+        self.conv_params = []
+        self._pools = []
+        for i, (f, size) in enumerate(zip(num_filters, filter_sizes), start=1):
+            if size % 2 == 0:
+                raise ValueError(
+                    f"filter_size must be odd so that padding keeps the image size, "
+                    f"got {size}."
+                )
+            if size > min(height, width):
+                raise ValueError(
+                    f"filter_size {size} of conv layer {i} is larger than its "
+                    f"{height}x{width} input."
+                )
+            self.conv_params.append({"stride": 1, "pad": (size - 1) // 2})
+            pool = i % pool_every == 0
+            if pool:
+                if height % 2 or width % 2:
+                    raise ValueError(
+                        f"pool_every={pool_every} puts a 2x2 pool after conv layer "
+                        f"{i}, whose {height}x{width} output cannot be halved; fewer "
+                        f"pools (a larger pool_every or fewer conv layers) or another "
+                        f"image size are needed."
+                    )
+                height, width = height // 2, width // 2
+            self._pools.append(pool)
+            self.output_shapes.append((f, height, width))
+
+        self.normalization = normalization
+        self.num_groups = num_groups
+        self.label_smoothing = label_smoothing
+        self.test_flip = bool(test_flip)
+        self.use_dropout = dropout_keep_ratio != 1
+        self.reg = reg
+        self.num_conv_layers = len(num_filters)
+        self.num_layers = self.num_conv_layers + len(hidden_dims) + 1
+        self.dtype = np.dtype(dtype)
+        self.pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
+
+        rng = as_rng(random_state)
+        shapes = []
+        previous = channels
+        for f, size in zip(num_filters, filter_sizes):
+            shapes.append((f, previous, size, size))
+            previous = f
+        previous = num_filters[-1] * height * width
+        for dim in [*hidden_dims, num_classes]:
+            shapes.append((previous, dim))
+            previous = dim
+        self.params = {}
+        for i, shape in enumerate(shapes, start=1):
+            conv = len(shape) == 4
+            fan_in = int(np.prod(shape[1:])) if conv else shape[0]
+            out_dim = shape[0] if conv else shape[1]
+            scale = np.sqrt(2.0 / fan_in) if weight_scale == "he" else weight_scale
+            self.params[f"W{i}"] = (scale * rng.standard_normal(shape)).astype(self.dtype)
+            self.params[f"b{i}"] = np.zeros(out_dim, dtype=self.dtype)
+            if normalization is not None and i < self.num_layers:
+                norm_shape = ((1, out_dim, 1, 1) if conv and normalization == "groupnorm"
+                              else (out_dim,))
+                self.params[f"gamma{i}"] = np.ones(norm_shape, dtype=self.dtype)
+                self.params[f"beta{i}"] = np.zeros(norm_shape, dtype=self.dtype)
+
+        self.bn_params = []
+        if normalization == "batchnorm":
+            self.bn_params = [{"mode": "train"} for _ in range(self.num_layers - 1)]
+        elif normalization == "groupnorm":
+            self.bn_params = ([{"G": num_groups} for _ in range(self.num_conv_layers)]
+                              + [{} for _ in hidden_dims])
+        self.dropout_param = {}
+        if self.use_dropout:
+            self.dropout_param = {"mode": "train", "p": dropout_keep_ratio}
+            if seed is not None:
+                self.dropout_param["seed"] = seed
+            elif random_state is not None:
+                self.dropout_param["rng"] = rng
+
+    def _hidden_normalization(self):
+        return {"batchnorm": "batchnorm", "groupnorm": "layernorm"}.get(self.normalization)
+
+    def _forward(self, X, mode):
+        """Class scores of ``X`` in ``mode``, and the caches of every layer."""
+        if self.use_dropout:
+            self.dropout_param["mode"] = mode
+        if self.normalization == "batchnorm":
+            for bn_param in self.bn_params:
+                bn_param["mode"] = mode
+        params, caches = self.params, []
+        h = X
+        for i in range(1, self.num_conv_layers + 1):
+            W, b = params[f"W{i}"], params[f"b{i}"]
+            conv_param = self.conv_params[i - 1]
+            pool = self._pools[i - 1]
+            if self.normalization is None:
+                if pool:
+                    h, cache = conv_relu_pool_forward(h, W, b, conv_param, self.pool_param)
+                else:
+                    h, cache = conv_relu_forward(h, W, b, conv_param)
+            else:
+                norm = (params[f"gamma{i}"], params[f"beta{i}"], conv_param,
+                        self.bn_params[i - 1], self.normalization)
+                if pool:
+                    h, cache = conv_norm_relu_pool_forward(h, W, b, *norm, self.pool_param)
+                else:
+                    h, cache = conv_norm_relu_forward(h, W, b, *norm)
+            caches.append(cache)
+        hidden_norm = self._hidden_normalization()
+        for i in range(self.num_conv_layers + 1, self.num_layers):
+            W, b = params[f"W{i}"], params[f"b{i}"]
+            if hidden_norm is None:
+                h, cache = affine_relu_forward(h, W, b)
+            else:
+                h, cache = affine_norm_relu_forward(
+                    h, W, b, params[f"gamma{i}"], params[f"beta{i}"],
+                    self.bn_params[i - 1], hidden_norm)
+            dropout_cache = None
+            if self.use_dropout:
+                h, dropout_cache = dropout_forward(h, self.dropout_param)
+            caches.append((cache, dropout_cache))
+        L = self.num_layers
+        scores, cache = affine_forward(h, params[f"W{L}"], params[f"b{L}"])
+        caches.append(cache)
+        return scores, caches
+
+    def loss(self, X, y=None):
+        """Class scores, or the loss and its gradients.
+
+        Parameters
+        ----------
+        X : ndarray of shape (N, C, H, W)
+            Images, cast to ``dtype``.
+        y : ndarray of shape (N,), default=None
+            Integer labels in ``[0, num_classes)``.  None selects test mode
+            (dropout off, batchnorm with running statistics, ``test_flip``).
+
+        Returns
+        -------
+        scores : ndarray of shape (N, num_classes)
+            When ``y`` is None.
+        loss : float
+            Otherwise: mean softmax loss (with ``label_smoothing``) plus the L2
+            penalty.
+        grads : dict of str to ndarray
+            Otherwise: gradients of the loss, keyed like ``params``.
+        """
+        X = np.asarray(X).astype(self.dtype, copy=False)
+        if y is None:
+            scores, _ = self._forward(X, "test")
+            if self.test_flip:
+                flipped, _ = self._forward(X[..., ::-1], "test")
+                scores += flipped
+                scores *= 0.5
+            return scores
+
+        scores, caches = self._forward(X, "train")
+        loss, dscores = softmax_loss(scores, y, label_smoothing=self.label_smoothing)
+        grads = {}
+        L = self.num_layers
+        dh, grads[f"W{L}"], grads[f"b{L}"] = affine_backward(dscores, caches[L - 1])
+        hidden_norm = self._hidden_normalization()
+        for i in range(L - 1, self.num_conv_layers, -1):
+            cache, dropout_cache = caches[i - 1]
+            if dropout_cache is not None:
+                dh = dropout_backward(dh, dropout_cache)
+            if hidden_norm is None:
+                dh, grads[f"W{i}"], grads[f"b{i}"] = affine_relu_backward(dh, cache)
+            else:
+                (dh, grads[f"W{i}"], grads[f"b{i}"], grads[f"gamma{i}"],
+                 grads[f"beta{i}"]) = affine_norm_relu_backward(dh, cache)
+        for i in range(self.num_conv_layers, 0, -1):
+            # the images are the network's input: their gradient is never needed
+            compute_dx = i > 1
+            pool = self._pools[i - 1]
+            if self.normalization is None:
+                backward = conv_relu_pool_backward if pool else conv_relu_backward
+                dh, grads[f"W{i}"], grads[f"b{i}"] = backward(
+                    dh, caches[i - 1], compute_dx=compute_dx)
+            else:
+                backward = conv_norm_relu_pool_backward if pool else conv_norm_relu_backward
+                (dh, grads[f"W{i}"], grads[f"b{i}"], grads[f"gamma{i}"],
+                 grads[f"beta{i}"]) = backward(dh, caches[i - 1], compute_dx=compute_dx)
+
+        if self.reg:
+            for i in range(1, L + 1):
+                W = self.params[f"W{i}"]
+                loss += 0.5 * self.reg * float(np.vdot(W, W))
+                grads[f"W{i}"] += self.reg * W
+        return loss, grads
+
+    def astype(self, dtype):
+        """A copy of the model whose parameters and running statistics are ``dtype``.
+
+        Parameters
+        ----------
+        dtype : numpy dtype
+
+        Returns
+        -------
+        model : ConvNet
+            Independent of this one; it shares no arrays or dicts with it.
+        """
+        return FullyConnectedNet.astype(self, dtype)
 
 
 class TwoLayerNet(FullyConnectedNet):
