@@ -419,9 +419,10 @@ class ConvNet:
                 if height % 2 or width % 2:
                     raise ValueError(
                         f"pool_every={pool_every} puts a 2x2 pool after conv layer "
-                        f"{i}, whose {height}x{width} output cannot be halved; fewer "
-                        f"pools (a larger pool_every or fewer conv layers) or another "
-                        f"image size are needed."
+                        f"{i}, which needs an even image height and width, but its "
+                        f"output is {height}x{width}; fewer pools (a larger "
+                        f"pool_every or fewer conv layers) or another image size are "
+                        f"needed."
                     )
                 height, width = height // 2, width // 2
             self._pools.append(pool)
@@ -639,11 +640,12 @@ class TwoLayerNet(FullyConnectedNet):
                          random_state=random_state)
 
 
-class ThreeLayerConvNet:
+class ThreeLayerConvNet(ConvNet):
     """Three-layer convolutional network.
 
     Architecture: ``conv - relu - 2x2 max pool - affine - relu - affine - softmax``,
-    the convolution of stride 1 padded to keep the height and width.  It runs on
+    the convolution of stride 1 padded to keep the height and width: the
+    :class:`ConvNet` with one conv layer and one hidden layer.  It runs on
     the fast layers (:func:`~skdeep.nn.layers.conv_forward_fast` and
     :func:`~skdeep.nn.layers.max_pool_forward_fast`).
 
@@ -695,79 +697,8 @@ class ThreeLayerConvNet:
     def __init__(self, input_dim=(3, 32, 32), num_filters=32, filter_size=7,
                  hidden_dim=100, num_classes=10, weight_scale=1e-3, reg=0.0,
                  dtype=np.float32, random_state=None):
-        if len(input_dim) != 3:
-            raise ValueError(f"input_dim must be (C, H, W), got {input_dim!r}.")
-        C, H, W = (_check_positive_int(d, "each entry of input_dim") for d in input_dim)
-        if H % 2 or W % 2:
-            raise ValueError(
-                f"The 2x2 pooling needs an even image height and width, got {H}x{W}."
-            )
-        num_filters = _check_positive_int(num_filters, "num_filters")
-        filter_size = _check_positive_int(filter_size, "filter_size")
-        if filter_size % 2 == 0:
-            raise ValueError(
-                f"filter_size must be odd so that padding keeps the image size, got "
-                f"{filter_size}."
-            )
-        hidden_dim = _check_positive_int(hidden_dim, "hidden_dim")
-        num_classes = _check_positive_int(num_classes, "num_classes")
-        self.reg = reg
-        self.dtype = np.dtype(dtype)
-        self.conv_param = {"stride": 1, "pad": (filter_size - 1) // 2}
-        self.pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
-
-        rng = as_rng(random_state)
-        shapes = {
-            "W1": (num_filters, C, filter_size, filter_size),
-            "W2": (num_filters * (H // 2) * (W // 2), hidden_dim),
-            "W3": (hidden_dim, num_classes),
-        }
-        self.params = {}
-        for i in (1, 2, 3):
-            shape = shapes[f"W{i}"]
-            self.params[f"W{i}"] = (weight_scale * rng.standard_normal(shape)
-                                    ).astype(self.dtype)
-            self.params[f"b{i}"] = np.zeros(shape[0] if i == 1 else shape[1],
-                                            dtype=self.dtype)
-
-    def loss(self, X, y=None):
-        """Class scores, or the loss and its gradients.
-
-        Parameters
-        ----------
-        X : ndarray of shape (N, C, H, W)
-            Images, cast to ``dtype``.
-        y : ndarray of shape (N,), default=None
-            Integer labels in ``[0, num_classes)``.
-
-        Returns
-        -------
-        scores : ndarray of shape (N, num_classes)
-            When ``y`` is None.
-        loss : float
-            Otherwise: mean softmax loss plus the L2 penalty.
-        grads : dict of str to ndarray
-            Otherwise: gradients of the loss, keyed like ``params``.
-        """
-        X = np.asarray(X).astype(self.dtype, copy=False)
-        p = self.params
-        h1, cache1 = conv_relu_pool_forward(X, p["W1"], p["b1"], self.conv_param,
-                                            self.pool_param)
-        h2, cache2 = affine_relu_forward(h1, p["W2"], p["b2"])
-        scores, cache3 = affine_forward(h2, p["W3"], p["b3"])
-        if y is None:
-            return scores
-
-        loss, dscores = softmax_loss(scores, y)
-        grads = {}
-        dh2, grads["W3"], grads["b3"] = affine_backward(dscores, cache3)
-        dh1, grads["W2"], grads["b2"] = affine_relu_backward(dh2, cache2)
-        # the images are the network's input: their gradient is never needed
-        _, grads["W1"], grads["b1"] = conv_relu_pool_backward(dh1, cache1,
-                                                              compute_dx=False)
-        if self.reg:
-            for name in ("W1", "W2", "W3"):
-                W = p[name]
-                loss += 0.5 * self.reg * float(np.vdot(W, W))
-                grads[name] += self.reg * W
-        return loss, grads
+        super().__init__(
+            [num_filters], filter_size=filter_size, hidden_dims=[hidden_dim],
+            input_dim=input_dim, num_classes=num_classes, reg=reg,
+            weight_scale=weight_scale, dtype=dtype, random_state=random_state)
+        self.conv_param = self.conv_params[0]
