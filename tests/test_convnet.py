@@ -82,3 +82,35 @@ def test_test_flip_averages_the_mirror_image():
     # training scores are of the images themselves
     y = np.arange(4)
     assert plain.loss(X, y)[0] == flipped.loss(X, y)[0]
+
+
+# ---- plot_conv_filters ----------------------------------------------------------
+def test_plot_conv_filters_tiles_each_filter_on_its_own_scale():
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from skdeep.plotting import plot_conv_filters
+
+    weights = np.zeros((5, 3, 2, 2))
+    weights[0, 0, 0, 0] = 1e-3  # a tiny filter is stretched like a large one
+    weights[1, 2, 1, 1] = -50
+    ax = plot_conv_filters(weights)
+    grid = ax.images[0].get_array()
+    # 5 filters -> 3 columns and 2 rows of 2x2 pixels with 1 pixel between them
+    assert grid.shape == (5, 8, 3)
+    np.testing.assert_array_equal(grid[0, 0], [1, 0, 0])  # red at its maximum
+    np.testing.assert_array_equal(grid[0, 1], [0, 0, 0])
+    np.testing.assert_array_equal(grid[1, 4], [1, 1, 0])  # the -50 is the minimum
+    assert (grid[:, 2] == 0).all() and (grid[2] == 0).all()  # padding
+    assert ax.get_title() == "5 filters of 2x2x3"
+    # grey filters of a model, and the error for anything else
+    model = ConvNet([4], filter_size=3, hidden_dims=[], input_dim=(1, 8, 8),
+                    random_state=0)
+    ax = plot_conv_filters(model, padding=0)
+    assert ax.images[0].get_array().shape == (6, 6)
+    with pytest.raises(ValueError, match="shape \\(F, C, HH, WW\\)"):
+        plot_conv_filters(np.zeros((3, 3)))
+    plt.close("all")

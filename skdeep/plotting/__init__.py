@@ -7,6 +7,7 @@ import importlib
 
 # public name -> private submodule defining it
 _LAZY = {
+    "plot_conv_filters": "_filters",
     "plot_history": "_history",
     "plot_class_templates": "_templates",
     "plot_image_gallery": "_gallery",
