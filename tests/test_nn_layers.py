@@ -338,3 +338,25 @@ def test_losses_stay_finite_for_huge_scores(loss_fn):
     x = np.array([[1e300, -1e300, 0.0], [-1e30, 1e30, 5.0]])
     loss, dx = loss_fn(x, np.array([1, 0]))
     assert np.isfinite(loss) and np.all(np.isfinite(dx))
+
+
+def test_softmax_loss_weights_each_rows_loss(rng):
+    x = rng.randn(6, 4)
+    y = rng.randint(4, size=6)
+    weight = np.array([0.0, 1.0, 2.5, 1.0, 0.5, 3.0])
+    # the oracle: each row's unweighted loss, from the function itself on that row
+    row_losses = np.array([softmax_loss(x[i:i + 1], y[i:i + 1])[0] for i in range(6)])
+    loss, dx = softmax_loss(x, y, sample_weight=weight)
+    np.testing.assert_allclose(loss, np.mean(weight * row_losses), rtol=1e-13)
+    dx_num = eval_numerical_gradient(
+        lambda x: softmax_loss(x, y, sample_weight=weight)[0], x, verbose=False)
+    assert rel_error(dx_num, dx) < 1e-7
+    assert not dx[0].any()  # a row of weight zero pulls on nothing
+    smoothed = [softmax_loss(x[i:i + 1], y[i:i + 1], label_smoothing=0.1)[0]
+                for i in range(6)]
+    np.testing.assert_allclose(
+        softmax_loss(x, y, label_smoothing=0.1, sample_weight=weight)[0],
+        np.mean(weight * np.array(smoothed)), rtol=1e-13)
+    ones = softmax_loss(x, y, sample_weight=np.ones(6))
+    np.testing.assert_allclose(ones[0], softmax_loss(x, y)[0], rtol=1e-15)
+    np.testing.assert_array_equal(ones[1], softmax_loss(x, y)[1])

@@ -413,7 +413,7 @@ def layernorm_backward(dout, cache):
     return _normalize_backward(dout, cache)
 
 
-def softmax_loss(x, y, label_smoothing=0.0):
+def softmax_loss(x, y, label_smoothing=0.0, sample_weight=None):
     """Mean cross-entropy loss of softmax class scores, and its gradient.
 
     Computed through log-softmax (log-sum-exp after subtracting each row's maximum),
@@ -429,29 +429,40 @@ def softmax_loss(x, y, label_smoothing=0.0):
         skdeep extension: the target of each row is ``1 - label_smoothing`` on its
         label plus ``label_smoothing / C`` on every class, instead of the label
         alone.  0 is the plain cross-entropy.
+    sample_weight : ndarray of shape (N,), default=None
+        skdeep extension: non-negative weight of each row, which multiplies that
+        row's loss before the mean over the N rows.  Weights that average one over
+        the rows give the weighted mean loss; a batch of zero weights gives zero.
 
     Returns
     -------
     loss : float
-        Mean over the N rows of ``-sum(target * log softmax(x))``; with no
-        smoothing, ``-log softmax(x)[y]``.
+        Mean over the N rows of ``-sum(target * log softmax(x))`` (times the row's
+        weight); with no smoothing, ``-log softmax(x)[y]``.
     dx : ndarray of shape (N, C)
-        Gradient of the loss with respect to ``x``: ``(softmax(x) - target) / N``.
+        Gradient of the loss with respect to ``x``: ``(softmax(x) - target) / N``
+        (times the row's weight).
     """
     n, num_classes = x.shape
     rows = np.arange(n)
     log_probs = x - x.max(axis=1, keepdims=True)
     log_probs -= np.log(np.exp(log_probs).sum(axis=1, keepdims=True))
-    loss = -float(log_probs[rows, y].sum()) / n
+    row_losses = -log_probs[rows, y]
     dx = np.exp(log_probs)
     if label_smoothing:
         # the uniform part of the target weighs every log-probability equally
-        loss = ((1 - label_smoothing) * loss
-                - label_smoothing * float(log_probs.sum()) / (n * num_classes))
+        row_losses *= 1 - label_smoothing
+        row_losses -= (label_smoothing / num_classes) * log_probs.sum(axis=1)
         dx[rows, y] -= 1 - label_smoothing
         dx -= label_smoothing / num_classes
     else:
         dx[rows, y] -= 1
+    if sample_weight is None:
+        loss = float(row_losses.sum()) / n
+    else:
+        weight = np.asarray(sample_weight, dtype=x.dtype)
+        loss = float(np.dot(row_losses, weight)) / n
+        dx *= weight[:, None]
     dx /= n
     return loss, dx
 

@@ -155,7 +155,7 @@ class FullyConnectedNet:
         elif normalization == "layernorm":
             self.bn_params = [{} for _ in range(self.num_layers - 1)]
 
-    def loss(self, X, y=None):
+    def loss(self, X, y=None, sample_weight=None):
         """Class scores, or the loss and its gradients.
 
         Parameters
@@ -165,6 +165,10 @@ class FullyConnectedNet:
         y : ndarray of shape (N,), default=None
             Integer labels in ``[0, num_classes)``.  None selects test mode
             (dropout off, batchnorm with running statistics).
+        sample_weight : ndarray of shape (N,), default=None
+            skdeep extension: weight of each sample's data loss, as in
+            :func:`~skdeep.nn.layers.softmax_loss`; batch statistics stay
+            unweighted.
 
         Returns
         -------
@@ -202,7 +206,7 @@ class FullyConnectedNet:
         if mode == "test":
             return scores
 
-        loss, dscores = softmax_loss(scores, y)
+        loss, dscores = softmax_loss(scores, y, sample_weight=sample_weight)
         grads = {}
         # the first layer's input needs no gradient: skipping it saves its largest GEMM
         dh, grads[f"W{L}"], grads[f"b{L}"] = affine_backward(
@@ -524,7 +528,7 @@ class ConvNet:
         caches.append(cache)
         return scores, caches
 
-    def loss(self, X, y=None):
+    def loss(self, X, y=None, sample_weight=None):
         """Class scores, or the loss and its gradients.
 
         Parameters
@@ -534,6 +538,10 @@ class ConvNet:
         y : ndarray of shape (N,), default=None
             Integer labels in ``[0, num_classes)``.  None selects test mode
             (dropout off, batchnorm with running statistics, ``test_flip``).
+        sample_weight : ndarray of shape (N,), default=None
+            Weight of each sample's data loss, as in
+            :func:`~skdeep.nn.layers.softmax_loss`; batch statistics stay
+            unweighted.
 
         Returns
         -------
@@ -555,7 +563,8 @@ class ConvNet:
             return scores
 
         scores, caches = self._forward(X, "train")
-        loss, dscores = softmax_loss(scores, y, label_smoothing=self.label_smoothing)
+        loss, dscores = softmax_loss(scores, y, label_smoothing=self.label_smoothing,
+                                     sample_weight=sample_weight)
         grads = {}
         L = self.num_layers
         dh, grads[f"W{L}"], grads[f"b{L}"] = affine_backward(dscores, caches[L - 1])

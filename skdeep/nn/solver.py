@@ -85,7 +85,13 @@ class Solver:
         ``y_val`` for validation.  skdeep extensions: ``X_val`` and ``y_val`` may be
         missing or None, and then training keeps the last epoch's parameters;
         ``train_rows``, when given, lists the rows of ``X_train`` to train on, so a
-        split of a large array needs no copy of it.
+        split of a large array needs no copy of it; ``sample_weight`` (N,), when
+        given, weighs each row of ``X_train`` in the loss: the weights are rescaled
+        to average one over the training rows and each minibatch's loss is the
+        mean of its rows' weighted losses, so an epoch's expected loss is the
+        weighted mean loss.  The model's ``loss`` then receives the minibatch's
+        weights as ``sample_weight``, and the training accuracy is weighted
+        likewise; ``sample_weight_val`` weighs the validation accuracy.
     update_rule : str or callable, default='sgd'
         A name from :mod:`skdeep.nn.optim` (``'sgd'``, ``'sgd_momentum'``,
         ``'rmsprop'``, ``'adam'``) or a function with their signature.
@@ -175,6 +181,8 @@ class Solver:
         self.X_train = data["X_train"]
         self.y_train = data["y_train"]
         self.train_rows = data.get("train_rows")
+        self.sample_weight = data.get("sample_weight")
+        self.sample_weight_val = data.get("sample_weight_val")
         self.X_val = data.get("X_val")
         self.y_val = data.get("y_val")
 
@@ -230,6 +238,8 @@ class Solver:
             self.train_rows = np.asarray(self.train_rows, dtype=np.intp)
         if self._num_train() == 0:
             raise ValueError("X_train has no samples to train on.")
+        if self.sample_weight is not None:
+            self.sample_weight = self._normalized_weights(self.sample_weight)
         if self.early_stopping and not self._has_validation():
             raise ValueError("early_stopping needs validation data (X_val and y_val).")
         self._check_training_extras()
@@ -267,6 +277,22 @@ class Solver:
                     f"augment_pad must be None or a non-negative int, got {pad!r}."
                 )
 
+    def _normalized_weights(self, sample_weight):
+        """``sample_weight`` rescaled to average one over the training rows."""
+        weight = np.asarray(sample_weight, dtype=np.float64)
+        if weight.shape != (len(self.X_train),):
+            raise ValueError(
+                f"sample_weight must have shape ({len(self.X_train)},), one weight per "
+                f"row of X_train, got {weight.shape}."
+            )
+        train = weight if self.train_rows is None else weight[self.train_rows]
+        if not (np.all(np.isfinite(train)) and np.all(train >= 0) and train.sum() > 0):
+            raise ValueError(
+                "sample_weight must be finite and non-negative, with at least one "
+                "non-zero weight on the training rows."
+            )
+        return weight / train.mean()
+
     def _num_train(self):
         return len(self.X_train) if self.train_rows is None else len(self.train_rows)
 
@@ -292,9 +318,12 @@ class Solver:
                 return config["learning_rate"]
         return _DEFAULT_LEARNING_RATES.get(self._rule_name, float("nan"))
 
-    def _step(self, X_batch, y_batch):
+    def _step(self, X_batch, y_batch, weight_batch=None):
         """One gradient step on a minibatch."""
-        loss, grads = self.model.loss(X_batch, y_batch)
+        if weight_batch is None:
+            loss, grads = self.model.loss(X_batch, y_batch)
+        else:
+            loss, grads = self.model.loss(X_batch, y_batch, sample_weight=weight_batch)
         check_finite_loss(loss, self._learning_rate(), len(self.loss_history))
         self.loss_history.append(loss)
         params = self.model.params
@@ -362,7 +391,7 @@ class Solver:
         with open(filename, "wb") as f:
             pickle.dump(checkpoint, f)
 
-    def check_accuracy(self, X, y, num_samples=None, batch_size=100):
+    def check_accuracy(self, X, y, num_samples=None, batch_size=100, sample_weight=None):
         """Accuracy of the model on data, in test mode.
 
         Parameters
@@ -376,32 +405,38 @@ class Solver:
             samples drawn without replacement.
         batch_size : int, default=100
             Samples per forward pass, to bound memory.
+        sample_weight : ndarray of shape (N,), default=None
+            skdeep extension: weights of the samples in the accuracy.
 
         Returns
         -------
         acc : float
-            Fraction of correctly classified samples.
+            (Weighted) fraction of correctly classified samples.
         """
         n = X.shape[0]
         if num_samples is not None and n > num_samples:
             # sorted, so the gather below reads X in order
             idx = np.sort(self._rng.choice(n, num_samples, replace=False))
             X, y = X[idx], y[idx]
+            sample_weight = None if sample_weight is None else sample_weight[idx]
             n = num_samples
         y_pred = np.empty(n, dtype=np.intp)
         for start in range(0, n, batch_size):
             scores = self.model.loss(X[start:start + batch_size])
             y_pred[start:start + batch_size] = np.argmax(scores, axis=1)
-        return float(np.mean(y_pred == y))
+        return float(np.average(y_pred == y, weights=sample_weight))
 
     def _train_accuracy(self):
         if self.train_rows is None:
             return self.check_accuracy(self.X_train, self.y_train,
-                                       num_samples=self.num_train_samples)
+                                       num_samples=self.num_train_samples,
+                                       sample_weight=self.sample_weight)
         rows = self.train_rows
         if self.num_train_samples is not None and len(rows) > self.num_train_samples:
             rows = np.sort(self._rng.choice(rows, self.num_train_samples, replace=False))
-        return self.check_accuracy(self.X_train[rows], self.y_train[rows])
+        return self.check_accuracy(
+            self.X_train[rows], self.y_train[rows],
+            sample_weight=None if self.sample_weight is None else self.sample_weight[rows])
 
     def train(self):
         """Run ``num_epochs`` epochs of training.
@@ -471,7 +506,8 @@ class Solver:
                                               augmented_buffer[:len(idx)])
                 if scheduled:
                     self._set_learning_rate(t, num_iterations)
-                self._step(X_batch, y_train[idx])
+                self._step(X_batch, y_train[idx],
+                           None if self.sample_weight is None else self.sample_weight[idx])
                 t += 1
                 if self.verbose and self.print_every and t % self.print_every == 0:
                     print(f"(Iteration {t} / {num_iterations}) "
@@ -489,7 +525,8 @@ class Solver:
             line = f"(Epoch {self.epoch} / {self.num_epochs}) train acc: {train_acc:f}"
             if validate:
                 val_acc = self.check_accuracy(self.X_val, self.y_val,
-                                              num_samples=self.num_val_samples)
+                                              num_samples=self.num_val_samples,
+                                              sample_weight=self.sample_weight_val)
                 self.val_acc_history.append(val_acc)
                 line += f"; val_acc: {val_acc:f}"
                 improved = val_acc > self.best_val_acc
