@@ -4,11 +4,13 @@ import re
 
 import numpy as np
 import pytest
+import sklearn
 from sklearn.base import clone
 from sklearn.datasets import load_digits, make_blobs
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skdeep.exceptions import DivergenceError
@@ -32,12 +34,23 @@ def blobs():
     return StandardScaler().fit_transform(X), y
 
 
-# the defaults are checked with every other estimator in test_common.py
+def _weights_are_not_copies(estimator):
+    # Weighting a row by k trains exactly as k copies of it only with full float64
+    # batches and no held-out split (test_common.py checks MLPClassifier so); in
+    # float32 the two round differently and the difference grows over the epochs,
+    # the held-out rows differ, and batch statistics and dropout masks depend on
+    # which rows share a batch.
+    return {"check_sample_weight_equivalence_on_dense_data":
+            "sample_weight is the weighted mean loss, equal to repetition only up "
+            "to float32 rounding, the split, batchnorm and dropout"}
+
+
 @parametrize_with_checks([
+    MLPClassifier(),
     MLPClassifier(normalization="batchnorm", dropout_keep_ratio=0.8),
     MLPClassifier(normalization="layernorm", update_rule="sgd_momentum",
                   learning_rate=1e-2, hidden_layer_sizes=(50, 50)),
-])
+], expected_failed_checks=_weights_are_not_copies)
 def test_sklearn_compatible_configurations(estimator, check):
     check(estimator)
 
@@ -160,6 +173,77 @@ def test_partial_fit(blobs):
         clf.partial_fit(X[:, :3], y)
 
 
+def test_zero_sample_weight_is_removing_the_sample(digits):
+    X, y = digits
+    weight = (np.arange(len(y)) % 3 != 0).astype(float)
+    params = dict(hidden_layer_sizes=(30,), num_epochs=3, batch_size=64, random_state=0)
+    weighted = MLPClassifier(**params).fit(X, y, sample_weight=weight)
+    removed = MLPClassifier(**params).fit(X[weight > 0], y[weight > 0])
+    # the same rows train and validate, in the same order, with weight one each
+    np.testing.assert_array_equal(weighted.predict_proba(X), removed.predict_proba(X))
+    assert weighted.val_acc_history_ == removed.val_acc_history_
+
+
+def test_integer_sample_weight_is_repeating_the_sample(blobs):
+    X, y = blobs
+    weight = np.arange(len(y)) % 4
+    # full batches in float64 without a held-out split: the weighted mean loss is
+    # then exactly the mean loss over the repeated rows, up to rounding
+    params = dict(hidden_layer_sizes=(20,), num_epochs=20, batch_size=1000,
+                  validation_fraction=0, dtype="float64", random_state=0)
+    weighted = MLPClassifier(**params).fit(X, y, sample_weight=weight)
+    repeated = MLPClassifier(**params).fit(np.repeat(X, weight, axis=0),
+                                           np.repeat(y, weight))
+    np.testing.assert_allclose(weighted.predict_proba(X), repeated.predict_proba(X),
+                               rtol=1e-10)
+    np.testing.assert_allclose(weighted.loss_history_, repeated.loss_history_,
+                               rtol=1e-12)
+
+
+def test_sample_weight_shifts_the_decision_toward_heavy_classes():
+    # two overlapping classes: weighting class 0 ten times claims the overlap for it
+    X, y = make_blobs(n_samples=400, centers=[[0, 0], [1, 1]], cluster_std=1.0,
+                      random_state=0)
+    params = dict(num_epochs=20, random_state=0)
+    plain = MLPClassifier(**params).fit(X, y)
+    heavy = MLPClassifier(**params).fit(X, y, sample_weight=np.where(y == 0, 10.0, 1.0))
+    assert np.mean(heavy.predict(X) == 0) > np.mean(plain.predict(X) == 0) + 0.2
+
+
+@pytest.mark.parametrize("weight, match", [
+    (np.zeros(200), "weight"),
+    (np.r_[np.ones(60), np.zeros(140)], "at least 2 classes with a non-zero"),
+    (-np.ones(200), "Negative values in data passed to `sample_weight`"),
+])
+def test_bad_sample_weight(blobs, weight, match):
+    X, y = blobs
+    order = np.argsort(y, kind="stable")
+    with pytest.raises(ValueError, match=match):
+        MLPClassifier(num_epochs=1).fit(X[order], y[order], sample_weight=weight)
+
+
+def test_sample_weight_is_routed_through_pipeline_and_grid_search(blobs):
+    X, y = blobs
+    weight = np.where(y == 0, 5.0, 1.0)
+    params = dict(num_epochs=5, random_state=0)
+    direct = MLPClassifier(**params).fit(X, y, sample_weight=weight)
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe = make_pipeline(
+            StandardScaler().set_fit_request(sample_weight=False),
+            MLPClassifier(**params).set_fit_request(sample_weight=True))
+        pipe.fit(X, y, sample_weight=weight)
+        # blobs are standardized already: the scaler changes nothing that matters
+        np.testing.assert_allclose(pipe.predict_proba(X), direct.predict_proba(X),
+                                   rtol=1e-5)
+        search = GridSearchCV(
+            MLPClassifier(**params).set_fit_request(sample_weight=True)
+            .set_score_request(sample_weight=True),
+            {"hidden_layer_sizes": [(100,)]}, cv=2)
+        search.fit(X, y, sample_weight=weight)
+        np.testing.assert_array_equal(search.best_estimator_.predict_proba(X),
+                                      direct.predict_proba(X))
+
+
 def test_divergence_raises_naming_the_learning_rate(blobs):
     X, y = blobs
     clf = MLPClassifier(update_rule="sgd", learning_rate=1e9, weight_scale=10.0,
@@ -187,7 +271,8 @@ def test_pickle_clone_pipeline_and_parallel_grid_search(blobs):
     np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
     assert clone(clf).get_params() == clf.get_params()
     assert not hasattr(clone(clf), "model_")
-    pipe = make_pipeline(StandardScaler(), MLPClassifier(num_epochs=10, random_state=0))
+    # ten Adam steps of 1e-3 would leave the score to the initial weights
+    pipe = make_pipeline(StandardScaler(), MLPClassifier(num_epochs=60, random_state=0))
     assert pipe.fit(X, y).score(X, y) > 0.9
     search = GridSearchCV(MLPClassifier(num_epochs=5, random_state=0),
                           {"hidden_layer_sizes": [(10,), (30,)]}, cv=2, n_jobs=2)
@@ -203,26 +288,60 @@ def test_predictions_do_not_depend_on_batching(digits):
     np.testing.assert_allclose(one_by_one, full, rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("params, match", [
-    ({"hidden_layer_sizes": (10, 0)}, "hidden_layer_sizes must be positive ints"),
-    ({"dropout_keep_ratio": 0.0}, "dropout_keep_ratio"),
-    ({"dropout_keep_ratio": 1.5}, "dropout_keep_ratio"),
-    ({"normalization": "groupnorm"}, "normalization must be None, 'batchnorm'"),
-    ({"update_rule": "adagrad"}, "update_rule must be one of"),
-    ({"learning_rate": 0}, "learning_rate"),
-    ({"lr_decay": 1.5}, "lr_decay"),
-    ({"reg": -1}, "reg"),
-    ({"weight_scale": "xavier"}, "weight_scale"),
-    ({"batch_size": 0}, "batch_size"),
-    ({"num_epochs": 2.5}, "num_epochs"),
-    ({"validation_fraction": 1.0}, "validation_fraction"),
-    ({"dtype": "float16"}, "dtype"),
-    ({"random_state": "seed"}, "random_state"),
+@pytest.mark.parametrize("params", [
+    {"hidden_layer_sizes": (10, 0)},
+    {"hidden_layer_sizes": True},
+    {"dropout_keep_ratio": 0.0},
+    {"dropout_keep_ratio": 1.5},
+    {"normalization": "groupnorm"},
+    {"update_rule": "adagrad"},
+    {"learning_rate": 0},
+    {"learning_rate": np.inf},
+    {"lr_decay": 1.5},
+    {"reg": -1},
+    # a bool is a typo, not a strength of one; infinities are refused up front
+    # rather than blamed on the learning rate when training diverges
+    {"reg": True},
+    {"reg": np.inf},
+    {"weight_scale": np.inf},
+    {"weight_scale": 0},
+    {"weight_scale": "xavier"},
+    {"batch_size": 0},
+    {"batch_size": True},
+    {"num_epochs": 2.5},
+    {"validation_fraction": 1.0},
+    {"dtype": "float16"},
+    {"random_state": "seed"},
 ])
-def test_bad_parameters_are_named(blobs, params, match):
+def test_bad_parameters_are_named(blobs, params):
     X, y = blobs
-    with pytest.raises(ValueError, match=match):
+    (name, value), = params.items()
+    with pytest.raises(InvalidParameterError, match=f"The '{name}' parameter of "
+                       f"MLPClassifier must be .* Got {re.escape(repr(value))} instead"):
         MLPClassifier(**params).fit(X, y)
+
+
+def test_partial_fit_refuses_other_classes_later(blobs):
+    X, y = blobs
+    clf = MLPClassifier(random_state=0).partial_fit(X, y, classes=[0, 1, 2])
+    clf.partial_fit(X, y, classes=[2, 1, 0])  # the same classes, in any order
+    with pytest.raises(ValueError, match=r"classes=\[0, 1, 2, 3\] is not the same as "
+                       r"on the first call to partial_fit"):
+        clf.partial_fit(X, y, classes=[0, 1, 2, 3])
+    np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
+
+
+def test_random_state_none_follows_numpy_global_state(blobs):
+    X, y = blobs
+    # scikit-learn's meaning of None: the global RandomState, so np.random.seed repeats
+    np.random.seed(0)
+    a = MLPClassifier(num_epochs=2).fit(X, y)
+    np.random.seed(0)
+    b = MLPClassifier(num_epochs=2).fit(X, y)
+    assert a.loss_history_ == b.loss_history_
+    c = MLPClassifier(num_epochs=2, random_state=np.random.RandomState(0)).fit(X, y)
+    d = MLPClassifier(num_epochs=2, random_state=0).fit(X, y)
+    assert c.loss_history_ == d.loss_history_
 
 
 def test_plot_history(blobs):

@@ -1,16 +1,20 @@
-"""What every network classifier shares: validation, splits, training, prediction.
+"""What every network classifier shares: parameters, splits, training, prediction.
 
-A subclass says how to build its model (``_build_model``), what its architecture
-is (``_architecture``, for warm starts) and, if the model wants something other
-than rows of features, how to turn rows into model inputs (``_model_input``).
-Training is :class:`skdeep.nn.solver.Solver`; the math lives in :mod:`skdeep.nn`.
+A subclass declares its own parameters (``_parameter_constraints``, merged with
+the base's) and says how to build its model (``_build_model``), what its
+architecture is (``_architecture``, for warm starts) and, if the model wants
+something other than rows of features, how to turn rows into model inputs
+(``_model_input``).  Training is :class:`skdeep.nn.solver.Solver`; the math lives
+in :mod:`skdeep.nn`.
 """
-import numbers
+from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.multiclass import check_classification_targets, unique_labels
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ..nn.optim import UPDATE_RULES
 from ..nn.solver import Solver
@@ -20,27 +24,47 @@ from ..utils._threads import with_blas_single_thread
 _PREDICT_CHUNK = 1024
 
 
-def _seed_sequence(random_state):
-    """A SeedSequence for ``random_state``, without touching NumPy's global state.
+class _Number(Interval):
+    """scikit-learn's ``Interval`` without bools, which ``Interval(Real, ...)`` admits.
 
-    None draws fresh entropy from the operating system; an int is the seed; a
-    RandomState or Generator passed in is advanced to draw a seed, as
-    scikit-learn estimators consume the RandomState they are given.
+    ``reg=True`` is a typo, not a strength of one.
     """
-    if random_state is None:
-        return np.random.SeedSequence()
-    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
-        if random_state < 0:
-            raise ValueError(f"random_state must be non-negative, got {random_state}.")
-        return np.random.SeedSequence(int(random_state))
-    if isinstance(random_state, np.random.RandomState):
-        return np.random.SeedSequence(int(random_state.randint(np.iinfo(np.int32).max)))
-    if isinstance(random_state, np.random.Generator):
-        return np.random.SeedSequence(int(random_state.integers(2**63)))
-    raise ValueError(
-        f"random_state must be None, an int, a numpy.random.RandomState or a "
-        f"numpy.random.Generator, got {random_state!r}."
-    )
+
+    def is_satisfied_by(self, val):
+        return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)
+
+
+class _SequenceOfInts(Options):
+    """A list, tuple or 1-D array of ints of at least ``low`` (layer sizes).
+
+    An ``Options`` only because scikit-learn's validation accepts no other
+    constraint classes; it matches by the test below, not by a set of options.
+    """
+
+    def __init__(self, low):
+        super().__init__(object, set())
+        self.low = low
+
+    def is_satisfied_by(self, val):
+        return isinstance(val, (list, tuple, np.ndarray)) and np.ndim(val) == 1 and all(
+            isinstance(v, Integral) and not isinstance(v, (bool, np.bool_))
+            and v >= self.low for v in val)
+
+    def __str__(self):
+        return f"a sequence of ints >= {self.low}"
+
+
+def _child_rngs(random_state, n):
+    """``n`` independent Generators drawn from ``random_state``.
+
+    The one seeding path of the networks: ``check_random_state`` gives the
+    RandomState scikit-learn would use (so an int always gives the same
+    children, and None draws from NumPy's global state as every scikit-learn
+    estimator does), and one seed drawn from it spawns the children.
+    """
+    seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+    return [np.random.default_rng(child)
+            for child in np.random.SeedSequence(int(seed)).spawn(n)]
 
 
 def _stratified_split(y, validation_fraction, rng):
@@ -68,12 +92,35 @@ def _stratified_split(y, validation_fraction, rng):
 class BaseNetClassifier(ClassifierMixin, BaseEstimator):
     """Base class of the network classifiers (not for direct use).
 
-    Subclasses define the parameters ``update_rule``, ``learning_rate``,
-    ``lr_decay``, ``batch_size``, ``num_epochs``, ``validation_fraction``,
-    ``early_stopping``, ``n_iter_no_change``, ``warm_start``, ``dtype``,
-    ``random_state`` and ``verbose``, and implement ``_build_model``,
-    ``_architecture`` and, when needed, ``_model_input`` and ``_check_params``.
+    Declares and validates the training parameters every network shares
+    (``dropout_keep_ratio``, ``update_rule``, ``learning_rate``, ``lr_decay``,
+    ``reg``, ``weight_scale``, ``batch_size``, ``num_epochs``,
+    ``validation_fraction``, ``early_stopping``, ``n_iter_no_change``,
+    ``warm_start``, ``dtype``, ``random_state``, ``verbose``); a subclass sets
+    them in its ``__init__``, merges its own constraints as
+    ``{**BaseNetClassifier._parameter_constraints, ...}`` and implements
+    ``_build_model``, ``_architecture`` and, when needed, ``_model_input``.
     """
+
+    _parameter_constraints: dict = {
+        "dropout_keep_ratio": [_Number(Real, 0, 1, closed="right")],
+        "update_rule": [StrOptions(set(UPDATE_RULES))],
+        "learning_rate": [_Number(Real, 0, np.inf, closed="neither")],
+        "lr_decay": [_Number(Real, 0, 1, closed="right")],
+        "reg": [_Number(Real, 0, np.inf, closed="left")],
+        "weight_scale": [_Number(Real, 0, np.inf, closed="neither"),
+                         StrOptions({"he"})],
+        "batch_size": [_Number(Integral, 1, None, closed="left")],
+        "num_epochs": [_Number(Integral, 1, None, closed="left")],
+        "validation_fraction": [_Number(Real, 0, 1, closed="left")],
+        "early_stopping": ["boolean"],
+        "n_iter_no_change": [_Number(Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
+        "dtype": [StrOptions({"float32", "float64"}),
+                  Options(type, {np.float32, np.float64})],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
 
     # ---- hooks -------------------------------------------------------------
     def _build_model(self, n_features, n_classes, rng):
@@ -91,47 +138,9 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
         """
         return np.ascontiguousarray(X, dtype=dtype)
 
-    def _check_params(self):
-        """Validate the subclass's own parameters; raise ValueError."""
-
-    # ---- validation --------------------------------------------------------
-    def _check_training_params(self):
-        def positive_int(name):
-            value = getattr(self, name)
-            if (not isinstance(value, numbers.Integral) or isinstance(value, bool)
-                    or value < 1):
-                raise ValueError(f"{name} must be a positive int, got {value!r}.")
-
-        def real(name, low, high, low_open=False, high_open=False):
-            value = getattr(self, name)
-            ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-            ok = ok and (value > low if low_open else value >= low)
-            ok = ok and (value < high if high_open else value <= high)
-            if not ok:
-                interval = (f"{'(' if low_open else '['}{low}, {high}"
-                            f"{')' if high_open else ']'}")
-                raise ValueError(f"{name} must be a float in {interval}, got {value!r}.")
-
-        if self.update_rule not in UPDATE_RULES:
-            raise ValueError(
-                f"update_rule must be one of {list(UPDATE_RULES)}, got {self.update_rule!r}."
-            )
-        real("learning_rate", 0, np.inf, low_open=True, high_open=True)
-        real("lr_decay", 0, 1, low_open=True)
-        positive_int("batch_size")
-        positive_int("num_epochs")
-        real("validation_fraction", 0, 1, high_open=True)
-        positive_int("n_iter_no_change")
-        if np.dtype(self.dtype) not in (np.float32, np.float64):
-            raise ValueError(f"dtype must be float32 or float64, got {self.dtype!r}.")
-        if self.early_stopping and self.validation_fraction == 0:
-            raise ValueError(
-                "early_stopping=True needs a validation set: set validation_fraction > 0."
-            )
-        self._check_params()
-
     # ---- fitting -----------------------------------------------------------
-    def fit(self, X, y):
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
         """Train the network on ``X`` and ``y``.
 
         A stratified ``validation_fraction`` of the data is held out; after
@@ -144,6 +153,10 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
             Training data.
         y : array-like of shape (n_samples,)
             Class labels, of any type.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample in the training loss, which is
+            the weighted mean loss (see Notes of the class).  Samples of weight
+            zero are left out, from validation too.
 
         Returns
         -------
@@ -153,11 +166,12 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
         Raises
         ------
         skdeep.exceptions.DivergenceError
-            When the loss becomes NaN or infinite (the learning rate is too large).
+            When training diverges (the learning rate is too large).
         """
-        return self._fit(X, y, classes=None, incremental=False)
+        return self._fit(X, y, sample_weight, classes=None, incremental=False)
 
-    def partial_fit(self, X, y, classes=None):
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train the network for one epoch on ``X`` and ``y``, continuing from its state.
 
         The parameters and the optimizer state carry over between calls; nothing
@@ -170,31 +184,56 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
         y : array-like of shape (n_samples,)
             Class labels, all in ``classes``.
         classes : array-like of shape (n_classes,), default=None
-            Every class the estimator will see.  Required on the first call,
-            ignored afterwards.
+            Every class the estimator will see.  Required on the first call; a
+            later call may repeat it but not change it.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample in the training loss.
 
         Returns
         -------
         self : object
             The updated estimator.
         """
-        return self._fit(X, y, classes=classes, incremental=True)
+        return self._fit(X, y, sample_weight, classes=classes, incremental=True)
 
-    def _fit(self, X, y, classes, incremental):
-        self._check_training_params()
-        dtype = np.dtype(self.dtype)
-        fitted = hasattr(self, "model_")
-        continuing = fitted and (incremental or self.warm_start)
+    def _fit(self, X, y, sample_weight, classes, incremental):
+        if self.early_stopping and self.validation_fraction == 0:
+            raise ValueError(
+                "early_stopping=True needs a validation set: set validation_fraction > 0."
+            )
+        continuing = hasattr(self, "model_") and (incremental or self.warm_start)
         X, y = validate_data(self, X, y, dtype=[np.float32, np.float64],
                              reset=not continuing)
-        check_classification_targets(y)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
+                                                 ensure_non_negative=True)
+        classes, y_encoded = self._encode_labels(y, classes, incremental, continuing,
+                                                 sample_weight)
+        model_rng, solver_rng, split_rng = _child_rngs(self.random_state, 3)
+        if continuing:
+            self._check_same_architecture(X.shape[1], incremental)
+        else:
+            self._init_model(X, classes, model_rng)
+        data = self._training_data(X, y_encoded, sample_weight, incremental, split_rng)
+        solver = self._train(data, incremental, solver_rng)
+        self._record(solver)
+        return self
 
-        if incremental and not fitted:
+    def _encode_labels(self, y, classes, incremental, continuing, sample_weight):
+        """The classes and ``y`` as indices into them, checked against past fits."""
+        check_classification_targets(y)
+        if continuing:
+            if incremental and classes is not None and not np.array_equal(
+                    self.classes_, unique_labels(classes)):
+                raise ValueError(
+                    f"classes={classes!r} is not the same as on the first call to "
+                    f"partial_fit, was: {self.classes_!r}."
+                )
+            classes = self.classes_
+        elif incremental:
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit.")
-            classes = np.unique(classes)
-        elif continuing:
-            classes = self.classes_
+            classes = unique_labels(classes)
         else:
             classes = np.unique(y)
         if len(classes) < 2:
@@ -212,52 +251,76 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
                        " of the previous fit; warm_start needs the same classes.")
                 )
         y_encoded = np.searchsorted(classes, y)
-
-        seeds = _seed_sequence(self.random_state).spawn(3)
-        model_rng, solver_rng, split_rng = (np.random.default_rng(s) for s in seeds)
-        n_features = X.shape[1]
-        architecture = self._architecture(n_features, len(classes))
-        if continuing:
-            if architecture != self._fitted_architecture:
+        if sample_weight is not None and not incremental:
+            weighted = np.unique(y_encoded[sample_weight > 0])
+            if len(weighted) < 2:
                 raise ValueError(
-                    f"The network was fitted as {self._fitted_architecture} but the "
-                    f"parameters now ask for {architecture}; "
-                    + ("partial_fit" if incremental else "warm_start=True")
-                    + " needs the same architecture. Use fit (with warm_start=False) "
-                    "to train a new network."
+                    f"{type(self).__name__} needs samples of at least 2 classes with "
+                    f"a non-zero sample_weight, but only class "
+                    f"{classes[weighted[0]]!r} has any (or every weight is zero)."
+                    if len(weighted) else
+                    "sample_weight is zero for every sample: at least one weight "
+                    "must be non-zero."
                 )
-            self.model_.reg = self.reg
-        else:
-            self.classes_ = classes
-            self.model_ = self._build_model(n_features, len(classes), model_rng)
-            self._fitted_architecture = architecture
-            self.loss_history_ = []
-            self.train_acc_history_ = []
-            self.val_acc_history_ = []
-            self.n_iter_ = 0
-            self._optim_configs = None
+        return classes, y_encoded
 
-        if incremental:
-            train_rows, val_rows = None, np.empty(0, np.intp)
-        else:
-            train_rows, val_rows = _stratified_split(
-                y_encoded, self.validation_fraction, split_rng)
-            if len(val_rows) == 0:
-                if self.early_stopping:
-                    raise ValueError(
-                        f"early_stopping=True needs a validation set, but "
-                        f"validation_fraction={self.validation_fraction} of these "
-                        f"{len(y)} samples leaves none (each class keeps at least one "
-                        f"sample for training)."
-                    )
-                train_rows = None
-        X_model = self._model_input(X, dtype)
-        # the Solver trains on train_rows of the whole array: no copy of the split
-        data = {"X_train": X_model, "y_train": y_encoded, "train_rows": train_rows}
+    def _check_same_architecture(self, n_features, incremental):
+        architecture = self._architecture(n_features, len(self.classes_))
+        if architecture != self._fitted_architecture:
+            raise ValueError(
+                f"The network was fitted as {self._fitted_architecture} but the "
+                f"parameters now ask for {architecture}; "
+                + ("partial_fit" if incremental else "warm_start=True")
+                + " needs the same architecture. Use fit (with warm_start=False) "
+                "to train a new network."
+            )
+        self.model_.reg = self.reg
+
+    def _init_model(self, X, classes, rng):
+        """A new network and empty histories."""
+        n_features = X.shape[1]
+        self.classes_ = classes
+        self.model_ = self._build_model(n_features, len(classes), rng)
+        self._fitted_architecture = self._architecture(n_features, len(classes))
+        self.loss_history_ = []
+        self.train_acc_history_ = []
+        self.val_acc_history_ = []
+        self.n_iter_ = 0
+        self._optim_configs = None
+
+    def _training_data(self, X, y_encoded, sample_weight, incremental, rng):
+        """The Solver's data dict: the training rows and the held-out split.
+
+        The Solver trains on ``train_rows`` of the whole array, so the split
+        costs no copy of the training data.
+        """
+        rows = None if sample_weight is None else np.flatnonzero(sample_weight > 0)
+        val_rows = np.empty(0, np.intp)
+        if not incremental:
+            labels = y_encoded if rows is None else y_encoded[rows]
+            train_rows, val_rows = _stratified_split(labels, self.validation_fraction, rng)
+            if rows is not None:
+                train_rows, val_rows = rows[train_rows], rows[val_rows]
+            if len(val_rows) == 0 and self.early_stopping:
+                raise ValueError(
+                    f"early_stopping=True needs a validation set, but "
+                    f"validation_fraction={self.validation_fraction} of these "
+                    f"{len(y_encoded)} samples leaves none (each class keeps at least "
+                    f"one sample for training)."
+                )
+            rows = train_rows if len(val_rows) or rows is not None else None
+        X_model = self._model_input(X, np.dtype(self.dtype))
+        data = {"X_train": X_model, "y_train": y_encoded, "train_rows": rows,
+                "sample_weight": sample_weight}
         if len(val_rows):
             data["X_val"] = X_model[val_rows]
             data["y_val"] = y_encoded[val_rows]
+            if sample_weight is not None:
+                data["sample_weight_val"] = sample_weight[val_rows]
+        return data
 
+    def _train(self, data, incremental, rng):
+        """A Solver that has trained ``model_`` on ``data``."""
         solver = Solver(
             self.model_, data,
             update_rule=self.update_rule,
@@ -267,22 +330,23 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
             num_epochs=1 if incremental else self.num_epochs,
             print_every=10 if self.verbose >= 2 else 0,
             verbose=bool(self.verbose),
-            random_state=solver_rng,
+            random_state=rng,
             early_stopping=self.early_stopping and not incremental,
             n_iter_no_change=self.n_iter_no_change,
         )
         if incremental and self._optim_configs is not None:
             # the optimizer's moments and decayed learning rate carry over
             solver.optim_configs = self._optim_configs
-        solver.train()
+        return solver.train()
 
+    def _record(self, solver):
+        """Fitted attributes from a Solver that has trained."""
         self._optim_configs = solver.optim_configs
         self.loss_history_.extend(solver.loss_history)
         self.train_acc_history_.extend(solver.train_acc_history)
         self.val_acc_history_.extend(solver.val_acc_history)
         self.n_iter_ += solver.epoch
         self.best_val_acc_ = solver.best_val_acc if solver.val_acc_history else None
-        return self
 
     # ---- prediction --------------------------------------------------------
     @with_blas_single_thread
@@ -304,6 +368,7 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Samples.
 
         Returns
         -------
@@ -322,6 +387,7 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Samples.
 
         Returns
         -------
@@ -340,10 +406,12 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Samples.
 
         Returns
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``.
         """
         scores = self._scores(X)
         scores -= scores.max(axis=1, keepdims=True)
@@ -356,6 +424,7 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Samples.
 
         Returns
         -------

@@ -1,11 +1,12 @@
 """MLPClassifier: a fully connected network as a scikit-learn classifier."""
-import numbers
+from numbers import Integral
 
 import numpy as np
+from sklearn.utils._param_validation import StrOptions
 
 from ..nn.layer_utils import NORMALIZATIONS
 from ..nn.models import FullyConnectedNet
-from ._base import BaseNetClassifier
+from ._base import BaseNetClassifier, _Number, _SequenceOfInts
 
 
 class MLPClassifier(BaseNetClassifier):
@@ -62,7 +63,8 @@ class MLPClassifier(BaseNetClassifier):
     random_state : int, RandomState instance or None, default=None
         Source of all randomness: initial weights, validation split, minibatch
         order and dropout masks.  An int gives identical results on identical
-        inputs; NumPy's global random state is never used.
+        inputs; None draws from NumPy's global random state, as scikit-learn's
+        estimators do.
     verbose : int, default=0
         1 prints one line per epoch, ``(Epoch 3 / 10) train acc: ...; val_acc:
         ...; loss: ...`` (the training accuracy on up to 1,000 samples, the
@@ -76,16 +78,20 @@ class MLPClassifier(BaseNetClassifier):
     model_ : FullyConnectedNet
         The trained network; ``model_.params`` holds ``W1, b1, ...``.
     loss_history_ : list of float
-        Training loss of each iteration.
+        Training loss of each minibatch step (``ceil(n_train / batch_size)`` per
+        epoch), over every epoch since the network was initialized.
     train_acc_history_ : list of float
-        Training accuracy after each epoch.
+        Training accuracy after each epoch, on up to 1,000 training samples.
     val_acc_history_ : list of float
         Validation accuracy after each epoch (empty without validation).
     best_val_acc_ : float or None
         Best validation accuracy of the last ``fit``, whose epoch's parameters
         the network holds; None without validation.
     n_iter_ : int
-        Epochs trained since the network was initialized.
+        Epochs trained since the network was initialized (over every ``fit``
+        with ``warm_start`` and every ``partial_fit``): the length of
+        ``train_acc_history_``.  An iteration of a network is an epoch, as in
+        scikit-learn's MLPClassifier, not a minibatch step.
     n_features_in_ : int
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -98,7 +104,17 @@ class MLPClassifier(BaseNetClassifier):
     Notes
     -----
     Raises :class:`skdeep.exceptions.DivergenceError`, naming the learning rate,
-    when the training loss becomes NaN or infinite.
+    when training diverges.
+
+    ``sample_weight`` weighs the loss: each minibatch's loss is the mean of its
+    samples' losses times their weights, rescaled to average one over the
+    training samples, so an epoch's expected loss is the weighted mean loss.
+    Minibatches are drawn as without weights (weighted batches, not weighted
+    draws); samples of weight zero are left out, and the training and validation
+    accuracies that pick the best epoch are weighted too.  A weight of ``k`` is
+    exactly ``k`` copies of a sample when the whole data is one batch, in
+    float64, without a held-out split; otherwise it is so in expectation
+    (batchnorm statistics and dropout masks stay unweighted).
 
     Examples
     --------
@@ -114,6 +130,13 @@ class MLPClassifier(BaseNetClassifier):
     >>> clf.fit(X_train, y_train).score(X_test, y_test) > 0.9
     True
     """
+
+    _parameter_constraints: dict = {
+        **BaseNetClassifier._parameter_constraints,
+        "hidden_layer_sizes": [_Number(Integral, 1, None, closed="left"),
+                               _SequenceOfInts(1)],
+        "normalization": [StrOptions(set(NORMALIZATIONS)), None],
+    }
 
     def __init__(self, hidden_layer_sizes=(100,), dropout_keep_ratio=1.0,
                  normalization=None, update_rule="adam", learning_rate=1e-3,
@@ -141,38 +164,7 @@ class MLPClassifier(BaseNetClassifier):
 
     def _hidden_dims(self):
         sizes = self.hidden_layer_sizes
-        sizes = [sizes] if isinstance(sizes, numbers.Integral) else list(sizes)
-        for size in sizes:
-            if (not isinstance(size, numbers.Integral) or isinstance(size, bool)
-                    or size < 1):
-                raise ValueError(
-                    f"hidden_layer_sizes must be positive ints, got "
-                    f"{self.hidden_layer_sizes!r}."
-                )
-        return [int(size) for size in sizes]
-
-    def _check_params(self):
-        self._hidden_dims()
-        if self.normalization is not None and self.normalization not in NORMALIZATIONS:
-            raise ValueError(
-                f"normalization must be None, 'batchnorm' or 'layernorm', got "
-                f"{self.normalization!r}."
-            )
-        ratio = self.dropout_keep_ratio
-        if not (isinstance(ratio, numbers.Real) and not isinstance(ratio, bool)
-                and 0 < ratio <= 1):
-            raise ValueError(
-                f"dropout_keep_ratio is the probability of keeping a unit and must be "
-                f"in (0, 1], got {ratio!r}."
-            )
-        if not (isinstance(self.reg, numbers.Real) and self.reg >= 0):
-            raise ValueError(f"reg must be a non-negative float, got {self.reg!r}.")
-        scale = self.weight_scale
-        if not (scale == "he" or (isinstance(scale, numbers.Real)
-                                  and not isinstance(scale, bool) and scale > 0)):
-            raise ValueError(
-                f"weight_scale must be a positive float or 'he', got {scale!r}."
-            )
+        return [int(sizes)] if isinstance(sizes, Integral) else [int(s) for s in sizes]
 
     def _architecture(self, n_features, n_classes):
         return {
