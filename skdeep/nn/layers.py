@@ -13,6 +13,7 @@ float32 throughout and float64 gradient checks stay float64.
 import numpy as np
 
 from ..utils._matmul import matmul
+from ._checks import check_array, check_dict, check_int, check_shape
 
 __all__ = [
     "affine_forward", "affine_backward",
@@ -501,26 +502,9 @@ def svm_loss(x, y):
 # position: the reference the fast ones are tested against.  The fast ones lower the
 # convolution to matrix products (im2col), done by NumPy's BLAS.
 
-def _check_rank4(x, name):
-    if not isinstance(x, np.ndarray) or x.ndim != 4:
-        raise ValueError(
-            f"{name} must be a 4-D array of shape (N, C, H, W), got "
-            f"{'an array of shape ' + str(x.shape) if isinstance(x, np.ndarray) else type(x).__name__}."
-        )
-
-
-def _check_int_param(params, params_name, key, minimum):
-    if not isinstance(params, dict):
-        raise TypeError(f"{params_name} must be a dict, got {type(params).__name__}.")
-    if key not in params:
-        raise ValueError(f"{params_name} must have the key {key!r}; it has {sorted(params)}.")
-    value = params[key]
-    if (not isinstance(value, (int, np.integer)) or isinstance(value, bool)
-            or value < minimum):
-        raise ValueError(
-            f"{params_name}[{key!r}] must be an int >= {minimum}, got {value!r}."
-        )
-    return int(value)
+def _check_int_param(params, params_name, key, low):
+    check_dict(params, params_name, required=(key,))
+    return check_int(params[key], f"{params_name}[{key!r}]", low=low)
 
 
 def _output_size(size, window, stride, dim, window_name):
@@ -540,16 +524,13 @@ def _output_size(size, window, stride, dim, window_name):
 
 def _conv_geometry(x, w, b, conv_param):
     """Check the arguments of a convolution; return ``(stride, pad, H_out, W_out)``."""
-    _check_rank4(x, "x")
-    _check_rank4(w, "w")
+    check_array(x, "x", ndim=4, shape_doc="(N, C, H, W)")
+    check_array(w, "w", ndim=4, shape_doc="(F, C, HH, WW)")
     if x.shape[1] != w.shape[1]:
         raise ValueError(
             f"x has {x.shape[1]} channels but w has filters over {w.shape[1]} channels."
         )
-    if b is not None and np.shape(b) != (w.shape[0],):
-        raise ValueError(
-            f"b must have shape ({w.shape[0]},), one bias per filter, got {np.shape(b)}."
-        )
+    check_shape(check_array(b, "b"), "b", (w.shape[0],), "(one bias per filter)")
     stride = _check_int_param(conv_param, "conv_param", "stride", 1)
     pad = _check_int_param(conv_param, "conv_param", "pad", 0)
     H, W = x.shape[2:]
@@ -561,7 +542,7 @@ def _conv_geometry(x, w, b, conv_param):
 
 def _pool_geometry(x, pool_param):
     """Check the arguments of a pooling; return ``(HH, WW, stride, H_out, W_out)``."""
-    _check_rank4(x, "x")
+    check_array(x, "x", ndim=4, shape_doc="(N, C, H, W)")
     HH = _check_int_param(pool_param, "pool_param", "pool_height", 1)
     WW = _check_int_param(pool_param, "pool_param", "pool_width", 1)
     stride = _check_int_param(pool_param, "pool_param", "stride", 1)
@@ -571,11 +552,7 @@ def _pool_geometry(x, pool_param):
 
 
 def _check_dout(dout, shape):
-    if np.shape(dout) != tuple(shape):
-        raise ValueError(
-            f"dout must have the shape of the layer's output {tuple(shape)}, got "
-            f"{np.shape(dout)}."
-        )
+    check_shape(check_array(dout, "dout"), "dout", shape, "(the shape of the layer's output)")
 
 
 def conv_forward_naive(x, w, b, conv_param):
@@ -936,10 +913,10 @@ def spatial_batchnorm_forward(x, gamma, beta, bn_param):
     ValueError
         When x is not 4-D or gamma or beta is not of shape (C,).
     """
-    _check_rank4(x, "x")
+    check_array(x, "x", ndim=4, shape_doc="(N, C, H, W)")
     N, C, H, W = x.shape
-    _check_channel_param(gamma, "gamma", (C,))
-    _check_channel_param(beta, "beta", (C,))
+    check_shape(check_array(gamma, "gamma"), "gamma", (C,))
+    check_shape(check_array(beta, "beta"), "beta", (C,))
     rows = x.transpose(0, 2, 3, 1).reshape(-1, C)
     out, cache = batchnorm_forward(rows, gamma, beta, bn_param)
     return out.reshape(N, H, W, C).transpose(0, 3, 1, 2), (x.shape, cache)
@@ -967,11 +944,6 @@ def spatial_batchnorm_backward(dout, cache):
     drows = dout.transpose(0, 2, 3, 1).reshape(-1, C)
     dx, dgamma, dbeta = batchnorm_backward_alt(drows, bn_cache)
     return dx.reshape(N, H, W, C).transpose(0, 3, 1, 2), dgamma, dbeta
-
-
-def _check_channel_param(value, name, shape):
-    if np.shape(value) != shape:
-        raise ValueError(f"{name} must have shape {shape}, got {np.shape(value)}.")
 
 
 def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
@@ -1006,13 +978,12 @@ def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
         When x is not 4-D, G does not divide C, or gamma or beta is not of shape
         (1, C, 1, 1).
     """
-    _check_rank4(x, "x")
+    check_array(x, "x", ndim=4, shape_doc="(N, C, H, W)")
     N, C, H, W = x.shape
-    if (not isinstance(G, (int, np.integer)) or isinstance(G, bool) or G < 1
-            or C % G):
-        raise ValueError(f"G must be a positive int dividing the {C} channels, got {G!r}.")
-    _check_channel_param(gamma, "gamma", (1, C, 1, 1))
-    _check_channel_param(beta, "beta", (1, C, 1, 1))
+    if C % check_int(G, "G"):
+        raise ValueError(f"G must divide the {C} channels, got {G}.")
+    check_shape(check_array(gamma, "gamma"), "gamma", (1, C, 1, 1))
+    check_shape(check_array(beta, "beta"), "beta", (1, C, 1, 1))
     group_shape = (N, G, C // G, H, W)
     param_shape = (1, G, C // G, 1, 1)
     out, cache = _normalize_forward(
