@@ -505,3 +505,86 @@ def test_three_layer_convnet_overfits_100_cifar10_images(cifar10):
                     batch_size=50, num_epochs=15, verbose=False, random_state=0)
     solver.train()
     assert solver.train_acc_history[-1] > 0.9
+
+
+# --- the compiled kernel equals its Python source ---
+
+@pytest.fixture(scope="module")
+def conv_kernels():
+    """The loaded ``_conv`` kernel (compiled when built) and its pure-Python source."""
+    import importlib.util
+
+    from skdeep._kernels import _conv as loaded
+
+    path = loaded.__file__.rsplit("_conv", 1)[0] + "_conv.py"
+    spec = importlib.util.spec_from_file_location("_conv_source", path)
+    source = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(source)
+    return loaded, source
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("x_shape, HH, WW, stride, pad", [
+    ((2, 3, 7, 6), 3, 2, 1, 1),
+    ((1, 2, 9, 9), 3, 3, 2, 3),
+    # big enough for the parallel loops of the compiled kernel
+    ((8, 4, 30, 30), 5, 5, 1, 2),
+])
+def test_compiled_conv_kernel_equals_its_python_source(conv_kernels, rng, dtype, x_shape,
+                                                       HH, WW, stride, pad):
+    N, C, H, W = x_shape
+    H_out = (H + 2 * pad - HH) // stride + 1
+    W_out = (W + 2 * pad - WW) // stride + 1
+    x = rng.randn(*x_shape).astype(dtype)
+    dcols = rng.randn(C * HH * WW, N * H_out * W_out).astype(dtype)
+    results = []
+    for module in conv_kernels:
+        cols = np.full((C * HH * WW, N * H_out * W_out), np.nan, dtype=dtype)
+        module.im2col(x, HH, WW, stride, pad, cols)
+        dx = np.full(x_shape, np.nan, dtype=dtype)
+        module.col2im(dcols, HH, WW, stride, pad, dx)
+        results.append((cols, dx))
+    (cols, dx), (cols_py, dx_py) = results
+    np.testing.assert_array_equal(cols, cols_py)
+    rtol = 1e-6 if dtype == np.float32 else 1e-14
+    np.testing.assert_allclose(dx, dx_py, rtol=rtol, atol=rtol)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("x_shape, HH, WW, stride", [
+    ((2, 3, 8, 6), 2, 2, 2),
+    ((1, 2, 9, 7), 3, 3, 2),
+    ((16, 16, 16, 16), 2, 2, 2),
+    ((16, 16, 16, 16), 3, 2, 1),
+])
+def test_compiled_pool_kernel_equals_its_python_source(conv_kernels, rng, dtype, x_shape,
+                                                       HH, WW, stride):
+    N, C, H, W = x_shape
+    H_out, W_out = (H - HH) // stride + 1, (W - WW) // stride + 1
+    x = rng.randn(*x_shape).astype(dtype)
+    x[0, 0, :2, :2] = 0  # a tie
+    x[-1, -1, -2:, -2:] = np.nan
+    dout = rng.randn(N * C, H_out * W_out).astype(dtype)
+    results = []
+    for module in conv_kernels:
+        out = np.empty((N, C, H_out, W_out), dtype=dtype)
+        argmax = np.empty((N, C, H_out, W_out), dtype=np.int32)
+        module.max_pool_forward(x, HH, WW, stride, out, argmax)
+        dx = np.full((N * C, H * W), np.nan, dtype=dtype)
+        module.max_pool_backward(dout, argmax.reshape(N * C, -1), dx)
+        results.append((out, argmax, dx))
+    for compiled, python in zip(*results):
+        np.testing.assert_array_equal(compiled, python)
+
+
+def test_pool_propagates_nan_like_the_naive_layer():
+    x = np.arange(16.0).reshape(1, 1, 4, 4)
+    x[0, 0, 1, 0] = np.nan
+    pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
+    out_naive, cache_naive = max_pool_forward_naive(x, pool_param)
+    out_fast, cache_fast = max_pool_forward_fast(x, pool_param)
+    np.testing.assert_array_equal(out_fast, out_naive)
+    assert np.isnan(out_fast[0, 0, 0, 0])
+    dout = np.ones((1, 1, 2, 2))
+    np.testing.assert_array_equal(max_pool_backward_fast(dout, cache_fast),
+                                  max_pool_backward_naive(dout, cache_naive))

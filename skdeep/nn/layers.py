@@ -12,6 +12,7 @@ float32 throughout and float64 gradient checks stay float64.
 """
 import numpy as np
 
+from .._kernels import _conv as _conv_kernel
 from ..utils._matmul import matmul
 from ._checks import check_array, check_dict, check_int, check_shape
 
@@ -722,31 +723,26 @@ def _im2col(x, HH, WW, stride, pad, H_out, W_out):
     ``(n * H_out + y) * W_out + x`` matches an output position.
     """
     N, C = x.shape[:2]
-    x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    sn, sc, sh, sw = x_pad.strides
-    windows = np.lib.stride_tricks.as_strided(
-        x_pad, (C, HH, WW, N, H_out, W_out),
-        (sc, sh, sw, sn, stride * sh, stride * sw), writeable=False)
-    return windows.reshape(C * HH * WW, N * H_out * W_out)
+    cols = np.empty((C * HH * WW, N * H_out * W_out), dtype=x.dtype)
+    _conv_kernel.im2col(np.ascontiguousarray(x), HH, WW, stride, pad, cols)
+    return cols
 
 
-def _col2im(dcols, x_shape, HH, WW, stride, pad, H_out, W_out):
+def _col2im(dcols, x_shape, HH, WW, stride, pad):
     """Sum the window columns ``dcols`` back onto an image of ``x_shape``."""
-    N, C, H, W = x_shape
-    dx_pad = np.zeros((N, C, H + 2 * pad, W + 2 * pad), dtype=dcols.dtype)
-    d6 = dcols.reshape(C, HH, WW, N, H_out, W_out)
-    for i in range(HH):
-        for j in range(WW):
-            dx_pad[:, :, i:i + stride * H_out:stride, j:j + stride * W_out:stride] += (
-                d6[:, i, j].transpose(1, 0, 2, 3))
-    return dx_pad[:, :, pad:pad + H, pad:pad + W].copy()
+    dx = np.empty(x_shape, dtype=dcols.dtype)
+    _conv_kernel.col2im(dcols, HH, WW, stride, pad, dx)
+    return dx
 
 
 def conv_forward_fast(x, w, b, conv_param):
     """Convolutional layer (cross-correlation) as one matrix product.
 
-    Same arguments and results as :func:`conv_forward_naive`: the input windows
-    are gathered into columns (im2col) and multiplied by the filters with BLAS.
+    Same arguments and results as :func:`conv_forward_naive`: a compiled kernel,
+    parallel over its rows, gathers the input windows into columns (im2col), and
+    one BLAS product with the filters makes the output.  The backward pass is two
+    more products and a compiled col2im that sums the columns back, parallel over
+    image planes.
 
     Parameters
     ----------
@@ -813,21 +809,24 @@ def conv_backward_fast(dout, cache, *, compute_dx=True):
     _check_dout(dout, (N, F, H_out, W_out))
     HH, WW = w.shape[2:]
     dtype = cols.dtype
-    dout = dout.astype(dtype, copy=False)
-    db = dout.sum(axis=(0, 2, 3))
-    dout2 = dout.transpose(1, 0, 2, 3).reshape(F, -1)
-    dw = (dout2 @ cols.T).reshape(w.shape)
+    dout2 = dout.transpose(1, 0, 2, 3).reshape(F, -1).astype(dtype, copy=False)
+    db = dout2.sum(axis=1)
+    # BLAS runs this product several times faster with the long dimension inner to
+    # both operands, as cols @ dout2.T has it, than as dout2 @ cols.T
+    dw = np.ascontiguousarray((cols @ dout2.T).T).reshape(w.shape)
     dx = None
     if compute_dx:
         dcols = w.reshape(F, -1).astype(dtype, copy=False).T @ dout2
-        dx = _col2im(dcols, x.shape, HH, WW, stride, pad, H_out, W_out)
+        dx = _col2im(dcols, x.shape, HH, WW, stride, pad)
     return dx, dw, db
 
 
 def max_pool_forward_fast(x, pool_param):
-    """Max pooling, vectorized.
+    """Max pooling, by a compiled kernel parallel over image planes.
 
-    Same arguments and results as :func:`max_pool_forward_naive`.
+    Same arguments and results as :func:`max_pool_forward_naive`.  When the
+    windows tile the input (stride equal to the window), the backward pass writes
+    each input gradient once instead of clearing and accumulating.
 
     Parameters
     ----------
@@ -841,8 +840,8 @@ def max_pool_forward_fast(x, pool_param):
     out : ndarray of shape (N, C, H_out, W_out)
     cache : tuple
         ``(x, pool_param, argmax)`` for :func:`max_pool_backward_fast`, where
-        ``argmax`` of shape (N, C, H_out, W_out) holds the row-major index, within
-        its window, of each window's first maximum.
+        ``argmax``, int32 of shape (N, C, H_out, W_out), holds where each
+        window's first maximum is, as the index ``h * W + w`` in its (H, W) plane.
 
     Raises
     ------
@@ -851,12 +850,10 @@ def max_pool_forward_fast(x, pool_param):
     """
     HH, WW, stride, H_out, W_out = _pool_geometry(x, pool_param)
     N, C = x.shape[:2]
-    sn, sc, sh, sw = x.strides
-    windows = np.lib.stride_tricks.as_strided(
-        x, (N, C, H_out, W_out, HH, WW), (sn, sc, stride * sh, stride * sw, sh, sw),
-        writeable=False).reshape(N, C, H_out, W_out, HH * WW)
-    argmax = windows.argmax(axis=-1)
-    out = np.take_along_axis(windows, argmax[..., None], axis=-1)[..., 0]
+    x = np.ascontiguousarray(x, dtype=_float_dtype(x))
+    out = np.empty((N, C, H_out, W_out), dtype=x.dtype)
+    argmax = np.empty((N, C, H_out, W_out), dtype=np.int32)
+    _conv_kernel.max_pool_forward(x, HH, WW, stride, out, argmax)
     return out, (x, pool_param, argmax)
 
 
@@ -878,9 +875,11 @@ def max_pool_backward_fast(dout, cache):
     HH, WW, stride, H_out, W_out = _pool_geometry(x, pool_param)
     N, C = x.shape[:2]
     _check_dout(dout, (N, C, H_out, W_out))
-    dx = np.zeros(x.shape, dtype=np.result_type(x, dout))
-    n, c, i, j = np.indices(argmax.shape, sparse=True)
-    np.add.at(dx, (n, c, i * stride + argmax // WW, j * stride + argmax % WW), dout)
+    dx = np.empty(x.shape, dtype=x.dtype)
+    planes = N * C
+    _conv_kernel.max_pool_backward(
+        np.ascontiguousarray(dout, dtype=x.dtype).reshape(planes, -1),
+        argmax.reshape(planes, -1), dx.reshape(planes, -1))
     return dx
 
 

@@ -1,0 +1,172 @@
+"""Convolution lowering (im2col / col2im) and max pooling (Pythran kernel).
+
+A convolution becomes one matrix product once every input window is laid out as a
+column; the wrapper in ``skdeep.nn.layers`` does the products with NumPy's BLAS and
+calls these kernels for the data movement around them, which is where NumPy's own
+strided copies lose most of their time.
+
+Layouts: images are (N, C, H, W); the column matrix ``cols`` is
+(C * HH * WW, N * H_out * W_out), row ``(c * HH + i) * WW + j`` holding input pixel
+``(c, y * stride + i - pad, x * stride + j - pad)`` of image n in column
+``(n * H_out + y) * W_out + x`` (zero where that pixel is padding).  Every loop
+parallel under OpenMP writes a disjoint slice of its output: ``im2col`` one row of
+``cols`` per iteration, ``col2im`` and the pooling kernels one (n, c) image plane,
+so no two threads ever add into the same element.  Arrays are C-contiguous; the
+wrapper allocates them.
+"""
+import numpy as np
+
+# Below this many elements a loop runs on one thread: starting a parallel region
+# costs more than the work, and far more on a busy machine, where it waits until
+# every thread of the team gets a core.
+PARALLEL_MIN = 65536
+
+#pythran export im2col(float32[:,:,:,:], int, int, int, int, float32[:,:])
+#pythran export im2col(float64[:,:,:,:], int, int, int, int, float64[:,:])
+#pythran export col2im(float32[:,:], int, int, int, int, float32[:,:,:,:])
+#pythran export col2im(float64[:,:], int, int, int, int, float64[:,:,:,:])
+#pythran export max_pool_forward(float32[:,:,:,:], int, int, int, float32[:,:,:,:], int32[:,:,:,:])
+#pythran export max_pool_forward(float64[:,:,:,:], int, int, int, float64[:,:,:,:], int32[:,:,:,:])
+#pythran export max_pool_backward(float32[:,:], int32[:,:], float32[:,:])
+#pythran export max_pool_backward(float64[:,:], int32[:,:], float64[:,:])
+
+
+def _valid_range(offset, size, stride, n_out):
+    """Output positions ``lo <= t < hi`` whose input ``t * stride + offset`` is in [0, size)."""
+    lo = 0 if offset >= 0 else (-offset + stride - 1) // stride
+    hi = (size - offset + stride - 1) // stride if size > offset else 0
+    hi = min(hi, n_out)
+    lo = min(lo, hi)
+    return lo, hi
+
+
+def im2col(x, HH, WW, stride, pad, cols):
+    """Fill ``cols`` with the (zero-padded) window of every output position of x."""
+    N, C, H, W = x.shape
+    H_out = (H + 2 * pad - HH) // stride + 1
+    W_out = (W + 2 * pad - WW) // stride + 1
+    parallel = cols.size >= PARALLEL_MIN
+    #omp parallel for if(parallel)
+    for k in range(C * HH * WW):
+        c = k // (HH * WW)
+        i = (k // WW) % HH
+        j = k % WW
+        lo, hi = _valid_range(j - pad, W, stride, W_out)
+        w_lo = lo * stride + j - pad
+        w_hi = (hi - 1) * stride + j - pad + 1
+        for n in range(N):
+            for y in range(H_out):
+                h = y * stride + i - pad
+                base = (n * H_out + y) * W_out
+                if h < 0 or h >= H or lo == hi:
+                    cols[k, base:base + W_out] = 0
+                else:
+                    cols[k, base:base + lo] = 0
+                    cols[k, base + lo:base + hi] = x[n, c, h, w_lo:w_hi:stride]
+                    cols[k, base + hi:base + W_out] = 0
+
+
+def col2im(cols, HH, WW, stride, pad, dx):
+    """dx = the sum of every column of ``cols`` added back onto its window."""
+    N, C, H, W = dx.shape
+    H_out = (H + 2 * pad - HH) // stride + 1
+    W_out = (W + 2 * pad - WW) // stride + 1
+    parallel = cols.size >= PARALLEL_MIN
+    #omp parallel for if(parallel)
+    for nc in range(N * C):
+        n = nc // C
+        c = nc % C
+        dx[n, c] = 0
+        for i in range(HH):
+            y_lo, y_hi = _valid_range(i - pad, H, stride, H_out)
+            for j in range(WW):
+                k = (c * HH + i) * WW + j
+                lo, hi = _valid_range(j - pad, W, stride, W_out)
+                if lo < hi:
+                    w_lo = lo * stride + j - pad
+                    w_hi = (hi - 1) * stride + j - pad + 1
+                    for y in range(y_lo, y_hi):
+                        base = (n * H_out + y) * W_out
+                        dx[n, c, y * stride + i - pad, w_lo:w_hi:stride] += (
+                            cols[k, base + lo:base + hi])
+
+
+def _max_pool_2x2_plane(xp, op, ap):
+    """The 2x2 window of stride 2 on one plane, unrolled over row views: the
+    compiler then keeps the running maximum in registers without branches, many
+    times faster than the general loop."""
+    W = xp.shape[1]
+    for y in range(op.shape[0]):
+        r0 = xp[2 * y]
+        r1 = xp[2 * y + 1]
+        for t in range(op.shape[1]):
+            best = r0[2 * t]
+            arg = 0
+            v = r0[2 * t + 1]
+            if v > best or (v != v and best == best):
+                best = v
+                arg = 1
+            v = r1[2 * t]
+            if v > best or (v != v and best == best):
+                best = v
+                arg = W
+            v = r1[2 * t + 1]
+            if v > best or (v != v and best == best):
+                best = v
+                arg = W + 1
+            op[y, t] = best
+            ap[y, t] = 2 * y * W + 2 * t + arg
+
+
+def _max_pool_plane(x, n, c, HH, WW, stride, out, argmax):
+    W = x.shape[3]
+    for y in range(out.shape[2]):
+        for t in range(out.shape[3]):
+            h0 = y * stride
+            w0 = t * stride
+            best = x[n, c, h0, w0]
+            arg = h0 * W + w0
+            for i in range(HH):
+                for j in range(WW):
+                    v = x[n, c, h0 + i, w0 + j]
+                    if v > best or (v != v and best == best):
+                        best = v
+                        arg = (h0 + i) * W + w0 + j
+            out[n, c, y, t] = best
+            argmax[n, c, y, t] = arg
+
+
+def max_pool_forward(x, HH, WW, stride, out, argmax):
+    """out = the maximum of each window; argmax = where it is, as the index
+    ``h * W + w`` in its (H, W) plane.
+
+    Ties and NaN go as in ``np.argmax``: the first maximum in row-major order
+    within the window, or the first NaN.
+    """
+    N, C, H, W = x.shape
+    two_by_two = HH == 2 and WW == 2 and stride == 2
+    parallel = x.size >= PARALLEL_MIN
+    #omp parallel for if(parallel)
+    for nc in range(N * C):
+        n = nc // C
+        c = nc % C
+        if two_by_two:
+            _max_pool_2x2_plane(x[n, c], out[n, c], argmax[n, c])
+        else:
+            _max_pool_plane(x, n, c, HH, WW, stride, out, argmax)
+
+
+def max_pool_backward(dout, argmax, dx):
+    """dx[p, argmax[p, q]] += dout[p, q]: each window's gradient to its maximum.
+
+    Arrays are flattened to one row per (n, c) plane: dout and argmax
+    (N * C, H_out * W_out), dx (N * C, H * W).  Clearing a plane then writing
+    one value per window is several times faster than writing every element of
+    every window.
+    """
+    parallel = dx.size >= PARALLEL_MIN
+    #omp parallel for if(parallel)
+    for p in range(dx.shape[0]):
+        dx[p] = 0
+        for q in range(dout.shape[1]):
+            dx[p, argmax[p, q]] += dout[p, q]
