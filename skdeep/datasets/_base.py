@@ -59,7 +59,7 @@ def get_data_home(data_home=None):
 
     See Also
     --------
-    sklearn.datasets.get_data_home : scikit-learn's equivalent (``SCIKIT_LEARN_DATA``).
+    sklearn.datasets.get_data_home : The equivalent in scikit-learn (``SCIKIT_LEARN_DATA``).
 
     Examples
     --------

@@ -61,7 +61,7 @@ class _ImageFeatures(TransformerMixin, BaseEstimator):
         return X
 
     def get_feature_names_out(self, input_features=None):
-        """Names of the output features: a prefix and the feature's number.
+        """Get the names of the output features: a prefix and the feature's number.
 
         Parameters
         ----------
@@ -271,16 +271,16 @@ class HSVHistogramTransformer(_ImageFeatures):
     image_shape_ : tuple (H, W, C)
         The image shape used, given or inferred.
 
+    See Also
+    --------
+    HOGTransformer : Gradient features, to concatenate with these in a
+        ``FeatureUnion``.
+
     Notes
     -----
     uint8 pixels are divided by 255, the scale ``rgb_to_hsv`` expects; other
     input is used as given, in any non-negative scale (hue does not depend on
     it, but rounding at bin edges can differ from the same image in [0, 1]).
-
-    See Also
-    --------
-    HOGTransformer : Gradient features, to concatenate with these in a
-        ``FeatureUnion``.
 
     Examples
     --------

@@ -184,10 +184,12 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_queries, n_features)
+            Query rows.
 
         Returns
         -------
         y : ndarray of shape (n_queries,)
+            Predicted class label of each query row.
         """
         votes = self._votes(X)
         return self.classes_[np.argmax(votes, axis=1)]
@@ -198,6 +200,7 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_queries, n_features)
+            Query rows.
 
         Returns
         -------

@@ -100,7 +100,7 @@ def _map_row_chunks(function, n_rows, n_jobs):
 
 
 def pairwise_distances(X, Y=None, metric="l2", *, working_memory=None, n_jobs=None):
-    """Distances between every row of X and every row of Y.
+    """Compute the distance between every row of X and every row of Y.
 
     Each distance is computed directly from the two rows: exactly for rows of
     integers in [0, 255] (uint8 images), with float64 sums for floats.
@@ -108,6 +108,7 @@ def pairwise_distances(X, Y=None, metric="l2", *, working_memory=None, n_jobs=No
     Parameters
     ----------
     X : array-like of shape (n_samples_X, n_features)
+        Rows to measure from.
     Y : array-like of shape (n_samples_Y, n_features), default=None
         ``None`` means ``Y = X``.
     metric : {'l2', 'l1'}, default='l2'

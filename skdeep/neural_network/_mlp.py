@@ -94,12 +94,12 @@ class MLPClassifier(BaseNetClassifier):
         scikit-learn's MLPClassifier, not a minibatch step.
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during ``fit``, when ``X`` has string column names.
 
     See Also
     --------
-    sklearn.neural_network.MLPClassifier : scikit-learn's multilayer perceptron.
+    sklearn.neural_network.MLPClassifier : The multilayer perceptron of scikit-learn.
 
     Notes
     -----

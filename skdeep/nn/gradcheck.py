@@ -66,6 +66,7 @@ def eval_numerical_gradient_array(f, x, df, h=1e-5):
     Returns
     -------
     grad : ndarray of the shape of ``x``
+        Numerical gradient of ``sum(f(x) * df)`` with respect to ``x``.
     """
     grad = np.zeros_like(x)
     it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
@@ -133,11 +134,15 @@ def rel_error(x, y):
 
     Parameters
     ----------
-    x, y : array-like of the same shape
+    x : array-like
+        One array, for example an analytic gradient.
+    y : array-like of the shape of ``x``
+        The other, for example a numerical gradient.
 
     Returns
     -------
     error : float
+        The largest relative error over all elements.
     """
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)

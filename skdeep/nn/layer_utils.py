@@ -51,11 +51,14 @@ def affine_relu_forward(x, w, b):
     x : ndarray of shape (N, d_1, ..., d_k)
         Inputs, flattened to rows of ``D`` values.
     w : ndarray of shape (D, M)
+        Weights.
     b : ndarray of shape (M,)
+        Biases.
 
     Returns
     -------
     out : ndarray of shape (N, M)
+        Output of the layer.
     cache : tuple
         For :func:`affine_relu_backward`.
     """
@@ -79,8 +82,11 @@ def affine_relu_backward(dout, cache, *, compute_dx=True):
     Returns
     -------
     dx : ndarray of the shape of ``x``, or None
+        Gradient with respect to ``x``.
     dw : ndarray of shape (D, M)
+        Gradient with respect to ``w``.
     db : ndarray of shape (M,)
+        Gradient with respect to ``b``.
     """
     fc_cache, relu_cache = cache
     da = relu_backward(dout, relu_cache)
@@ -104,7 +110,9 @@ def affine_norm_relu_forward(x, w, b, gamma, beta, norm_param, normalization):
     x : ndarray of shape (N, d_1, ..., d_k)
         Inputs, flattened to rows of ``D`` values.
     w : ndarray of shape (D, M)
+        Weights.
     b : ndarray of shape (M,)
+        Biases.
     gamma, beta : ndarray of shape (M,)
         Scale and shift of the normalization.
     norm_param : dict
@@ -115,6 +123,7 @@ def affine_norm_relu_forward(x, w, b, gamma, beta, norm_param, normalization):
     Returns
     -------
     out : ndarray of shape (N, M)
+        Output of the layer.
     cache : tuple
         For :func:`affine_norm_relu_backward`.
     """
@@ -140,10 +149,15 @@ def affine_norm_relu_backward(dout, cache, *, compute_dx=True):
     Returns
     -------
     dx : ndarray of the shape of ``x``, or None
+        Gradient with respect to ``x``.
     dw : ndarray of shape (D, M)
+        Gradient with respect to ``w``.
     db : ndarray of shape (M,)
+        Gradient with respect to ``b``.
     dgamma : ndarray of shape (M,)
+        Gradient with respect to ``gamma``.
     dbeta : ndarray of shape (M,)
+        Gradient with respect to ``beta``.
     """
     fc_cache, norm_cache, relu_cache, normalization = cache
     _, norm_backward = _norm_layer(normalization)
@@ -159,14 +173,18 @@ def conv_relu_forward(x, w, b, conv_param):
     Parameters
     ----------
     x : ndarray of shape (N, C, H, W)
+        Input of the layer.
     w : ndarray of shape (F, C, HH, WW)
+        Weights.
     b : ndarray of shape (F,)
+        Biases.
     conv_param : dict
         ``stride`` and ``pad``.
 
     Returns
     -------
     out : ndarray of shape (N, F, H_out, W_out)
+        Output of the layer.
     cache : tuple
         ``(conv_cache, relu_cache)`` for :func:`conv_relu_backward`.
     """
@@ -190,8 +208,11 @@ def conv_relu_backward(dout, cache, *, compute_dx=True):
     Returns
     -------
     dx : ndarray of shape (N, C, H, W), or None
+        Gradient with respect to ``x``.
     dw : ndarray of shape (F, C, HH, WW)
+        Gradient with respect to ``w``.
     db : ndarray of shape (F,)
+        Gradient with respect to ``b``.
     """
     conv_cache, relu_cache = cache
     da = relu_backward(dout, relu_cache)
@@ -204,8 +225,11 @@ def conv_relu_pool_forward(x, w, b, conv_param, pool_param):
     Parameters
     ----------
     x : ndarray of shape (N, C, H, W)
+        Input of the layer.
     w : ndarray of shape (F, C, HH, WW)
+        Weights.
     b : ndarray of shape (F,)
+        Biases.
     conv_param : dict
         ``stride`` and ``pad``.
     pool_param : dict
@@ -214,6 +238,7 @@ def conv_relu_pool_forward(x, w, b, conv_param, pool_param):
     Returns
     -------
     out : ndarray of shape (N, F, H_pool, W_pool)
+        Output of the layer.
     cache : tuple
         ``(conv_cache, relu_cache, pool_cache)`` for :func:`conv_relu_pool_backward`.
     """
@@ -238,8 +263,11 @@ def conv_relu_pool_backward(dout, cache, *, compute_dx=True):
     Returns
     -------
     dx : ndarray of shape (N, C, H, W), or None
+        Gradient with respect to ``x``.
     dw : ndarray of shape (F, C, HH, WW)
+        Gradient with respect to ``w``.
     db : ndarray of shape (F,)
+        Gradient with respect to ``b``.
     """
     conv_cache, relu_cache, pool_cache = cache
     ds = max_pool_backward_fast(dout, pool_cache)
@@ -278,8 +306,11 @@ def conv_norm_relu_forward(x, w, b, gamma, beta, conv_param, norm_param, normali
     Parameters
     ----------
     x : ndarray of shape (N, C, H, W)
+        Input of the layer.
     w : ndarray of shape (F, C, HH, WW)
+        Weights.
     b : ndarray of shape (F,)
+        Biases.
     gamma, beta : ndarray
         Scale and shift: of shape (F,) for batchnorm, (1, F, 1, 1) for groupnorm.
     conv_param : dict
@@ -293,6 +324,7 @@ def conv_norm_relu_forward(x, w, b, gamma, beta, conv_param, norm_param, normali
     Returns
     -------
     out : ndarray of shape (N, F, H_out, W_out)
+        Output of the layer.
     cache : tuple
         ``(conv_cache, norm_cache, relu_cache, normalization)`` for
         :func:`conv_norm_relu_backward`.
@@ -319,9 +351,13 @@ def conv_norm_relu_backward(dout, cache, *, compute_dx=True):
     Returns
     -------
     dx : ndarray of shape (N, C, H, W), or None
+        Gradient with respect to ``x``.
     dw : ndarray of shape (F, C, HH, WW)
+        Gradient with respect to ``w``.
     db : ndarray of shape (F,)
+        Gradient with respect to ``b``.
     dgamma, dbeta : ndarray of the shape of gamma
+        Gradients with respect to ``gamma`` and ``beta``.
     """
     conv_cache, norm_cache, relu_cache, normalization = cache
     _, norm_backward = _spatial_norm_layer(normalization)
@@ -338,8 +374,11 @@ def conv_norm_relu_pool_forward(x, w, b, gamma, beta, conv_param, norm_param,
     Parameters
     ----------
     x : ndarray of shape (N, C, H, W)
+        Input of the layer.
     w : ndarray of shape (F, C, HH, WW)
+        Weights.
     b : ndarray of shape (F,)
+        Biases.
     gamma, beta : ndarray
         As in :func:`conv_norm_relu_forward`.
     conv_param : dict
@@ -353,6 +392,7 @@ def conv_norm_relu_pool_forward(x, w, b, gamma, beta, conv_param, norm_param,
     Returns
     -------
     out : ndarray of shape (N, F, H_pool, W_pool)
+        Output of the layer.
     cache : tuple
         ``(conv_norm_relu_cache, pool_cache)`` for
         :func:`conv_norm_relu_pool_backward`.
@@ -378,9 +418,13 @@ def conv_norm_relu_pool_backward(dout, cache, *, compute_dx=True):
     Returns
     -------
     dx : ndarray of shape (N, C, H, W), or None
+        Gradient with respect to ``x``.
     dw : ndarray of shape (F, C, HH, WW)
+        Gradient with respect to ``w``.
     db : ndarray of shape (F,)
+        Gradient with respect to ``b``.
     dgamma, dbeta : ndarray of the shape of gamma
+        Gradients with respect to ``gamma`` and ``beta``.
     """
     cnr_cache, pool_cache = cache
     ds = max_pool_backward_fast(dout, pool_cache)

@@ -47,6 +47,7 @@ def affine_forward(x, w, b):
     Returns
     -------
     out : ndarray of shape (N, M)
+        Output of the layer.
     cache : tuple
         ``(x, w, b)`` for :func:`affine_backward`.
     """
@@ -72,8 +73,11 @@ def affine_backward(dout, cache, *, compute_dx=True):
     Returns
     -------
     dx : ndarray of the shape of ``x``, or None
+        Gradient with respect to ``x``.
     dw : ndarray of shape (D, M)
+        Gradient with respect to ``w``.
     db : ndarray of shape (M,)
+        Gradient with respect to ``b``.
     """
     x, w, b = cache
     x2 = x.reshape(x.shape[0], -1)
@@ -94,6 +98,7 @@ def relu_forward(x):
     Returns
     -------
     out : ndarray of the shape of ``x``
+        Output of the layer.
     cache : ndarray
         The output, whose positive entries mark where gradient flows.
     """
@@ -114,6 +119,7 @@ def relu_backward(dout, cache):
     Returns
     -------
     dx : ndarray of the shape of ``dout``
+        Gradient with respect to ``x``.
     """
     # out > 0 exactly where x > 0, so caching the output is enough; multiplying by
     # the boolean mask is an order of magnitude faster than np.where
@@ -167,6 +173,7 @@ def dropout_forward(x, dropout_param):
     Returns
     -------
     out : ndarray of the shape of ``x``
+        Output of the layer.
     cache : tuple
         ``(dropout_param, mask)``; in train mode ``mask`` holds ``1 / p`` for kept
         units and 0 for dropped ones, in test mode it is None.
@@ -200,6 +207,7 @@ def dropout_backward(dout, cache):
     Returns
     -------
     dx : ndarray of the shape of ``dout``
+        Gradient with respect to ``x``.
     """
     dropout_param, mask = cache
     if dropout_param["mode"] == "train":
@@ -268,6 +276,7 @@ def batchnorm_forward(x, gamma, beta, bn_param):
     Parameters
     ----------
     x : ndarray of shape (N, D)
+        Input of the layer.
     gamma : ndarray of shape (D,)
         Scale.
     beta : ndarray of shape (D,)
@@ -282,6 +291,7 @@ def batchnorm_forward(x, gamma, beta, bn_param):
     Returns
     -------
     out : ndarray of shape (N, D)
+        Output of the layer.
     cache : tuple
         For :func:`batchnorm_backward` and :func:`batchnorm_backward_alt`; None in
         test mode.
@@ -326,8 +336,11 @@ def batchnorm_backward(dout, cache):
     Returns
     -------
     dx : ndarray of shape (N, D)
+        Gradient with respect to ``x``.
     dgamma : ndarray of shape (D,)
+        Gradient with respect to ``gamma``.
     dbeta : ndarray of shape (D,)
+        Gradient with respect to ``beta``.
     """
     x, xhat, mean, var, inv_std, gamma, eps, _ = cache
     n = x.shape[0]
@@ -364,8 +377,11 @@ def batchnorm_backward_alt(dout, cache):
     Returns
     -------
     dx : ndarray of shape (N, D)
+        Gradient with respect to ``x``.
     dgamma : ndarray of shape (D,)
+        Gradient with respect to ``gamma``.
     dbeta : ndarray of shape (D,)
+        Gradient with respect to ``beta``.
     """
     return _normalize_backward(dout, cache)
 
@@ -379,6 +395,7 @@ def layernorm_forward(x, gamma, beta, ln_param):
     Parameters
     ----------
     x : ndarray of shape (N, D)
+        Input of the layer.
     gamma : ndarray of shape (D,)
         Scale.
     beta : ndarray of shape (D,)
@@ -390,6 +407,7 @@ def layernorm_forward(x, gamma, beta, ln_param):
     Returns
     -------
     out : ndarray of shape (N, D)
+        Output of the layer.
     cache : tuple
         For :func:`layernorm_backward`.
     """
@@ -409,8 +427,11 @@ def layernorm_backward(dout, cache):
     Returns
     -------
     dx : ndarray of shape (N, D)
+        Gradient with respect to ``x``.
     dgamma : ndarray of shape (D,)
+        Gradient with respect to ``gamma``.
     dbeta : ndarray of shape (D,)
+        Gradient with respect to ``beta``.
     """
     return _normalize_backward(dout, cache)
 
@@ -618,8 +639,11 @@ def conv_backward_naive(dout, cache):
     Returns
     -------
     dx : ndarray of shape (N, C, H, W)
+        Gradient with respect to ``x``.
     dw : ndarray of shape (F, C, HH, WW)
+        Gradient with respect to ``w``.
     db : ndarray of shape (F,)
+        Gradient with respect to ``b``.
     """
     x, w, b, conv_param = cache
     stride, pad, H_out, W_out = _conv_geometry(x, w, b, conv_param)
@@ -694,6 +718,7 @@ def max_pool_backward_naive(dout, cache):
     Returns
     -------
     dx : ndarray of shape (N, C, H, W)
+        Gradient with respect to ``x``.
     """
     x, pool_param = cache
     HH, WW, stride, H_out, W_out = _pool_geometry(x, pool_param)
@@ -800,8 +825,11 @@ def conv_backward_fast(dout, cache, *, compute_dx=True):
     Returns
     -------
     dx : ndarray of shape (N, C, H, W), or None
+        Gradient with respect to ``x``.
     dw : ndarray of shape (F, C, HH, WW)
+        Gradient with respect to ``w``.
     db : ndarray of shape (F,)
+        Gradient with respect to ``b``.
     """
     x, w, b, conv_param, cols = cache
     stride, pad, H_out, W_out = _conv_geometry(x, w, b, conv_param)
@@ -838,6 +866,7 @@ def max_pool_forward_fast(x, pool_param):
     Returns
     -------
     out : ndarray of shape (N, C, H_out, W_out)
+        Output of the layer.
     cache : tuple
         ``(x, pool_param, argmax)`` for :func:`max_pool_backward_fast`, where
         ``argmax``, int32 of shape (N, C, H_out, W_out), holds where each
@@ -870,6 +899,7 @@ def max_pool_backward_fast(dout, cache):
     Returns
     -------
     dx : ndarray of shape (N, C, H, W)
+        Gradient with respect to ``x``.
     """
     x, pool_param, argmax = cache
     HH, WW, stride, H_out, W_out = _pool_geometry(x, pool_param)
@@ -892,6 +922,7 @@ def spatial_batchnorm_forward(x, gamma, beta, bn_param):
     Parameters
     ----------
     x : ndarray of shape (N, C, H, W)
+        Input of the layer.
     gamma : ndarray of shape (C,)
         Scale.
     beta : ndarray of shape (C,)
@@ -903,6 +934,7 @@ def spatial_batchnorm_forward(x, gamma, beta, bn_param):
     Returns
     -------
     out : ndarray of shape (N, C, H, W)
+        Output of the layer.
     cache : tuple
         ``(x_shape, batchnorm_cache)``: the input shape and the cache of
         :func:`batchnorm_forward` on the (N * H * W, C) view (None in test mode).
@@ -934,8 +966,11 @@ def spatial_batchnorm_backward(dout, cache):
     Returns
     -------
     dx : ndarray of shape (N, C, H, W)
+        Gradient with respect to ``x``.
     dgamma : ndarray of shape (C,)
+        Gradient with respect to ``gamma``.
     dbeta : ndarray of shape (C,)
+        Gradient with respect to ``beta``.
     """
     x_shape, bn_cache = cache
     _check_dout(dout, x_shape)
@@ -955,6 +990,7 @@ def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
     Parameters
     ----------
     x : ndarray of shape (N, C, H, W)
+        Input of the layer.
     gamma : ndarray of shape (1, C, 1, 1)
         Scale.
     beta : ndarray of shape (1, C, 1, 1)
@@ -967,6 +1003,7 @@ def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
     Returns
     -------
     out : ndarray of shape (N, C, H, W)
+        Output of the layer.
     cache : tuple
         For :func:`spatial_groupnorm_backward`: the cache of the shared
         normalization on the (N, G, C // G, H, W) view, then ``x.shape``.
@@ -1004,8 +1041,11 @@ def spatial_groupnorm_backward(dout, cache):
     Returns
     -------
     dx : ndarray of shape (N, C, H, W)
+        Gradient with respect to ``x``.
     dgamma : ndarray of shape (1, C, 1, 1)
+        Gradient with respect to ``gamma``.
     dbeta : ndarray of shape (1, C, 1, 1)
+        Gradient with respect to ``beta``.
     """
     norm_cache, x_shape = cache
     _check_dout(dout, x_shape)

@@ -235,6 +235,7 @@ class FullyConnectedNet:
         Parameters
         ----------
         dtype : numpy dtype
+            The floating-point type to convert to.
 
         Returns
         -------
@@ -604,6 +605,7 @@ class ConvNet:
         Parameters
         ----------
         dtype : numpy dtype
+            The floating-point type to convert to.
 
         Returns
         -------

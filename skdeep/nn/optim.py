@@ -89,6 +89,7 @@ def sgd(w, dw, config=None, out=None):
     Returns
     -------
     next_w : ndarray of the shape of ``w``
+        The updated weights.
     config : dict
         The dict passed in (a new one when None), with defaults filled in.
     """
@@ -125,6 +126,7 @@ def sgd_momentum(w, dw, config=None, out=None):
     Returns
     -------
     next_w : ndarray of the shape of ``w``
+        The updated weights.
     config : dict
         The dict passed in, with the new ``velocity``.
     """
@@ -169,6 +171,7 @@ def rmsprop(w, dw, config=None, out=None):
     Returns
     -------
     next_w : ndarray of the shape of ``w``
+        The updated weights.
     config : dict
         The dict passed in, with the new ``cache``.
     """
@@ -209,6 +212,7 @@ def adam(w, dw, config=None, out=None):
     Returns
     -------
     next_w : ndarray of the shape of ``w``
+        The updated weights.
     config : dict
         The dict passed in, with the new ``m``, ``v`` and ``t``.
     """
