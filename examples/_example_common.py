@@ -21,9 +21,16 @@ CIFAR10_CLASSES = ["plane", "car", "bird", "cat", "deer",
                    "dog", "frog", "horse", "ship", "truck"]
 
 
+def title_line(doc):
+    """The title line of an example's docstring, or None where the docstring is gone
+    (sphinx-gallery runs the examples without it)."""
+    lines = (doc or "").strip().splitlines()
+    return lines[0] if lines else None
+
+
 def parse_args(doc, default_out):
     """The examples' command line: ``[CIFAR_DIR] [--out FIGURE]``."""
-    parser = argparse.ArgumentParser(description=doc.strip().splitlines()[0])
+    parser = argparse.ArgumentParser(description=title_line(doc))
     parser.add_argument("cifar_dir", nargs="?", default=None,
                         help="cifar-10-batches-py directory (or its parent)")
     parser.add_argument("--out", default=default_out, help="figure file")

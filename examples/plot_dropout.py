@@ -1,5 +1,6 @@
 """
 Dropout as a regularizer: keep ratio 1 against 0.25 on 500 training images.
+===========================================================================
 
 The CS231n dropout experiment: a network with one hidden layer of 500 units learns
 only 500 images, once without dropout (keep ratio 1) and once keeping a quarter of

@@ -44,7 +44,7 @@ from skdeep import (HOGTransformer, HSVHistogramTransformer, LinearSVMClassifier
 from skdeep.datasets import find_cifar10, load_cifar10
 from skdeep.plotting import plot_image_gallery
 
-from _example_common import CIFAR10_CLASSES  # examples/, the script's own directory
+from _example_common import CIFAR10_CLASSES, title_line  # examples/, the script's own directory
 
 
 def load_data(path=None):
@@ -114,7 +114,7 @@ def train_mlp(data, cachedir):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser = argparse.ArgumentParser(description=title_line(__doc__))
     parser.add_argument("cifar_dir", nargs="?", default=None,
                         help="cifar-10-batches-py directory (default: $SKDEEP_DATA)")
     parser.add_argument("--out", default="features_pipeline",

@@ -1,4 +1,6 @@
-"""Choosing k for k-nearest neighbours by cross-validation.
+"""
+Choosing k for k-nearest neighbours by cross-validation.
+========================================================
 
     python examples/plot_knn_cross_validation.py [CIFAR_DIR] [--out knn_cross_validation.png]
 
@@ -16,7 +18,7 @@ from sklearn.model_selection import GridSearchCV, KFold
 from skdeep import KNNClassifier
 from skdeep.datasets import find_cifar10, load_cifar10
 
-from _example_common import save_figure  # examples/, the script's own directory
+from _example_common import save_figure, title_line  # examples/, the script's own directory
 
 K_CHOICES = [1, 3, 5, 8, 10, 12, 15, 20, 50, 100]
 
@@ -34,7 +36,7 @@ def load_data(cifar_dir):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=title_line(__doc__))
     parser.add_argument("cifar_dir", nargs="?", default=None)
     parser.add_argument("--out", default="knn_cross_validation.png", help="figure file")
     args = parser.parse_args()

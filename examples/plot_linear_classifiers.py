@@ -39,7 +39,7 @@ from skdeep.datasets import find_cifar10, load_cifar10
 from skdeep.linear_model import LinearSVMClassifier, SoftmaxClassifier
 from skdeep.plotting import plot_class_templates
 
-from _example_common import CIFAR10_CLASSES  # examples/, the script's own directory
+from _example_common import CIFAR10_CLASSES, title_line  # examples/, the script's own directory
 
 
 def load_data(path=None):
@@ -134,7 +134,7 @@ SHORT_NAMES = {LinearSVMClassifier: "svm", SoftmaxClassifier: "softmax"}
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.strip().split("\n")[0])
+    parser = argparse.ArgumentParser(description=title_line(__doc__))
     parser.add_argument("cifar_dir", nargs="?", default=None,
                         help="extracted cifar-10-batches-py directory")
     parser.add_argument("--out", default="linear_classifiers",

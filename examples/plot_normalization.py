@@ -1,5 +1,6 @@
 """
 Batch and layer normalization: robustness to weight scale and to batch size.
+============================================================================
 
 Two CS231n experiments on 1,000 training images, validated on 1,000 others:
 

@@ -1,5 +1,6 @@
 """
 Update rules: SGD, momentum, RMSProp, Adam.
+===========================================
 
 A six-layer network (five hidden layers of 100 units) learns 4,000 images with each
 update rule of :mod:`skdeep.nn.optim`, as in the CS231n assignment, and
