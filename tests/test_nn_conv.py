@@ -500,7 +500,7 @@ def test_three_layer_convnet_overfits_100_cifar10_images(cifar10):
     X /= 64
     model = ThreeLayerConvNet(weight_scale=1e-2, random_state=0)
     solver = Solver(model, {"X_train": X[:100], "y_train": y[:100],
-                            "X_val": X[100:], "y_val": y[100:200]},
+                            "X_val": X[100:150], "y_val": y[100:150]},
                     update_rule="adam", optim_config={"learning_rate": 1e-3},
                     batch_size=50, num_epochs=15, verbose=False, random_state=0)
     solver.train()

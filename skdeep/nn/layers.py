@@ -765,7 +765,9 @@ def conv_forward_fast(x, w, b, conv_param):
 
     Same arguments and results as :func:`conv_forward_naive`: a compiled kernel,
     parallel over its rows, gathers the input windows into columns (im2col), and
-    one BLAS product with the filters makes the output.  The backward pass is two
+    one matrix product with the filters makes the output (through
+    ``skdeep.utils._matmul.matmul``, on every core with thread-independent bits, as
+    the affine layers do).  The backward pass is two
     more products and a compiled col2im that sums the columns back, parallel over
     image planes.
 
@@ -802,7 +804,7 @@ def conv_forward_fast(x, w, b, conv_param):
     N, F = x.shape[0], w.shape[0]
     HH, WW = w.shape[2:]
     cols = _im2col(x, HH, WW, stride, pad, H_out, W_out)
-    out = w.reshape(F, -1).astype(dtype, copy=False) @ cols
+    out = matmul(w.reshape(F, -1).astype(dtype, copy=False), cols)
     out += np.asarray(b, dtype=dtype)[:, None]
     out = out.reshape(F, N, H_out, W_out).transpose(1, 0, 2, 3)
     return np.ascontiguousarray(out), (x, w, b, conv_param, cols)
@@ -839,12 +841,12 @@ def conv_backward_fast(dout, cache, *, compute_dx=True):
     dtype = cols.dtype
     dout2 = dout.transpose(1, 0, 2, 3).reshape(F, -1).astype(dtype, copy=False)
     db = dout2.sum(axis=1)
-    # BLAS runs this product several times faster with the long dimension inner to
-    # both operands, as cols @ dout2.T has it, than as dout2 @ cols.T
-    dw = np.ascontiguousarray((cols @ dout2.T).T).reshape(w.shape)
+    # OpenBLAS runs this product several times faster as cols @ dout2.T than as
+    # dout2 @ cols.T, though both reduce over the long dimension
+    dw = np.ascontiguousarray(matmul(cols, dout2.T).T).reshape(w.shape)
     dx = None
     if compute_dx:
-        dcols = w.reshape(F, -1).astype(dtype, copy=False).T @ dout2
+        dcols = matmul(w.reshape(F, -1).astype(dtype, copy=False).T, dout2)
         dx = _col2im(dcols, x.shape, HH, WW, stride, pad)
     return dx, dw, db
 
