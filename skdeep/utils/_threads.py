@@ -21,33 +21,51 @@ more than its share.
 import functools
 import os
 import threading
-from contextlib import nullcontext
+from contextlib import contextmanager
 
 _lock = threading.Lock()
-_controller = None
+_libraries = None
 
 
-def _threadpool_controller():
-    """One threadpoolctl controller, made after the kernels' OpenMP runtime is loaded.
+def _thread_pools():
+    """``{"openmp": [...], "blas": [...]}``: threadpoolctl's controllers of the runtimes.
 
-    Building a controller scans every loaded library (about a millisecond);
-    its limits are read live, so one per process is enough.
+    Found once, after the kernels' OpenMP runtime is loaded: building a
+    ``ThreadpoolController`` scans every loaded library, while the controllers
+    it holds read and set the limits live, for a few microseconds.
     """
-    global _controller
-    if _controller is None:
+    global _libraries
+    if _libraries is None:
         with _lock:
-            if _controller is None:
+            if _libraries is None:
                 from threadpoolctl import ThreadpoolController
 
                 from .._kernels import _distances  # noqa: F401  loads the OpenMP runtime
 
-                _controller = ThreadpoolController()
-    return _controller
+                controller = ThreadpoolController()
+                _libraries = {api: controller.select(user_api=api).lib_controllers
+                              for api in ("openmp", "blas")}
+    return _libraries
+
+
+@contextmanager
+def _limit(libraries, n_threads):
+    """Set each library's limit to n_threads; restore the previous ones on exit."""
+    previous = [lib.num_threads for lib in libraries]
+    changed = [(lib, before) for lib, before in zip(libraries, previous)
+               if before != n_threads]
+    for lib, _ in changed:
+        lib.set_num_threads(n_threads)
+    try:
+        yield
+    finally:
+        for lib, before in changed:
+            lib.set_num_threads(before)
 
 
 def _openmp_max_threads():
     """``omp_get_max_threads()`` of the kernels' runtime in this thread; the cores without one."""
-    libraries = _threadpool_controller().select(user_api="openmp").lib_controllers
+    libraries = _thread_pools()["openmp"]
     if not libraries:
         return os.cpu_count() or 1
     return max(1, min(lib.num_threads for lib in libraries))
@@ -114,10 +132,7 @@ def kernel_threads(n_threads=None):
     context : context manager
         Restores the previous limit on exit.
     """
-    wanted = openmp_effective_n_threads(n_threads)
-    if wanted == _openmp_max_threads():
-        return nullcontext()
-    return _threadpool_controller().limit(limits=wanted, user_api="openmp")
+    return _limit(_thread_pools()["openmp"], openmp_effective_n_threads(n_threads))
 
 
 def with_kernel_threads(function):
@@ -141,7 +156,7 @@ def blas_single_thread():
     context : context manager
         Restores the previous BLAS limits on exit.
     """
-    return _threadpool_controller().limit(limits=1, user_api="blas")
+    return _limit(_thread_pools()["blas"], 1)
 
 
 def with_blas_single_thread(function):
