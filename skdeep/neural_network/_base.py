@@ -131,6 +131,10 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
         """What must not change between a warm start and the fitted model."""
         raise NotImplementedError
 
+    def _solver_options(self, incremental):
+        """Solver options of the subclass, added to (or replacing) the base's."""
+        return {}
+
     def _model_input(self, X, dtype):
         """Validated rows ``X`` as the model's input array, of ``dtype``.
 
@@ -321,8 +325,7 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
 
     def _train(self, data, incremental, rng):
         """A Solver that has trained ``model_`` on ``data``."""
-        solver = Solver(
-            self.model_, data,
+        options = dict(
             update_rule=self.update_rule,
             optim_config={"learning_rate": self.learning_rate},
             lr_decay=self.lr_decay,
@@ -334,6 +337,8 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
             early_stopping=self.early_stopping and not incremental,
             n_iter_no_change=self.n_iter_no_change,
         )
+        options.update(self._solver_options(incremental))
+        solver = Solver(self.model_, data, **options)
         if incremental and self._optim_configs is not None:
             # the optimizer's moments and decayed learning rate carry over
             solver.optim_configs = self._optim_configs
