@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 
 # public name -> submodule that defines it
 _LAZY = {
+    "ConvNetClassifier": "neural_network",
     "HOGTransformer": "features",
     "HSVHistogramTransformer": "features",
     "KNNClassifier": "neighbors",

@@ -1,9 +1,31 @@
 """ConvNet and ConvNetClassifier: gradients, geometry errors, training options, digits."""
+import pickle
+
 import numpy as np
 import pytest
+import sklearn
+from sklearn.base import clone
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
 
+from skdeep.neural_network import ConvNetClassifier
 from skdeep.nn.gradcheck import eval_numerical_gradient
 from skdeep.nn.models import ConvNet
+
+# A small net that learns the 8x8 digits in a few seconds.
+SMALL = dict(num_filters=8, filter_size=3, hidden_dim=32, learning_rate=3e-3,
+             batch_size=32)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return X / 16, y  # 8x8 grey images in [0, 1], 64 features
+
+
+@pytest.fixture(scope="module")
+def digits_split(digits):
+    return train_test_split(*digits, random_state=0)
 
 
 # ---- the model ----------------------------------------------------------------
@@ -82,6 +104,178 @@ def test_test_flip_averages_the_mirror_image():
     # training scores are of the images themselves
     y = np.arange(4)
     assert plain.loss(X, y)[0] == flipped.loss(X, y)[0]
+
+
+# ---- the estimator ------------------------------------------------------------
+def test_learns_digits_in_float32(digits_split):
+    X_train, X_test, y_train, y_test = digits_split
+    clf = ConvNetClassifier(**SMALL, num_epochs=8, random_state=0).fit(X_train, y_train)
+    # a linear classifier reaches about 0.95 on this split; the convnet does better
+    assert clf.score(X_test, y_test) > 0.96
+    assert clf.image_shape_ == (8, 8, 1)
+    assert clf.model_.params["W1"].shape == (8, 1, 3, 3)
+    assert all(v.dtype == np.float32 for v in clf.model_.params.values())
+    assert clf.n_iter_ == 8 and len(clf.val_acc_history_) == 8
+
+
+@pytest.mark.parametrize("normalization", ["batchnorm", "groupnorm"])
+def test_normalized_deeper_net_learns_digits(digits_split, normalization):
+    X_train, X_test, y_train, y_test = digits_split
+    clf = ConvNetClassifier(num_filters=(8, 8), filter_size=3, pool_every=2,
+                            hidden_dim=(), normalization=normalization, num_groups=4,
+                            learning_rate=1e-2, batch_size=32, num_epochs=3,
+                            random_state=0)
+    assert clf.fit(X_train[:600], y_train[:600]).score(X_test, y_test) > 0.9
+
+
+def test_predictions_in_float32_unless_float64_is_asked_for(digits):
+    X, y = digits
+    X, y = X[:300], y[:300]
+    clf32 = ConvNetClassifier(**SMALL, num_epochs=2, random_state=0).fit(X, y)
+    clf64 = ConvNetClassifier(**SMALL, num_epochs=2, dtype="float64",
+                              random_state=0).fit(X, y)
+    assert clf64.model_.params["W1"].dtype == np.float64
+    seen = []
+    real_loss = ConvNet.loss
+
+    def recording_loss(model, X_batch, y_batch=None, **kwargs):
+        seen.append(X_batch.dtype)
+        return real_loss(model, X_batch, y_batch, **kwargs)
+
+    ConvNet.loss = recording_loss
+    try:
+        scores32 = clf32.decision_function(X)
+        assert set(seen) == {np.dtype(np.float32)}
+        seen.clear()
+        scores64 = clf64.decision_function(X)
+        assert set(seen) == {np.dtype(np.float64)}
+        seen.clear()
+        clf64.decision_function(X.astype(np.float32))
+        assert set(seen) == {np.dtype(np.float32)}
+    finally:
+        ConvNet.loss = real_loss
+    # the same initial weights and minibatches: float32 training follows float64's
+    np.testing.assert_allclose(scores32, scores64, rtol=1e-2, atol=1e-2)
+
+
+def test_prediction_chunks_follow_working_memory(digits):
+    X, y = digits
+    clf = ConvNetClassifier(**SMALL, num_epochs=1, dtype="float64",
+                            random_state=0).fit(X[:200], y[:200])
+    sizes = []
+    real_loss = ConvNet.loss
+
+    def recording_loss(model, X_batch, y_batch=None, **kwargs):
+        sizes.append(len(X_batch))
+        return real_loss(model, X_batch, y_batch, **kwargs)
+
+    whole = clf.predict_proba(X[:300])
+    ConvNet.loss = recording_loss
+    try:
+        # about 17 KB per image: a tenth of a MiB holds 6 images
+        with sklearn.config_context(working_memory=0.1):
+            chunked = clf.predict_proba(X[:300])
+    finally:
+        ConvNet.loss = real_loss
+    assert max(sizes) < 10 and sum(sizes) == 300
+    np.testing.assert_allclose(chunked, whole, rtol=1e-12)
+
+
+@pytest.mark.parametrize("params, match", [
+    (dict(image_shape=(8, 4, 1)), r"image_shape=\(8, 4, 1\) holds 32 values"),
+    (dict(filter_size=9), "filter_size 9 of conv layer 1 is larger"),
+    (dict(num_filters=(4, 4, 4, 4), filter_size=1), "pool_every=1 puts a 2x2 pool"),
+    (dict(num_filters=6, normalization="groupnorm", num_groups=4),
+     "num_groups=4 must divide"),
+    (dict(filter_size=(3, 3)), "filter_size must be an int or one size per conv layer"),
+    (dict(hidden_dim=-1), "hidden_dim"),
+    (dict(lr_schedule="step"), "lr_schedule"),
+])
+def test_bad_geometry_is_refused_before_training(digits, params, match):
+    X, y = digits
+    clf = ConvNetClassifier(**params)
+    with pytest.raises(ValueError, match=match):
+        clf.fit(X[:50], y[:50])
+    assert not hasattr(clf, "loss_history_")
+
+
+def test_random_state_repeats(digits):
+    X, y = digits
+    X, y = X[:300], y[:300]
+
+    def proba(seed, **extra):
+        clf = ConvNetClassifier(**SMALL, num_epochs=2, random_state=seed, **extra)
+        return clf.fit(X, y).predict_proba(X)
+
+    np.testing.assert_array_equal(proba(0), proba(0))
+    assert not np.array_equal(proba(0), proba(1))
+    augmented = proba(0, augment=True)
+    np.testing.assert_array_equal(augmented, proba(0, augment=True))
+    assert not np.array_equal(augmented, proba(0))
+
+
+def test_warm_start_and_partial_fit_continue(digits):
+    X, y = digits
+    X, y = X[:400], y[:400]
+    clf = ConvNetClassifier(**SMALL, num_epochs=3, random_state=0).fit(X, y)
+    first_losses = list(clf.loss_history_)
+    clf.set_params(warm_start=True, num_epochs=1).fit(X, y)
+    assert clf.n_iter_ == 4
+    # continuing: the next epoch starts near where the last one ended
+    assert np.mean(clf.loss_history_[-5:]) < np.mean(first_losses[:5]) / 2
+
+    inc = ConvNetClassifier(**SMALL, random_state=0)
+    inc.partial_fit(X, y, classes=np.arange(10))
+    loss_after_one = np.mean(inc.loss_history_[-5:])
+    for _ in range(3):
+        inc.partial_fit(X, y)
+    assert inc.n_iter_ == 4
+    assert np.mean(inc.loss_history_[-5:]) < loss_after_one
+    with pytest.raises(ValueError, match="same architecture"):
+        inc.set_params(num_filters=4).partial_fit(X, y)
+
+
+def test_schedule_ends_near_zero_and_options_reach_the_solver(digits):
+    X, y = digits
+    X, y = X[:300], y[:300]
+    clf = ConvNetClassifier(**SMALL, num_epochs=2, update_rule="sgd_momentum",
+                            nesterov=True, lr_schedule="cosine", warmup_fraction=0.3,
+                            label_smoothing=0.1, random_state=0).fit(X, y)
+    configs = clf._optim_configs.values()
+    assert all(c["nesterov"] for c in configs)
+    # the rate of the last of T steps, after round(0.3 T) of warm-up
+    steps = len(clf.loss_history_)
+    warmup = round(0.3 * steps)
+    factor = 0.5 * (1 + np.cos(np.pi * (steps - 1 - warmup) / (steps - warmup)))
+    for config in configs:
+        assert config["learning_rate"] == pytest.approx(factor * SMALL["learning_rate"])
+    assert clf.model_.label_smoothing == 0.1
+
+
+def test_weight_averaging_and_test_flip(digits_split):
+    X_train, X_test, y_train, y_test = digits_split
+    clf = ConvNetClassifier(**SMALL, num_epochs=4, weight_averaging=0.99,
+                            random_state=0).fit(X_train, y_train)
+    assert clf.score(X_test, y_test) > 0.9
+    # with test_flip, an image and its mirror image get the same scores
+    mirror = X_test.reshape(-1, 8, 8)[:, :, ::-1].reshape(len(X_test), -1)
+    clf.set_params(test_flip=True)
+    np.testing.assert_allclose(clf.decision_function(X_test),
+                               clf.decision_function(mirror), rtol=1e-5, atol=1e-6)
+    clf.set_params(test_flip=False)
+    assert not np.allclose(clf.decision_function(X_test), clf.decision_function(mirror))
+
+
+def test_string_labels_pickle_and_clone(digits):
+    X, y = digits
+    names = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven",
+                      "eight", "nine"])
+    clf = ConvNetClassifier(**SMALL, num_epochs=1, random_state=0).fit(X[:200],
+                                                                      names[y[:200]])
+    assert set(clf.predict(X[:20])) <= set(names)
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.predict_proba(X[:20]), clf.predict_proba(X[:20]))
+    assert clone(clf).get_params() == clf.get_params()
 
 
 # ---- plot_conv_filters ----------------------------------------------------------

@@ -1,0 +1,346 @@
+"""ConvNetClassifier: a convolutional network as a scikit-learn classifier."""
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.utils import gen_batches
+from sklearn.utils._chunking import get_chunk_n_rows
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..nn.models import ConvNet
+from ..utils._threads import with_blas_single_thread
+from ..features._transformers import _fit_image_shape
+from ._base import BaseNetClassifier, _Number, _SequenceOfInts
+
+# Rows per forward pass at prediction time, unless working_memory asks for fewer.
+_PREDICT_MAX_ROWS = 256
+
+
+def _as_list(value):
+    """An int or a sequence of ints as a list of ints."""
+    return [int(value)] if isinstance(value, Integral) else [int(v) for v in value]
+
+
+class ConvNetClassifier(BaseNetClassifier):
+    """Convolutional network on images given as rows, with spatial normalization.
+
+    The network (:class:`skdeep.nn.models.ConvNet`) is ``{conv - [spatial norm]
+    - relu - [2x2 max pool]} x len(num_filters) - {affine - [norm] - relu -
+    [dropout]} x len(hidden_dim) - affine - softmax``: every convolution has
+    stride 1 and is padded to keep the image size, and a 2x2 max pool of stride
+    2 follows every ``pool_every``-th one.  The defaults are the three-layer net
+    of the CS231n notebooks: 32 filters of 7x7, one pool, a hidden layer of 100.
+    VGG-style stacks are ``num_filters=(32, 32, 64, 64, 128, 128),
+    filter_size=3, pool_every=2``.
+
+    Training is minibatch gradient descent in float32
+    (:class:`skdeep.nn.solver.Solver`), with what a deeper net needs to train
+    in a short budget: a per-step learning-rate schedule with warm-up,
+    Nesterov momentum, label smoothing, weight averaging, augmentation by
+    random flips and shifts, and flipped views at test time.  A stratified
+    share of the training data is held out to pick the epoch with the best
+    validation accuracy.
+
+    Parameters
+    ----------
+    image_shape : tuple (H, W, C) or (H, W), default=None
+        Shape of one image; each row of ``X`` is an image flattened in
+        channels-last order, ``images.reshape(len(images), -1)`` for images of
+        shape (n, H, W, C).  None infers it from the number of features: square
+        colour images when ``n_features / 3`` is a perfect square, else square
+        grey ones when ``n_features`` is (3072 -> (32, 32, 3), 64 -> (8, 8, 1));
+        any other length is read, with a warning, as one row of grey pixels.
+    num_filters : int or tuple of int, default=32
+        Filters of each conv layer, one layer per entry.
+    filter_size : int or tuple of int, default=7
+        Height and width of the filters: one odd size for every conv layer, or
+        one per layer.
+    pool_every : int, default=1
+        A 2x2 max pool of stride 2 follows every ``pool_every`` conv layers;
+        larger than ``len(num_filters)`` for no pooling.  Each pool needs an even
+        height and width.
+    hidden_dim : int or tuple of int, default=100
+        Sizes of the hidden affine layers after the convolutions; 0 or () for
+        none.
+    normalization : {None, 'batchnorm', 'groupnorm'}, default=None
+        Spatial batchnorm or spatial group norm after each convolution, and
+        batchnorm or layernorm (respectively) after each hidden affine layer.
+    num_groups : int, default=8
+        Groups of the spatial group norm; must divide every ``num_filters``.
+    augment : bool, default=False
+        Each minibatch of every epoch sees randomly transformed copies of its
+        images: flipped left-right with probability 1/2 and shifted by up to an
+        eighth of the width (4 pixels on 32x32 images), drawn from
+        ``random_state``.  For images whose mirror image is the same class.
+    dropout_keep_ratio : float, default=1.0
+        Probability of keeping each hidden affine unit during training; 1 means
+        no dropout.
+    update_rule : {'sgd', 'sgd_momentum', 'rmsprop', 'adam'}, default='adam'
+        Update rule of :mod:`skdeep.nn.optim`, with its default settings apart
+        from the learning rate and ``nesterov``.
+    learning_rate : float, default=1e-3
+        Peak learning rate.
+    lr_decay : float, default=1.0
+        Factor applied to the learning rate after each epoch.
+    lr_schedule : {'constant', 'cosine', 'linear'}, default='constant'
+        Decay of the learning rate at every step after the warm-up, down to zero
+        at the end of ``fit``; with ``warmup_fraction`` around 0.2 to 0.3 this is
+        the one-cycle schedule.  ``partial_fit`` has no schedule: it continues at
+        the learning rate the previous call ended with (``learning_rate`` at
+        first), as with ``lr_decay``.
+    warmup_fraction : float, default=0.0
+        Share of the steps of ``fit``, in [0, 1), over which the learning rate
+        rises linearly to ``learning_rate``.
+    nesterov : bool, default=False
+        Nesterov's look-ahead momentum with ``update_rule='sgd_momentum'``.
+    label_smoothing : float, default=0.0
+        The training target puts ``1 - label_smoothing`` on the label and
+        spreads ``label_smoothing`` uniformly over all classes.
+    weight_averaging : float or None, default=None
+        Decay of an exponential moving average of the weights, updated after
+        every step; the network is evaluated with, and ends with, the averaged
+        weights.  Typical values: 0.99 to 0.999.
+    test_flip : bool, default=False
+        Class scores are the mean of the scores of each image and of its
+        mirror image, at prediction and when measuring accuracies.
+    reg : float, default=1e-4
+        L2 strength: the loss gains ``0.5 * reg * sum(W**2)`` over the conv and
+        affine weights.
+    weight_scale : float or 'he', default='he'
+        Initial weights are ``weight_scale`` times standard normal draws;
+        ``'he'`` scales each layer by ``sqrt(2 / fan_in)``, the fan-in of a conv
+        layer being ``channels * filter_size**2``, which keeps the scale of the
+        activations through deep stacks of ReLUs whether the pixels are
+        standardized or raw minus their mean.  The CS231n notebooks use 1e-3.
+    batch_size : int, default=50
+        Samples per minibatch.
+    num_epochs : int, default=10
+        Passes over the training data.
+    validation_fraction : float, default=0.1
+        Share of each class held out to choose the best epoch, in [0, 1).
+    early_stopping : bool, default=False
+        Stop when the validation accuracy has not improved for
+        ``n_iter_no_change`` epochs.
+    n_iter_no_change : int, default=10
+        Patience of ``early_stopping``, in epochs.
+    warm_start : bool, default=False
+        When True, ``fit`` continues from the fitted network (same architecture
+        and classes) instead of initializing a new one.
+    dtype : {'float32', 'float64'}, default='float32'
+        Dtype of training.  Prediction runs in float32 too, unless this is
+        float64 and ``X`` is float64.
+    random_state : int, RandomState instance or None, default=None
+        Source of all randomness: initial weights, validation split, minibatch
+        order, dropout masks and augmentation.
+    verbose : int, default=0
+        1 prints one line per epoch, 2 also the loss every 10 iterations.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    image_shape_ : tuple (H, W, C)
+        The shape the rows are read as.
+    model_ : ConvNet
+        The trained network; ``model_.params`` holds ``W1, b1, ...``, the conv
+        layers first.
+    loss_history_ : list of float
+        Training loss of each iteration.
+    train_acc_history_ : list of float
+        Training accuracy after each epoch.
+    val_acc_history_ : list of float
+        Validation accuracy after each epoch (empty without validation).
+    best_val_acc_ : float or None
+        Best validation accuracy of the last ``fit``; None without validation.
+    n_iter_ : int
+        Epochs trained since the network was initialized.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during ``fit``, when ``X`` has string column names.
+
+    See Also
+    --------
+    MLPClassifier : The fully connected network on the same base.
+
+    Notes
+    -----
+    Bad geometry is refused by ``fit`` before any training, each error naming
+    its parameter: an ``image_shape`` that does not match the number of
+    features, a filter larger than its layer's input, a pool after a layer
+    whose output cannot be halved, a ``num_groups`` that does not divide the
+    filters.  A loss that becomes NaN or infinite raises
+    :class:`skdeep.exceptions.DivergenceError`, naming the learning rate.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skdeep import ConvNetClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = ConvNetClassifier(num_filters=16, filter_size=3, hidden_dim=64,
+    ...                         num_epochs=5, random_state=0)
+    >>> clf.fit(X[:1000] / 16, y[:1000]).score(X[1000:] / 16, y[1000:]) > 0.9
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **BaseNetClassifier._parameter_constraints,
+        "image_shape": [None, _SequenceOfInts(1)],
+        "num_filters": [_Number(Integral, 1, None, closed="left"), _SequenceOfInts(1)],
+        "filter_size": [_Number(Integral, 1, None, closed="left"), _SequenceOfInts(1)],
+        "pool_every": [_Number(Integral, 1, None, closed="left")],
+        "hidden_dim": [_Number(Integral, 0, None, closed="left"), _SequenceOfInts(1)],
+        "normalization": [StrOptions({"batchnorm", "groupnorm"}), None],
+        "num_groups": [_Number(Integral, 1, None, closed="left")],
+        "augment": ["boolean"],
+        "lr_schedule": [StrOptions({"constant", "cosine", "linear"})],
+        "warmup_fraction": [_Number(Real, 0, 1, closed="left")],
+        "nesterov": ["boolean"],
+        "label_smoothing": [_Number(Real, 0, 1, closed="left")],
+        "weight_averaging": [_Number(Real, 0, 1, closed="neither"), None],
+        "test_flip": ["boolean"],
+    }
+
+    def __init__(self, image_shape=None, num_filters=32, filter_size=7, pool_every=1,
+                 hidden_dim=100, normalization=None, num_groups=8, augment=False,
+                 dropout_keep_ratio=1.0, update_rule="adam", learning_rate=1e-3,
+                 lr_decay=1.0, lr_schedule="constant", warmup_fraction=0.0,
+                 nesterov=False, label_smoothing=0.0, weight_averaging=None,
+                 test_flip=False, reg=1e-4, weight_scale="he", batch_size=50,
+                 num_epochs=10, validation_fraction=0.1, early_stopping=False,
+                 n_iter_no_change=10, warm_start=False, dtype="float32",
+                 random_state=None, verbose=0):
+        self.image_shape = image_shape
+        self.num_filters = num_filters
+        self.filter_size = filter_size
+        self.pool_every = pool_every
+        self.hidden_dim = hidden_dim
+        self.normalization = normalization
+        self.num_groups = num_groups
+        self.augment = augment
+        self.dropout_keep_ratio = dropout_keep_ratio
+        self.update_rule = update_rule
+        self.learning_rate = learning_rate
+        self.lr_decay = lr_decay
+        self.lr_schedule = lr_schedule
+        self.warmup_fraction = warmup_fraction
+        self.nesterov = nesterov
+        self.label_smoothing = label_smoothing
+        self.weight_averaging = weight_averaging
+        self.test_flip = test_flip
+        self.reg = reg
+        self.weight_scale = weight_scale
+        self.batch_size = batch_size
+        self.num_epochs = num_epochs
+        self.validation_fraction = validation_fraction
+        self.early_stopping = early_stopping
+        self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+        self.dtype = dtype
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ---- hooks of BaseNetClassifier ------------------------------------------
+    def _hidden_dims(self):
+        return [h for h in _as_list(self.hidden_dim) if h != 0]
+
+    def _filter_sizes(self):
+        if isinstance(self.filter_size, Integral):
+            return int(self.filter_size)
+        return _as_list(self.filter_size)
+
+    def _architecture(self, n_features, n_classes):
+        with warnings.catch_warnings():
+            # _build_model has warned about a strip of pixels already
+            warnings.simplefilter("ignore", UserWarning)
+            image_shape = _fit_image_shape(self.image_shape, n_features,
+                                           type(self).__name__)
+        return {
+            "image_shape": image_shape,
+            "num_filters": tuple(_as_list(self.num_filters)),
+            "filter_size": self._filter_sizes(),
+            "pool_every": self.pool_every,
+            "hidden_dim": tuple(self._hidden_dims()),
+            "n_classes": n_classes,
+            "normalization": self.normalization,
+            "num_groups": self.num_groups if self.normalization == "groupnorm" else None,
+            "dropout_keep_ratio": self.dropout_keep_ratio,
+            "dtype": np.dtype(self.dtype).name,
+        }
+
+    def _build_model(self, n_features, n_classes, rng):
+        height, width, channels = _fit_image_shape(self.image_shape, n_features,
+                                                   type(self).__name__)
+        model = ConvNet(
+            _as_list(self.num_filters),
+            filter_size=self._filter_sizes(),
+            pool_every=self.pool_every,
+            hidden_dims=self._hidden_dims(),
+            input_dim=(channels, height, width),
+            num_classes=n_classes,
+            normalization=self.normalization,
+            num_groups=self.num_groups,
+            dropout_keep_ratio=self.dropout_keep_ratio,
+            label_smoothing=self.label_smoothing,
+            test_flip=self.test_flip,
+            reg=self.reg,
+            weight_scale=self.weight_scale,
+            dtype=np.dtype(self.dtype),
+            random_state=rng,
+        )
+        self.image_shape_ = (height, width, channels)
+        return model
+
+    def _model_input(self, X, dtype):
+        """Rows as images of shape (N, C, H, W), the layout of the conv layers."""
+        images = X.reshape((X.shape[0],) + tuple(self.image_shape_))
+        return np.ascontiguousarray(images.transpose(0, 3, 1, 2), dtype=dtype)
+
+    def _solver_options(self, incremental):
+        # not architecture: a warm start or partial_fit may change them
+        self.model_.label_smoothing = self.label_smoothing
+        self.model_.test_flip = self.test_flip
+        options = {
+            "augment": self.augment,
+            "weight_averaging": self.weight_averaging,
+            # the schedule spans the steps of one fit, and partial_fit has no end
+            "lr_schedule": "constant" if incremental else self.lr_schedule,
+            "warmup_fraction": 0.0 if incremental else self.warmup_fraction,
+        }
+        if self.update_rule == "sgd_momentum":
+            options["optim_config"] = {"learning_rate": self.learning_rate,
+                                       "nesterov": self.nesterov}
+        return options
+
+    # ---- prediction ----------------------------------------------------------
+    def _bytes_per_row(self, itemsize):
+        """Bytes of the temporaries of one image in a forward pass, at most."""
+        model = self.model_
+        channels = self.image_shape_[2]
+        height, width = self.image_shape_[:2]
+        largest = 0
+        for i, (filters, out_h, out_w) in enumerate(model.output_shapes, start=1):
+            size = model.params[f"W{i}"].shape[2]
+            # the window columns of the conv and a few images of its output
+            layer = channels * size * size * height * width + 4 * filters * height * width
+            largest = max(largest, layer)
+            channels, height, width = filters, out_h, out_w
+        return largest * itemsize
+
+    @with_blas_single_thread
+    def _scores(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        dtype = np.dtype(np.float64 if X.dtype == np.float64 and
+                         np.dtype(self.dtype) == np.float64 else np.float32)
+        # a copy, so that test_flip set after fit applies without touching model_
+        model = self.model_.astype(dtype)
+        model.test_flip = self.test_flip
+        scores = np.empty((X.shape[0], len(self.classes_)))
+        # working_memory bounds the activations of each chunk of images
+        n_rows = get_chunk_n_rows(row_bytes=self._bytes_per_row(dtype.itemsize),
+                                  max_n_rows=_PREDICT_MAX_ROWS)
+        for chunk in gen_batches(X.shape[0], max(1, n_rows)):
+            scores[chunk] = model.loss(self._model_input(X[chunk], dtype))
+        return scores
