@@ -1,0 +1,180 @@
+"""
+A VGG-style convnet on CIFAR-10, from scratch on a laptop CPU.
+
+Six 3x3 conv layers in pairs of 32, 64 and 128 filters with spatial batchnorm, a
+2x2 max pool after each pair, then the classifier: the whole net is
+:class:`skdeep.ConvNetClassifier`'s parameters, nothing else.  It trains on the
+50,000 training images with what makes a short budget go far: random flips and
+shifts of every image (``augment``), Nesterov momentum under a one-cycle schedule
+(a linear warm-up over the first fifth of the steps, then a linear decay to zero),
+label smoothing and weight decay; predictions average each image with its mirror
+image (``test_flip``).  The script prints the fit time and the accuracy on the
+10,000 test images and draws the loss and accuracy curves, the first layer's
+filters (:func:`skdeep.plotting.plot_conv_filters`) and the confusion matrix.
+
+    python examples/plot_cifar10_convnet.py [CIFAR_DIR] [--epochs 10]
+        [--budget-minutes M] [--n-train N] [--out cifar10_convnet.png]
+
+``--budget-minutes`` times one epoch on 2,000 images first and trains as many
+epochs as fit in the budget (at least one); ``--n-train`` trains on the first N
+images only, for a quick look.  Without CIFAR-10 (the directory given, or
+``$SKDEEP_DATA``) it runs a small version on scikit-learn's 8x8 digits in well
+under a minute.
+"""
+import argparse
+import time
+
+import numpy as np
+from sklearn.datasets import load_digits
+from sklearn.metrics import confusion_matrix
+from sklearn.model_selection import train_test_split
+
+from skdeep import ConvNetClassifier
+from skdeep.datasets import find_cifar10, load_cifar10
+
+from _example_common import CIFAR10_CLASSES, pyplot, save_figure
+
+# The recipe: everything below is a ConvNetClassifier parameter.
+CIFAR_NET = dict(
+    num_filters=(32, 32, 64, 64, 128, 128),
+    filter_size=3,
+    pool_every=2,
+    hidden_dim=(),
+    normalization="batchnorm",
+    augment=True,
+    update_rule="sgd_momentum",
+    nesterov=True,
+    learning_rate=0.05,
+    lr_schedule="linear",
+    warmup_fraction=0.2,
+    label_smoothing=0.1,
+    reg=5e-4,
+    weight_scale="he",
+    batch_size=128,
+    test_flip=True,
+    validation_fraction=0.0,
+)
+# A smaller net of the same kind for the 8x8 digits, whose mirror images are
+# other digits: no flips.
+DIGITS_NET = dict(
+    num_filters=(16, 32),
+    filter_size=3,
+    pool_every=1,
+    hidden_dim=(),
+    normalization="batchnorm",
+    update_rule="sgd_momentum",
+    nesterov=True,
+    learning_rate=0.05,
+    lr_schedule="linear",
+    warmup_fraction=0.2,
+    label_smoothing=0.1,
+    reg=5e-4,
+    batch_size=64,
+    validation_fraction=0.0,
+)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser.add_argument("cifar_dir", nargs="?", default=None,
+                        help="cifar-10-batches-py directory (or its parent)")
+    parser.add_argument("--epochs", type=int, default=10,
+                        help="passes over the training images (default 10)")
+    parser.add_argument("--budget-minutes", type=float, default=None,
+                        help="train as many epochs as fit in this many minutes")
+    parser.add_argument("--n-train", type=int, default=None,
+                        help="train on the first N training images only")
+    parser.add_argument("--out", default="cifar10_convnet.png", help="figure file")
+    return parser.parse_args()
+
+
+def load_data(cifar_dir, n_train):
+    """Training and test rows, class names, the net's parameters and the data's name."""
+    path = find_cifar10(cifar_dir)
+    if path is None:
+        X, y = load_digits(return_X_y=True)
+        X_train, X_test, y_train, y_test = train_test_split(
+            X / 16, y, test_size=0.25, random_state=0)
+        return (X_train[:n_train], y_train[:n_train], X_test, y_test,
+                [str(d) for d in range(10)], DIGITS_NET,
+                "digits (CIFAR-10 not found)")
+    X_train, y_train, X_test, y_test = load_cifar10(path)
+    X_train = X_train[:n_train].reshape(len(X_train[:n_train]), -1).astype(np.float32)
+    X_test = X_test.reshape(len(X_test), -1).astype(np.float32)
+    # per-channel standardization, the usual input of batchnorm nets
+    pixels = X_train.reshape(-1, 3)
+    mean, std = pixels.mean(axis=0), pixels.std(axis=0)
+    X_train = ((X_train.reshape(-1, 3) - mean) / std).reshape(X_train.shape)
+    X_test = ((X_test.reshape(-1, 3) - mean) / std).reshape(X_test.shape)
+    return (X_train, y_train[:n_train], X_test, y_test, CIFAR10_CLASSES, CIFAR_NET,
+            "CIFAR-10")
+
+
+def epochs_in_budget(net, X, y, minutes):
+    """Epochs of ``len(X)`` images that fit in ``minutes``, from one timed epoch of 2,000."""
+    n = min(2000, len(X))
+    start = time.perf_counter()
+    ConvNetClassifier(**net, num_epochs=1, random_state=0).fit(X[:n], y[:n])
+    per_epoch = (time.perf_counter() - start) * len(X) / n
+    epochs = max(1, int(minutes * 60 // per_epoch))
+    print(f"one epoch takes about {per_epoch / 60:.1f} min: {epochs} epochs fit in "
+          f"{minutes:g} min")
+    return epochs
+
+
+def main():
+    args = parse_args()
+    X_train, y_train, X_test, y_test, names, net, dataset = load_data(
+        args.cifar_dir, args.n_train)
+    epochs = args.epochs
+    if args.budget_minutes is not None:
+        epochs = epochs_in_budget(net, X_train, y_train, args.budget_minutes)
+    print(f"{dataset}: {len(X_train)} training and {len(X_test)} test images, "
+          f"{epochs} epochs")
+
+    clf = ConvNetClassifier(**net, num_epochs=epochs, random_state=0, verbose=1)
+    start = time.perf_counter()
+    clf.fit(X_train, y_train)
+    fit_seconds = time.perf_counter() - start
+    y_pred = clf.predict(X_test)
+    accuracy = float(np.mean(y_pred == y_test))
+    print(f"fit time {fit_seconds / 60:.1f} min ({fit_seconds:.0f} s, "
+          f"{len(X_train) * epochs / fit_seconds:.0f} images/s)")
+    print(f"test accuracy {accuracy:.4f} on {len(X_test)} images")
+
+    plt = pyplot()
+    if plt is None:
+        return
+    from skdeep.plotting import plot_conv_filters
+
+    fig, axes = plt.subplots(2, 2, figsize=(12, 10), layout="constrained")
+    loss_ax, acc_ax, filter_ax, cm_ax = axes.ravel()
+    losses = np.asarray(clf.loss_history_)
+    per_epoch = len(losses) // epochs
+    loss_ax.plot(np.arange(len(losses)) / per_epoch, losses, lw=0.5, alpha=0.5)
+    window = max(1, per_epoch // 10)
+    loss_ax.plot((np.arange(len(losses) - window + 1) + window / 2) / per_epoch,
+                 np.convolve(losses, np.ones(window) / window, mode="valid"))
+    loss_ax.set(xlabel="epoch", ylabel="training loss (label-smoothed)",
+                title="Training loss per minibatch")
+    acc_ax.plot(np.arange(1, epochs + 1), clf.train_acc_history_, "o-",
+                label="training (1,000 images, no augmentation)")
+    acc_ax.axhline(accuracy, color="C1", ls="--", label=f"test, final: {accuracy:.3f}")
+    acc_ax.set(xlabel="epoch", ylabel="accuracy", title="Accuracy")
+    acc_ax.legend()
+    plot_conv_filters(clf, ax=filter_ax)
+    cm = confusion_matrix(y_test, y_pred)
+    cm_ax.imshow(cm, cmap="Blues")
+    cm_ax.set_xticks(range(len(names)), names, rotation=45)
+    cm_ax.set_yticks(range(len(names)), names)
+    for (i, j), count in np.ndenumerate(cm):
+        cm_ax.text(j, i, count, ha="center", va="center", fontsize=7,
+                   color="white" if count > cm.max() / 2 else "black")
+    cm_ax.set(xlabel="predicted", ylabel="true", title="Confusion matrix (test)")
+    fig.suptitle(f"VGG-style ConvNetClassifier on {dataset}: test accuracy "
+                 f"{accuracy:.3f} after {fit_seconds / 60:.1f} min of fit")
+    save_figure(fig, args.out)
+
+
+if __name__ == "__main__":
+    main()
