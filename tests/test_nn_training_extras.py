@@ -72,22 +72,6 @@ def test_nesterov_matches_the_lookahead_form():
     np.testing.assert_allclose(w_in_place, next_w, rtol=1e-14)
 
 
-def test_nesterov_agrees_with_pytorch_over_steps():
-    torch = pytest.importorskip("torch")
-    rng = np.random.RandomState(1)
-    w0 = rng.randn(7)
-    grads = rng.randn(5, 7)
-    w, config = w0.copy(), {"learning_rate": 0.05, "momentum": 0.8, "nesterov": True}
-    for g in grads:
-        w, config = optim.sgd_momentum(w, g, config)
-    p = torch.tensor(w0, requires_grad=True)
-    opt = torch.optim.SGD([p], lr=0.05, momentum=0.8, nesterov=True)
-    for g in grads:
-        p.grad = torch.tensor(g)
-        opt.step()
-    np.testing.assert_allclose(w, p.detach().numpy(), rtol=1e-12)
-
-
 # ---- learning-rate schedule ---------------------------------------------------
 def _recorded_rates(schedule, warmup, num_epochs=2, n=40, batch_size=10, lr_decay=1.0):
     model = RecordingModel()
