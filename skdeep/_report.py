@@ -66,7 +66,7 @@ def _mistakes(dataset, result, directory):
                              result["y_pred"][wrong], image_shape=dataset.image_shape,
                              group_names=list(dataset.class_names), n_per_group=10)
     fig.suptitle(f"{result['name']}: misclassified test images, one row per "
-                 f"predicted class", y=1.0)
+                 f"predicted class", y=1.02)
     return _save(fig, directory, "mistakes.png")
 
 
@@ -85,8 +85,6 @@ def _templates(dataset, result, directory):
 
     fig = plot_class_templates(result["estimator"], image_shape=dataset.image_shape,
                                class_names=list(dataset.class_names))
-    fig.suptitle(f"{result['name']}: class templates (weights on standardized pixels)",
-                 y=1.02)
     return _save(fig, directory, f"templates_{result['key']}.png")
 
 
@@ -159,7 +157,8 @@ def write_report(directory, dataset, results, settings):
     linear = [r for r in results if r["kind"] == "linear"]
     if linear:
         sections += ["## Class templates", "",
-                     "The weights of each class of the linear classifiers, seen as images.",
+                     "The weights of each class of the linear classifiers, seen as images "
+                     "(weights on standardized pixels).",
                      ""]
         for r in linear:
             sections += [f"### {r['name']}", "",
