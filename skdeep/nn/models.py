@@ -40,6 +40,70 @@ def _check_positive_int(value, name):
     return int(value)
 
 
+def _hidden_layers_forward(h, params, layers, normalization, norm_params,
+                           dropout_param):
+    """``{affine - [norm] - relu - [dropout]}`` for each layer number in ``layers``.
+
+    ``norm_params[i - 1]`` is layer i's ``bn_param``/``ln_param``; ``dropout_param``
+    is empty for no dropout.  Returns the output and one ``(cache,
+    dropout_cache)`` per layer.
+    """
+    caches = []
+    for i in layers:
+        W, b = params[f"W{i}"], params[f"b{i}"]
+        if normalization is None:
+            h, cache = affine_relu_forward(h, W, b)
+        else:
+            h, cache = affine_norm_relu_forward(
+                h, W, b, params[f"gamma{i}"], params[f"beta{i}"],
+                norm_params[i - 1], normalization)
+        dropout_cache = None
+        if dropout_param:
+            h, dropout_cache = dropout_forward(h, dropout_param)
+        caches.append((cache, dropout_cache))
+    return h, caches
+
+
+def _hidden_layers_backward(dh, caches, layers, normalization, grads):
+    """Backward pass of :func:`_hidden_layers_forward`, filling ``grads``.
+
+    Layer 1 is the network's first: its input needs no gradient, and skipping
+    it saves its largest matrix product.
+    """
+    for i, (cache, dropout_cache) in zip(reversed(layers), reversed(caches)):
+        if dropout_cache is not None:
+            dh = dropout_backward(dh, dropout_cache)
+        if normalization is None:
+            dh, grads[f"W{i}"], grads[f"b{i}"] = affine_relu_backward(
+                dh, cache, compute_dx=i > 1)
+        else:
+            (dh, grads[f"W{i}"], grads[f"b{i}"], grads[f"gamma{i}"],
+             grads[f"beta{i}"]) = affine_norm_relu_backward(dh, cache, compute_dx=i > 1)
+    return dh
+
+
+def _add_l2_penalty(loss, grads, params, reg, num_layers):
+    """``loss + 0.5 * reg * sum(W**2)`` over ``W1..W{num_layers}``; their gradients gain ``reg * W``."""
+    if reg:
+        for i in range(1, num_layers + 1):
+            W = params[f"W{i}"]
+            loss += 0.5 * reg * float(np.vdot(W, W))
+            grads[f"W{i}"] += reg * W
+    return loss
+
+
+def _dropout_param(keep_ratio, seed, random_state, rng):
+    """The shared ``dropout_param`` of a model's dropout layers; empty without dropout."""
+    if keep_ratio == 1:
+        return {}
+    dropout_param = {"mode": "train", "p": keep_ratio}
+    if seed is not None:
+        dropout_param["seed"] = seed
+    elif random_state is not None:
+        dropout_param["rng"] = rng
+    return dropout_param
+
+
 class FullyConnectedNet:
     """A fully connected network with ReLUs, optional normalization and dropout.
 
@@ -142,13 +206,7 @@ class FullyConnectedNet:
                 self.params[f"gamma{i}"] = np.ones(fan_out, dtype=self.dtype)
                 self.params[f"beta{i}"] = np.zeros(fan_out, dtype=self.dtype)
 
-        self.dropout_param = {}
-        if self.use_dropout:
-            self.dropout_param = {"mode": "train", "p": dropout_keep_ratio}
-            if seed is not None:
-                self.dropout_param["seed"] = seed
-            elif random_state is not None:
-                self.dropout_param["rng"] = rng
+        self.dropout_param = _dropout_param(dropout_keep_ratio, seed, random_state, rng)
         self.bn_params = []
         if normalization == "batchnorm":
             self.bn_params = [{"mode": "train"} for _ in range(self.num_layers - 1)]
@@ -187,21 +245,9 @@ class FullyConnectedNet:
             bn_param["mode"] = mode
 
         params = self.params
-        caches = []
-        h = X
-        for i in range(1, self.num_layers):
-            W, b = params[f"W{i}"], params[f"b{i}"]
-            if self.normalization is None:
-                h, cache = affine_relu_forward(h, W, b)
-            else:
-                h, cache = affine_norm_relu_forward(
-                    h, W, b, params[f"gamma{i}"], params[f"beta{i}"],
-                    self.bn_params[i - 1], self.normalization)
-            dropout_cache = None
-            if self.use_dropout:
-                h, dropout_cache = dropout_forward(h, self.dropout_param)
-            caches.append((cache, dropout_cache))
         L = self.num_layers
+        h, caches = _hidden_layers_forward(X, params, range(1, L), self.normalization,
+                                           self.bn_params, self.dropout_param)
         scores, out_cache = affine_forward(h, params[f"W{L}"], params[f"b{L}"])
         if mode == "test":
             return scores
@@ -211,23 +257,8 @@ class FullyConnectedNet:
         # the first layer's input needs no gradient: skipping it saves its largest GEMM
         dh, grads[f"W{L}"], grads[f"b{L}"] = affine_backward(
             dscores, out_cache, compute_dx=L > 1)
-        for i in range(L - 1, 0, -1):
-            cache, dropout_cache = caches[i - 1]
-            if dropout_cache is not None:
-                dh = dropout_backward(dh, dropout_cache)
-            if self.normalization is None:
-                dh, grads[f"W{i}"], grads[f"b{i}"] = affine_relu_backward(
-                    dh, cache, compute_dx=i > 1)
-            else:
-                (dh, grads[f"W{i}"], grads[f"b{i}"], grads[f"gamma{i}"],
-                 grads[f"beta{i}"]) = affine_norm_relu_backward(dh, cache, compute_dx=i > 1)
-
-        if self.reg:
-            for i in range(1, L + 1):
-                W = params[f"W{i}"]
-                loss += 0.5 * self.reg * float(np.vdot(W, W))
-                grads[f"W{i}"] += self.reg * W
-        return loss, grads
+        _hidden_layers_backward(dh, caches, range(1, L), self.normalization, grads)
+        return _add_l2_penalty(loss, grads, params, self.reg, L), grads
 
     def astype(self, dtype):
         """A copy of the model whose parameters and running statistics are ``dtype``.
@@ -474,19 +505,14 @@ class ConvNet:
         elif normalization == "groupnorm":
             self.bn_params = ([{"G": num_groups} for _ in range(self.num_conv_layers)]
                               + [{} for _ in hidden_dims])
-        self.dropout_param = {}
-        if self.use_dropout:
-            self.dropout_param = {"mode": "train", "p": dropout_keep_ratio}
-            if seed is not None:
-                self.dropout_param["seed"] = seed
-            elif random_state is not None:
-                self.dropout_param["rng"] = rng
+        self.dropout_param = _dropout_param(dropout_keep_ratio, seed, random_state, rng)
 
     def _hidden_normalization(self):
         return {"batchnorm": "batchnorm", "groupnorm": "layernorm"}.get(self.normalization)
 
     def _forward(self, X, mode):
-        """Class scores of ``X`` in ``mode``, and the caches of every layer."""
+        """Class scores of ``X`` in ``mode``, and the caches: ``(conv_caches,
+        hidden_caches, output_cache)``, one per conv layer, one per hidden layer."""
         if self.use_dropout:
             self.dropout_param["mode"] = mode
         if self.normalization == "batchnorm":
@@ -511,23 +537,12 @@ class ConvNet:
                 else:
                     h, cache = conv_norm_relu_forward(h, W, b, *norm)
             caches.append(cache)
-        hidden_norm = self._hidden_normalization()
-        for i in range(self.num_conv_layers + 1, self.num_layers):
-            W, b = params[f"W{i}"], params[f"b{i}"]
-            if hidden_norm is None:
-                h, cache = affine_relu_forward(h, W, b)
-            else:
-                h, cache = affine_norm_relu_forward(
-                    h, W, b, params[f"gamma{i}"], params[f"beta{i}"],
-                    self.bn_params[i - 1], hidden_norm)
-            dropout_cache = None
-            if self.use_dropout:
-                h, dropout_cache = dropout_forward(h, self.dropout_param)
-            caches.append((cache, dropout_cache))
         L = self.num_layers
+        h, hidden_caches = _hidden_layers_forward(
+            h, params, range(self.num_conv_layers + 1, L), self._hidden_normalization(),
+            self.bn_params, self.dropout_param)
         scores, cache = affine_forward(h, params[f"W{L}"], params[f"b{L}"])
-        caches.append(cache)
-        return scores, caches
+        return scores, (caches, hidden_caches, cache)
 
     def loss(self, X, y=None, sample_weight=None):
         """Class scores, or the loss and its gradients.
@@ -566,19 +581,13 @@ class ConvNet:
         scores, caches = self._forward(X, "train")
         loss, dscores = softmax_loss(scores, y, label_smoothing=self.label_smoothing,
                                      sample_weight=sample_weight)
+        conv_caches, hidden_caches, out_cache = caches
         grads = {}
         L = self.num_layers
-        dh, grads[f"W{L}"], grads[f"b{L}"] = affine_backward(dscores, caches[L - 1])
-        hidden_norm = self._hidden_normalization()
-        for i in range(L - 1, self.num_conv_layers, -1):
-            cache, dropout_cache = caches[i - 1]
-            if dropout_cache is not None:
-                dh = dropout_backward(dh, dropout_cache)
-            if hidden_norm is None:
-                dh, grads[f"W{i}"], grads[f"b{i}"] = affine_relu_backward(dh, cache)
-            else:
-                (dh, grads[f"W{i}"], grads[f"b{i}"], grads[f"gamma{i}"],
-                 grads[f"beta{i}"]) = affine_norm_relu_backward(dh, cache)
+        dh, grads[f"W{L}"], grads[f"b{L}"] = affine_backward(dscores, out_cache)
+        dh = _hidden_layers_backward(dh, hidden_caches,
+                                     range(self.num_conv_layers + 1, L),
+                                     self._hidden_normalization(), grads)
         for i in range(self.num_conv_layers, 0, -1):
             # the images are the network's input: their gradient is never needed
             compute_dx = i > 1
@@ -586,18 +595,13 @@ class ConvNet:
             if self.normalization is None:
                 backward = conv_relu_pool_backward if pool else conv_relu_backward
                 dh, grads[f"W{i}"], grads[f"b{i}"] = backward(
-                    dh, caches[i - 1], compute_dx=compute_dx)
+                    dh, conv_caches[i - 1], compute_dx=compute_dx)
             else:
                 backward = conv_norm_relu_pool_backward if pool else conv_norm_relu_backward
                 (dh, grads[f"W{i}"], grads[f"b{i}"], grads[f"gamma{i}"],
-                 grads[f"beta{i}"]) = backward(dh, caches[i - 1], compute_dx=compute_dx)
-
-        if self.reg:
-            for i in range(1, L + 1):
-                W = self.params[f"W{i}"]
-                loss += 0.5 * self.reg * float(np.vdot(W, W))
-                grads[f"W{i}"] += self.reg * W
-        return loss, grads
+                 grads[f"beta{i}"]) = backward(dh, conv_caches[i - 1],
+                                               compute_dx=compute_dx)
+        return _add_l2_penalty(loss, grads, self.params, self.reg, L), grads
 
     def astype(self, dtype):
         """A copy of the model whose parameters and running statistics are ``dtype``.
