@@ -6,7 +6,7 @@
 Timed, each with ``n_jobs=1`` and ``n_jobs=2``, first on a quiet machine and then
 while a busy-loop subprocess holds one core:
 
-* the main job (``skdeep._main.run``: every classifier tuned on the digits);
+* the main job, ``skdeep ladder --n-jobs N`` (every model tuned on the digits);
 * ``GridSearchCV`` over the MLP, the linear SVM, the softmax classifier and kNN,
   on scikit-learn's digits and on ``--n-cifar`` CIFAR-10 training images (the
   CIFAR rows are skipped when the data set is absent).
@@ -68,11 +68,14 @@ def _tasks(only, cifar_dir, n_cifar):
     """(name, run(n_jobs)) of everything timed."""
     tasks = []
     if only in (None, "main"):
-        from skdeep._main import run
+        from skdeep._main import main as skdeep_command
 
         def main_job(n_jobs):
-            run(n_jobs=n_jobs, file=io.StringIO())
-        tasks.append(("main job (digits ladder)", main_job))
+            status = skdeep_command(["ladder", "--n-jobs", str(n_jobs), "--no-progress"],
+                                    out=io.StringIO())
+            if status:
+                raise RuntimeError(f"skdeep ladder exited with status {status}")
+        tasks.append(("main job (skdeep ladder, digits)", main_job))
 
     datasets = []
     if only in (None, "digits"):

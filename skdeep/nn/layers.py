@@ -14,6 +14,7 @@ import numpy as np
 
 from .._kernels import _conv as _conv_kernel
 from ..utils._matmul import matmul
+from ..utils._threads import with_kernel_threads
 from ._checks import check_array, check_dict, check_int, check_shape
 
 __all__ = [
@@ -741,6 +742,7 @@ def _float_dtype(*arrays):
     return dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
 
 
+@with_kernel_threads
 def _im2col(x, HH, WW, stride, pad, H_out, W_out):
     """Columns of every filter window, shape (C * HH * WW, N * H_out * W_out).
 
@@ -753,6 +755,7 @@ def _im2col(x, HH, WW, stride, pad, H_out, W_out):
     return cols
 
 
+@with_kernel_threads
 def _col2im(dcols, x_shape, HH, WW, stride, pad):
     """Sum the window columns ``dcols`` back onto an image of ``x_shape``."""
     dx = np.empty(x_shape, dtype=dcols.dtype)
