@@ -135,13 +135,17 @@ def kernel_threads(n_threads=None):
     return _limit(_thread_pools()["openmp"], openmp_effective_n_threads(n_threads))
 
 
-def with_kernel_threads(function):
-    """Decorator: `function` runs in ``kernel_threads()``, for wrappers with no ``n_jobs``."""
+def _run_within(context, function):
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
-        with kernel_threads():
+        with context():
             return function(*args, **kwargs)
     return wrapper
+
+
+def with_kernel_threads(function):
+    """Decorator: `function` runs in ``kernel_threads()``, for wrappers with no ``n_jobs``."""
+    return _run_within(kernel_threads, function)
 
 
 def blas_single_thread():
@@ -161,8 +165,4 @@ def blas_single_thread():
 
 def with_blas_single_thread(function):
     """Decorator: `function` runs in ``blas_single_thread()``."""
-    @functools.wraps(function)
-    def wrapper(*args, **kwargs):
-        with blas_single_thread():
-            return function(*args, **kwargs)
-    return wrapper
+    return _run_within(blas_single_thread, function)
