@@ -6,21 +6,26 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_limits
 
 from skdeep import (HOGTransformer, HSVHistogramTransformer, KNNClassifier,
                     LinearSVMClassifier, MLPClassifier, SoftmaxClassifier)
 from skdeep.neighbors import pairwise_distances
-from skdeep.utils._threads import (blas_single_thread, kernel_threads,
+from skdeep.utils._threads import (_thread_pools, blas_single_thread, kernel_threads,
                                    openmp_effective_n_threads)
 
 
 def _openmp_limits():
-    return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "openmp"]
+    """Live limits of the OpenMP runtimes loaded with the kernels.
+
+    Only those: a runtime another library loads later (PyTorch brings its own)
+    is not the kernels', and skdeep leaves it alone.
+    """
+    return [lib.num_threads for lib in _thread_pools()["openmp"]]
 
 
 def _blas_limits():
-    return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+    return [lib.num_threads for lib in _thread_pools()["blas"]]
 
 
 @pytest.fixture(scope="module")
