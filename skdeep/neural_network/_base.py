@@ -11,7 +11,8 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.utils import check_random_state
+from sklearn.utils import check_random_state, gen_batches
+from sklearn.utils._chunking import get_chunk_n_rows
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
@@ -20,8 +21,10 @@ from ..nn.optim import UPDATE_RULES
 from ..nn.solver import Solver
 from ..utils._threads import with_blas_single_thread
 
-# rows per forward pass at prediction time: bounds memory, costs nothing in speed
-_PREDICT_CHUNK = 1024
+# Rows of every forward pass at prediction time (working_memory may ask for fewer).
+# One fixed shape, padded when fewer rows remain, so that BLAS computes a row the
+# same way whichever rows share its product: predictions do not depend on batching.
+_PREDICT_ROWS = 128
 
 
 class _Number(Interval):
@@ -65,6 +68,21 @@ def _child_rngs(random_state, n):
     seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
     return [np.random.default_rng(child)
             for child in np.random.SeedSequence(int(seed)).spawn(n)]
+
+
+def _root_mean_square(X, sample_weight=None):
+    """``sqrt(mean(X**2))`` over every entry of ``X``, in float64, in bounded memory.
+
+    With ``sample_weight``, each row's entries count with its weight, as they
+    would with the row repeated.
+    """
+    weight = np.ones(X.shape[0]) if sample_weight is None else sample_weight
+    total = 0.0
+    n_rows = get_chunk_n_rows(row_bytes=8 * X.shape[1], max_n_rows=4096)
+    for rows in gen_batches(X.shape[0], n_rows):
+        chunk = X[rows].astype(np.float64)
+        total += float(np.dot(np.einsum("ij,ij->i", chunk, chunk), weight[rows]))
+    return float(np.sqrt(total / (weight.sum() * X.shape[1])))
 
 
 def _stratified_split(y, validation_fraction, rng):
@@ -135,12 +153,22 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
         """Solver options of the subclass, added to (or replacing) the base's."""
         return {}
 
+    def _input_scale(self, X, sample_weight):
+        """What the rows of ``X`` are divided by before the model; 1 leaves them."""
+        return 1.0
+
     def _model_input(self, X, dtype):
         """Validated rows ``X`` as the model's input array, of ``dtype``.
 
         Copies only when it must: training slices rows out of the result by index.
         """
         return np.ascontiguousarray(X, dtype=dtype)
+
+    def _scaled_input(self, X, dtype):
+        """Rows ``X`` divided by ``input_scale_``, as the model's input of ``dtype``."""
+        if self.input_scale_ != 1:
+            X = np.multiply(X, 1 / self.input_scale_, dtype=dtype)
+        return self._model_input(X, dtype)
 
     # ---- fitting -----------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
@@ -217,7 +245,7 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
         if continuing:
             self._check_same_architecture(X.shape[1], incremental)
         else:
-            self._init_model(X, classes, model_rng)
+            self._init_model(X, classes, sample_weight, model_rng)
         data = self._training_data(X, y_encoded, sample_weight, incremental, split_rng)
         solver = self._train(data, incremental, solver_rng)
         self._record(solver)
@@ -280,10 +308,11 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
             )
         self.model_.reg = self.reg
 
-    def _init_model(self, X, classes, rng):
+    def _init_model(self, X, classes, sample_weight, rng):
         """A new network and empty histories."""
         n_features = X.shape[1]
         self.classes_ = classes
+        self.input_scale_ = self._input_scale(X, sample_weight)
         self.model_ = self._build_model(n_features, len(classes), rng)
         self._fitted_architecture = self._architecture(n_features, len(classes))
         self.loss_history_ = []
@@ -313,7 +342,7 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
                     f"one sample for training)."
                 )
             rows = train_rows if len(val_rows) or rows is not None else None
-        X_model = self._model_input(X, np.dtype(self.dtype))
+        X_model = self._scaled_input(X, np.dtype(self.dtype))
         data = {"X_train": X_model, "y_train": y_encoded, "train_rows": rows,
                 "sample_weight": sample_weight}
         if len(val_rows):
@@ -358,13 +387,17 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
     def _scores(self, X):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        # float64 inference: scores of a row must not depend on which other rows
-        # share its matrix product, and float32 GEMMs round differently per shape
+        # float64 inference: float32 products of the trained weights would round
+        # more than the scores' last digits a user compares
         model = self.model_.astype(np.float64)
+        n_rows = get_chunk_n_rows(row_bytes=16 * X.shape[1], max_n_rows=_PREDICT_ROWS)
+        padded = np.zeros((n_rows, X.shape[1]))
         scores = np.empty((X.shape[0], len(self.classes_)))
-        for start in range(0, X.shape[0], _PREDICT_CHUNK):
-            chunk = slice(start, start + _PREDICT_CHUNK)
-            scores[chunk] = model.loss(self._model_input(X[chunk], np.float64))
+        for rows in gen_batches(X.shape[0], n_rows):
+            n = rows.stop - rows.start
+            padded[:n] = X[rows]
+            padded[n:] = 0
+            scores[rows] = model.loss(self._scaled_input(padded, np.float64))[:n]
         return scores
 
     def decision_function(self, X):

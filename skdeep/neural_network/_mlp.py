@@ -6,7 +6,7 @@ from sklearn.utils._param_validation import StrOptions
 
 from ..nn.layer_utils import NORMALIZATIONS
 from ..nn.models import FullyConnectedNet
-from ._base import BaseNetClassifier, _Number, _SequenceOfInts
+from ._base import BaseNetClassifier, _Number, _root_mean_square, _SequenceOfInts
 
 
 class MLPClassifier(BaseNetClassifier):
@@ -38,9 +38,16 @@ class MLPClassifier(BaseNetClassifier):
         L2 strength: the loss gains ``0.5 * reg * sum(W**2)`` over the weight
         matrices.
     weight_scale : float or 'he', default='he'
-        Initial weights are ``weight_scale`` times standard normal draws; ``'he'``
-        scales each layer by ``sqrt(2 / fan_in)``, which suits standardized
-        inputs.  CS231n's setups on raw pixels use values around 1e-2.
+        Initialization.  ``'he'``: each layer's weights are ``sqrt(2 / fan_in)``
+        times standard normal draws, which keeps unit-scale inputs at unit scale
+        through the ReLU layers, and the inputs are made unit-scale: divided by
+        ``input_scale_``, their root-mean-square over every entry measured at
+        the first fit.  So raw pixels (mean image removed, scale about 60) and
+        standardized features train alike, the scale of the data does not
+        change the training, and it costs nothing on standardized features
+        (scale 1).  A positive float: the CS231n initialization, ``weight_scale``
+        times standard normal draws on the inputs as they are (the CS231n
+        notebooks use values around 1e-2 on raw pixels).
     batch_size : int, default=200
         Samples per minibatch (at most the number of training samples).
     num_epochs : int, default=100
@@ -59,7 +66,9 @@ class MLPClassifier(BaseNetClassifier):
         and classes) instead of initializing a new one; the optimizer restarts.
     dtype : {'float32', 'float64'}, default='float32'
         Dtype of the training computation.  Predictions are always computed in
-        float64 from the trained weights, so they do not depend on batching.
+        float64 from the trained weights, in forward passes of a fixed number of
+        rows (padded), so a row's prediction does not depend on the other rows
+        passed with it.
     random_state : int, RandomState instance or None, default=None
         Source of all randomness: initial weights, validation split, minibatch
         order and dropout masks.  An int gives identical results on identical
@@ -76,7 +85,12 @@ class MLPClassifier(BaseNetClassifier):
     classes_ : ndarray of shape (n_classes,)
         Class labels.
     model_ : FullyConnectedNet
-        The trained network; ``model_.params`` holds ``W1, b1, ...``.
+        The trained network; ``model_.params`` holds ``W1, b1, ...``.  Its
+        inputs are the rows of ``X`` divided by ``input_scale_``.
+    input_scale_ : float
+        What the rows are divided by before the network: their root-mean-square
+        at the first fit with ``weight_scale='he'``, 1 with a numeric
+        ``weight_scale``.  Kept by ``warm_start`` and ``partial_fit``.
     loss_history_ : list of float
         Training loss of each minibatch step (``ceil(n_train / batch_size)`` per
         epoch), over every epoch since the network was initialized.
@@ -165,6 +179,16 @@ class MLPClassifier(BaseNetClassifier):
     def _hidden_dims(self):
         sizes = self.hidden_layer_sizes
         return [int(sizes)] if isinstance(sizes, Integral) else [int(s) for s in sizes]
+
+    def _input_scale(self, X, sample_weight):
+        if self.weight_scale != "he":
+            return 1.0
+        # He initialization keeps unit-scale inputs at unit scale through the
+        # layers; dividing the inputs by their measured scale makes them so,
+        # whatever their units (raw pixels have a scale of about 60), and keeps
+        # the optimizer's steps in proportion to the weights
+        scale = _root_mean_square(X, sample_weight)
+        return scale if 0 < scale < np.inf else 1.0
 
     def _architecture(self, n_features, n_classes):
         return {
