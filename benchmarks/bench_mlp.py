@@ -8,10 +8,13 @@ other 1,000; the peers train on the first 49,000.  Only ``fit`` is timed, and al
 three run in this one process, one after the other, each with its library's default
 threads.  Accuracies are on the first 1,000 test images.
 
-Then skdeep alone with batchnorm and dropout (keep 0.8), and a comparison of the
-two batchnorm backward passes.
+Then skdeep alone: with batchnorm and dropout (keep 0.8); with its default
+initialization and held-out share (``weight_scale='he'``, ``validation_fraction=0.1``;
+the setting of issue 12's "defaults that train", goal 0.50), on the same pixels and on
+standardized ones; and a comparison of the two batchnorm backward passes.
 
     python benchmarks/bench_mlp.py [CIFAR_DIR] [--epochs 10] [--skip-sklearn] [--skip-torch]
+                                   [--skip-batchnorm] [--skip-defaults]
 
 CIFAR_DIR is a ``cifar-10-batches-py`` directory or one containing it; by default
 ``skdeep.datasets.find_cifar10`` looks in the data home.  Timings vary with the
@@ -65,6 +68,17 @@ def run_skdeep(X, y, X_test, y_test, epochs, **extra):
     clf.fit(X, y)
     seconds = time.perf_counter() - start
     return seconds, clf.score(X_test, y_test)
+
+
+def run_skdeep_defaults(X, y, X_test, y_test, epochs):
+    """The issue's settings, everything else (initialization, split) left at default."""
+    clf = MLPClassifier(hidden_layer_sizes=HIDDEN, update_rule="adam",
+                        learning_rate=LEARNING_RATE, lr_decay=LR_DECAY, reg=REG,
+                        batch_size=BATCH_SIZE, num_epochs=epochs, random_state=0)
+    start = time.perf_counter()
+    clf.fit(X, y)
+    seconds = time.perf_counter() - start
+    return seconds, clf.score(X_test, y_test), clf.input_scale_
 
 
 def run_sklearn(X, y, X_test, y_test, epochs):
@@ -149,6 +163,8 @@ def main():
     parser.add_argument("--skip-torch", action="store_true")
     parser.add_argument("--skip-batchnorm", action="store_true",
                         help="skip the batchnorm + dropout accuracy run")
+    parser.add_argument("--skip-defaults", action="store_true",
+                        help="skip the two runs with the default initialization")
     args = parser.parse_args()
 
     X, y, X_test, y_test = load_data(args.cifar_dir)
@@ -190,6 +206,16 @@ def main():
                                   normalization="batchnorm", dropout_keep_ratio=0.8)
         print(f"\nskdeep with batchnorm and dropout keep 0.8: {seconds:.1f}s, "
               f"test acc {acc:.3f} (goal 0.55)")
+    if not args.skip_defaults:
+        print("\nskdeep with the default weight_scale='he' and validation_fraction=0.1:")
+        seconds, acc, scale = run_skdeep_defaults(X, y, X_test, y_test, args.epochs)
+        print(f"  raw pixels, mean image removed: {seconds:.1f}s, test acc {acc:.3f} "
+              f"(goal 0.50), input_scale_ {scale:.2f}")
+        std = X.std(axis=0)
+        seconds, acc, scale = run_skdeep_defaults(X / std, y, X_test / std, y_test,
+                                                  args.epochs)
+        print(f"  standardized pixels:            {seconds:.1f}s, test acc {acc:.3f} "
+              f"(goal 0.50), input_scale_ {scale:.2f}")
     compare_batchnorm_backwards()
     print(f"\nload average {os.getloadavg()[0]:.2f} at the end")
 
