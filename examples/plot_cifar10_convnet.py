@@ -13,13 +13,13 @@ image (``test_flip``).  The script prints the fit time and the accuracy on the
 filters (:func:`skdeep.plotting.plot_conv_filters`) and the confusion matrix.
 
     python examples/plot_cifar10_convnet.py [CIFAR_DIR] [--epochs 10]
-        [--budget-minutes M] [--n-train N] [--out cifar10_convnet.png]
+        [--budget-minutes M] [--n-train N] [--n-test N] [--out cifar10_convnet.png]
 
 ``--budget-minutes`` times one epoch on 2,000 images first and trains as many
-epochs as fit in the budget (at least one); ``--n-train`` trains on the first N
-images only, for a quick look.  Without CIFAR-10 (the directory given, or
-``$SKDEEP_DATA``) it runs a small version on scikit-learn's 8x8 digits in well
-under a minute.
+epochs as fit in the budget (at least one); ``--n-train`` and ``--n-test`` use the
+first N training or test images only, for a quick look.  Without CIFAR-10 (the
+directory given, or ``$SKDEEP_DATA``) it runs a small version on scikit-learn's
+8x8 digits in well under a minute.
 """
 import argparse
 import time
@@ -84,34 +84,36 @@ def parse_args():
                         help="train as many epochs as fit in this many minutes")
     parser.add_argument("--n-train", type=int, default=None,
                         help="train on the first N training images only")
+    parser.add_argument("--n-test", type=int, default=None,
+                        help="measure the accuracy on the first N test images only")
     parser.add_argument("--out", default="cifar10_convnet.png", help="figure file")
     return parser.parse_args()
 
 
-def load_data(cifar_dir, n_train):
+def load_data(cifar_dir, n_train, n_test):
     """Training and test rows, class names, the net's parameters and the data's name."""
     path = find_cifar10(cifar_dir)
     if path is None:
         X, y = load_digits(return_X_y=True)
         X_train, X_test, y_train, y_test = train_test_split(
             X / 16, y, test_size=0.25, random_state=0)
-        return (X_train[:n_train], y_train[:n_train], X_test, y_test,
-                [str(d) for d in range(10)], DIGITS_NET,
+        return (X_train[:n_train], y_train[:n_train], X_test[:n_test],
+                y_test[:n_test], [str(d) for d in range(10)], DIGITS_NET,
                 "digits (CIFAR-10 not found)")
     X_train, y_train, X_test, y_test = load_cifar10(path)
     X_train = X_train[:n_train].reshape(len(X_train[:n_train]), -1).astype(np.float32)
-    X_test = X_test.reshape(len(X_test), -1).astype(np.float32)
+    X_test = X_test[:n_test].reshape(len(X_test[:n_test]), -1).astype(np.float32)
     # per-channel standardization, the usual input of batchnorm nets
     pixels = X_train.reshape(-1, 3)
     mean, std = pixels.mean(axis=0), pixels.std(axis=0)
     X_train = ((X_train.reshape(-1, 3) - mean) / std).reshape(X_train.shape)
     X_test = ((X_test.reshape(-1, 3) - mean) / std).reshape(X_test.shape)
-    return (X_train, y_train[:n_train], X_test, y_test, CIFAR10_CLASSES, CIFAR_NET,
-            "CIFAR-10")
+    return (X_train, y_train[:n_train], X_test, y_test[:n_test], CIFAR10_CLASSES,
+            CIFAR_NET, "CIFAR-10")
 
 
 def epochs_in_budget(net, X, y, minutes):
-    """Epochs of ``len(X)`` images that fit in ``minutes``, from one timed epoch of 2,000."""
+    """Epochs of ``len(X)`` images that fit in ``minutes``, timed on 2,000 images."""
     n = min(2000, len(X))
     start = time.perf_counter()
     ConvNetClassifier(**net, num_epochs=1, random_state=0).fit(X[:n], y[:n])
@@ -125,7 +127,7 @@ def epochs_in_budget(net, X, y, minutes):
 def main():
     args = parse_args()
     X_train, y_train, X_test, y_test, names, net, dataset = load_data(
-        args.cifar_dir, args.n_train)
+        args.cifar_dir, args.n_train, args.n_test)
     epochs = args.epochs
     if args.budget_minutes is not None:
         epochs = epochs_in_budget(net, X_train, y_train, args.budget_minutes)

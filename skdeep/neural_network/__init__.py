@@ -1,4 +1,4 @@
-"""Neural network classifiers: fully connected and convolutional networks as scikit-learn estimators.
+"""Neural network classifiers: fully connected and convolutional networks as estimators.
 
 The networks themselves, their layers, update rules and training loop live in
 :mod:`skdeep.nn`; the estimators here add scikit-learn's validation, label handling

@@ -83,7 +83,8 @@ def _hidden_layers_backward(dh, caches, layers, normalization, grads):
 
 
 def _add_l2_penalty(loss, grads, params, reg, num_layers):
-    """``loss + 0.5 * reg * sum(W**2)`` over ``W1..W{num_layers}``; their gradients gain ``reg * W``."""
+    """``loss + 0.5 * reg * sum(W**2)`` over ``W1..W{num_layers}``, whose gradients
+    gain ``reg * W``."""
     if reg:
         for i in range(1, num_layers + 1):
             W = params[f"W{i}"]
