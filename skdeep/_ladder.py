@@ -126,7 +126,7 @@ def _settings(dataset, preset):
         "mlp_hidden": 200 if colour else 100,
         "keep": [1.0, 0.75, 0.5] if thorough else [1.0, 0.5],
         "hog_cell": (4, 4) if colour else (2, 2),
-        "conv_epochs": (10 if colour else 20) if thorough else (4 if colour else 8),
+        "conv_epochs": (10 if colour else 30) if thorough else (4 if colour else 15),
         "conv_filters": 32 if colour else 16,
         "conv_filter_size": 5 if colour else 3,
         "conv_lr": [3e-4, 1e-3] if thorough else [1e-3],
