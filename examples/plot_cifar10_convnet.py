@@ -1,5 +1,6 @@
 """
 A VGG-style convnet on CIFAR-10, from scratch on a laptop CPU.
+==============================================================
 
 Six 3x3 conv layers in pairs of 32, 64 and 128 filters with spatial batchnorm, a
 2x2 max pool after each pair, then the classifier: the whole net is
@@ -32,7 +33,7 @@ from sklearn.model_selection import train_test_split
 from skdeep import ConvNetClassifier
 from skdeep.datasets import find_cifar10, load_cifar10
 
-from _example_common import CIFAR10_CLASSES, pyplot, save_figure
+from _example_common import CIFAR10_CLASSES, pyplot, save_figure, title_line
 
 # The recipe: everything below is a ConvNetClassifier parameter.
 CIFAR_NET = dict(
@@ -75,7 +76,7 @@ DIGITS_NET = dict(
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser = argparse.ArgumentParser(description=title_line(__doc__))
     parser.add_argument("cifar_dir", nargs="?", default=None,
                         help="cifar-10-batches-py directory (or its parent)")
     parser.add_argument("--epochs", type=int, default=10,

@@ -33,7 +33,7 @@ from sklearn.preprocessing import StandardScaler
 from skdeep import HOGTransformer, HSVHistogramTransformer, LinearSVMClassifier
 from skdeep.datasets import find_cifar10, load_cifar10
 
-from _example_common import pyplot, save_figure  # examples/, the script's own directory
+from _example_common import pyplot, save_figure, title_line  # examples/, the script's own directory
 
 
 def load_data(n_images, cifar_dir=None):
@@ -61,7 +61,7 @@ def search(pixels_per_cell):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser = argparse.ArgumentParser(description=title_line(__doc__))
     parser.add_argument("cifar_dir", nargs="?", default=None,
                         help="cifar-10-batches-py directory (or its parent)")
     parser.add_argument("--n-images", type=int, default=5000,

@@ -1,5 +1,6 @@
 """
 Spatial batchnorm and group norm in a convnet, across batch sizes.
+==================================================================
 
 The convolutional sequel of ``plot_normalization.py``, as the CS231n notebooks
 pose it: a small convnet (two 3x3 conv layers of 16 and 32 filters, each followed
