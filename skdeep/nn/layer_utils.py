@@ -93,12 +93,13 @@ def affine_relu_backward(dout, cache, *, compute_dx=True):
     return affine_backward(da, fc_cache, compute_dx=compute_dx)
 
 
-def _norm_layer(normalization):
+def _norm_layer(normalization, layers=_NORM_LAYERS):
+    """The (forward, backward) pair of ``normalization`` in ``layers``, or a clear error."""
     try:
-        return _NORM_LAYERS[normalization]
+        return layers[normalization]
     except (KeyError, TypeError):
         raise ValueError(
-            f"normalization must be one of {sorted(_NORM_LAYERS)}, got {normalization!r}."
+            f"normalization must be one of {sorted(layers)}, got {normalization!r}."
         ) from None
 
 
@@ -290,16 +291,6 @@ _SPATIAL_NORM_LAYERS = {
 SPATIAL_NORMALIZATIONS = tuple(_SPATIAL_NORM_LAYERS)
 
 
-def _spatial_norm_layer(normalization):
-    try:
-        return _SPATIAL_NORM_LAYERS[normalization]
-    except (KeyError, TypeError):
-        raise ValueError(
-            f"normalization must be one of {sorted(_SPATIAL_NORM_LAYERS)}, "
-            f"got {normalization!r}."
-        ) from None
-
-
 def conv_norm_relu_forward(x, w, b, gamma, beta, conv_param, norm_param, normalization):
     """Convolution, spatial batch or group normalization, then a ReLU.
 
@@ -329,7 +320,7 @@ def conv_norm_relu_forward(x, w, b, gamma, beta, conv_param, norm_param, normali
         ``(conv_cache, norm_cache, relu_cache, normalization)`` for
         :func:`conv_norm_relu_backward`.
     """
-    norm_forward, _ = _spatial_norm_layer(normalization)
+    norm_forward, _ = _norm_layer(normalization, _SPATIAL_NORM_LAYERS)
     a, conv_cache = conv_forward_fast(x, w, b, conv_param)
     an, norm_cache = norm_forward(a, gamma, beta, norm_param)
     out, relu_cache = relu_forward(an)
@@ -360,7 +351,7 @@ def conv_norm_relu_backward(dout, cache, *, compute_dx=True):
         Gradients with respect to ``gamma`` and ``beta``.
     """
     conv_cache, norm_cache, relu_cache, normalization = cache
-    _, norm_backward = _spatial_norm_layer(normalization)
+    _, norm_backward = _norm_layer(normalization, _SPATIAL_NORM_LAYERS)
     dan = relu_backward(dout, relu_cache)
     da, dgamma, dbeta = norm_backward(dan, norm_cache)
     dx, dw, db = conv_backward_fast(da, conv_cache, compute_dx=compute_dx)

@@ -857,9 +857,9 @@ def conv_backward_fast(dout, cache, *, compute_dx=True):
 def max_pool_forward_fast(x, pool_param):
     """Max pooling, by a compiled kernel parallel over image planes.
 
-    Same arguments and results as :func:`max_pool_forward_naive`.  When the
-    windows tile the input (stride equal to the window), the backward pass writes
-    each input gradient once instead of clearing and accumulating.
+    Same arguments and results as :func:`max_pool_forward_naive`.  The common
+    2x2 window of stride 2 takes an unrolled path, many times faster than the
+    general window loop.
 
     Parameters
     ----------
