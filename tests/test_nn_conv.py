@@ -588,3 +588,25 @@ def test_pool_propagates_nan_like_the_naive_layer():
     dout = np.ones((1, 1, 2, 2))
     np.testing.assert_array_equal(max_pool_backward_fast(dout, cache_fast),
                                   max_pool_backward_naive(dout, cache_naive))
+
+
+def test_fast_conv_in_runs_of_images_when_the_columns_exceed_working_memory(rng):
+    from sklearn import config_context
+
+    x = rng.randn(7, 3, 9, 8)
+    w = rng.randn(4, 3, 3, 3)
+    b = rng.randn(4)
+    conv_param = {"stride": 1, "pad": 1}
+    out, cache = conv_forward_fast(x, w, b, conv_param)
+    dout = rng.randn(*out.shape)
+    grads = conv_backward_fast(dout, cache)
+    # the columns of one image: 27 rows of 72 positions in float64
+    row_mb = 27 * 72 * 8 / 2**20
+    with config_context(working_memory=2.5 * row_mb):  # runs of two images
+        out_runs, cache_runs = conv_forward_fast(x, w, b, conv_param)
+        assert cache_runs[4] is None
+        grads_runs = conv_backward_fast(dout, cache_runs)
+    np.testing.assert_allclose(out_runs, out, rtol=0, atol=1e-12)
+    for g_runs, g in zip(grads_runs, grads):
+        np.testing.assert_allclose(g_runs, g, rtol=0, atol=1e-12)
+    assert conv_backward_fast(dout, cache_runs, compute_dx=False)[0] is None

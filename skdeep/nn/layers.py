@@ -11,6 +11,7 @@ Functions keep the floating dtype of their inputs, so float32 networks compute i
 float32 throughout and float64 gradient checks stay float64.
 """
 import numpy as np
+from sklearn.utils._chunking import get_chunk_n_rows
 
 from .._kernels import _conv as _conv_kernel
 from ..utils._matmul import matmul
@@ -756,11 +757,9 @@ def _im2col(x, HH, WW, stride, pad, H_out, W_out):
 
 
 @with_kernel_threads
-def _col2im(dcols, x_shape, HH, WW, stride, pad):
-    """Sum the window columns ``dcols`` back onto an image of ``x_shape``."""
-    dx = np.empty(x_shape, dtype=dcols.dtype)
+def _col2im(dcols, HH, WW, stride, pad, dx):
+    """Write into ``dx`` the sum of the window columns ``dcols`` put back in place."""
     _conv_kernel.col2im(dcols, HH, WW, stride, pad, dx)
-    return dx
 
 
 def conv_forward_fast(x, w, b, conv_param):
@@ -794,7 +793,10 @@ def conv_forward_fast(x, w, b, conv_param):
         ``(x, w, b, conv_param, cols)`` for :func:`conv_backward_fast`, where
         ``cols`` of shape (C * HH * WW, N * H_out * W_out) holds the input window
         of every output position in column ``(n * H_out + y) * W_out + x``, its
-        rows ordered like ``w.reshape(F, -1)``.
+        rows ordered like ``w.reshape(F, -1)``.  ``cols`` is None when it would
+        not fit in scikit-learn's ``working_memory``; the images are then
+        convolved a run at a time, and the backward pass recomputes the columns
+        of each run.
 
     Raises
     ------
@@ -806,11 +808,30 @@ def conv_forward_fast(x, w, b, conv_param):
     x = x.astype(dtype, copy=False)
     N, F = x.shape[0], w.shape[0]
     HH, WW = w.shape[2:]
-    cols = _im2col(x, HH, WW, stride, pad, H_out, W_out)
-    out = matmul(w.reshape(F, -1).astype(dtype, copy=False), cols)
-    out += np.asarray(b, dtype=dtype)[:, None]
-    out = out.reshape(F, N, H_out, W_out).transpose(1, 0, 2, 3)
-    return np.ascontiguousarray(out), (x, w, b, conv_param, cols)
+    w2 = w.reshape(F, -1).astype(dtype, copy=False)
+    bias = np.asarray(b, dtype=dtype)[:, None]
+    chunks = _image_chunks(x, w, H_out, W_out)
+    out = np.empty((N, F, H_out, W_out), dtype=dtype)
+    for n0, n1 in chunks:
+        cols = _im2col(x[n0:n1], HH, WW, stride, pad, H_out, W_out)
+        out_chunk = matmul(w2, cols)
+        out_chunk += bias
+        out[n0:n1] = out_chunk.reshape(F, n1 - n0, H_out, W_out).transpose(1, 0, 2, 3)
+    if len(chunks) > 1:
+        cols = None  # recomputed chunk by chunk in the backward pass
+    return out, (x, w, b, conv_param, cols)
+
+
+def _image_chunks(x, w, H_out, W_out):
+    """Bounds of the runs of images whose columns fit in scikit-learn's working memory.
+
+    One run (the whole batch) in the common case; a batch whose columns would not
+    fit, such as a large prediction, is convolved a run at a time.
+    """
+    N = x.shape[0]
+    row_bytes = w[0].size * H_out * W_out * x.itemsize
+    n_rows = get_chunk_n_rows(row_bytes, max_n_rows=N)
+    return [(n0, min(n0 + n_rows, N)) for n0 in range(0, N, n_rows)]
 
 
 def conv_backward_fast(dout, cache, *, compute_dx=True):
@@ -841,16 +862,22 @@ def conv_backward_fast(dout, cache, *, compute_dx=True):
     N, F = x.shape[0], w.shape[0]
     _check_dout(dout, (N, F, H_out, W_out))
     HH, WW = w.shape[2:]
-    dtype = cols.dtype
-    dout2 = dout.transpose(1, 0, 2, 3).reshape(F, -1).astype(dtype, copy=False)
-    db = dout2.sum(axis=1)
-    # OpenBLAS runs this product several times faster as cols @ dout2.T than as
-    # dout2 @ cols.T, though both reduce over the long dimension
-    dw = np.ascontiguousarray(matmul(cols, dout2.T).T).reshape(w.shape)
-    dx = None
-    if compute_dx:
-        dcols = matmul(w.reshape(F, -1).astype(dtype, copy=False).T, dout2)
-        dx = _col2im(dcols, x.shape, HH, WW, stride, pad)
+    dtype = x.dtype
+    w2t = w.reshape(F, -1).astype(dtype, copy=False).T
+    db = dout.sum(axis=(0, 2, 3), dtype=dtype)
+    dw_t = np.zeros((w2t.shape[0], F), dtype=dtype)
+    dx = np.empty(x.shape, dtype=dtype) if compute_dx else None
+    chunks = [(0, N)] if cols is not None else _image_chunks(x, w, H_out, W_out)
+    for n0, n1 in chunks:
+        chunk_cols = cols if cols is not None else _im2col(x[n0:n1], HH, WW, stride,
+                                                           pad, H_out, W_out)
+        dout2 = dout[n0:n1].transpose(1, 0, 2, 3).reshape(F, -1).astype(dtype, copy=False)
+        # OpenBLAS runs this product several times faster as cols @ dout2.T than
+        # as dout2 @ cols.T, though both reduce over the long dimension
+        dw_t += matmul(chunk_cols, dout2.T)
+        if compute_dx:
+            _col2im(matmul(w2t, dout2), HH, WW, stride, pad, dx[n0:n1])
+    dw = np.ascontiguousarray(dw_t.T).reshape(w.shape)
     return dx, dw, db
 
 
