@@ -213,15 +213,24 @@ def test_sample_weight_shifts_the_decision_toward_heavy_classes():
 
 
 @pytest.mark.parametrize("weight, match", [
-    (np.zeros(200), "weight"),
-    (np.r_[np.ones(60), np.zeros(140)], "at least 2 classes with a non-zero"),
+    (np.zeros(200), "at least one non-zero number"),
     (-np.ones(200), "Negative values in data passed to `sample_weight`"),
 ])
 def test_bad_sample_weight(blobs, weight, match):
     X, y = blobs
-    order = np.argsort(y, kind="stable")
     with pytest.raises(ValueError, match=match):
-        MLPClassifier(num_epochs=1).fit(X[order], y[order], sample_weight=weight)
+        MLPClassifier(num_epochs=1).fit(X, y, sample_weight=weight)
+    with pytest.raises(ValueError, match=match):
+        MLPClassifier().partial_fit(X, y, classes=[0, 1, 2], sample_weight=weight)
+
+
+def test_sample_weight_on_one_class_only_is_refused(blobs):
+    X, y = blobs
+    with pytest.raises(ValueError, match="at least 2 classes with a non-zero"):
+        MLPClassifier(num_epochs=1).fit(X, y, sample_weight=(y == 1).astype(float))
+    # partial_fit knows the other classes from its first call
+    MLPClassifier().partial_fit(X, y, classes=[0, 1, 2],
+                                sample_weight=(y == 1).astype(float))
 
 
 def test_sample_weight_is_routed_through_pipeline_and_grid_search(blobs):

@@ -284,15 +284,13 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
                 )
         y_encoded = np.searchsorted(classes, y)
         if sample_weight is not None and not incremental:
+            # _check_sample_weight has refused weights that are all zero
             weighted = np.unique(y_encoded[sample_weight > 0])
             if len(weighted) < 2:
                 raise ValueError(
                     f"{type(self).__name__} needs samples of at least 2 classes with "
                     f"a non-zero sample_weight, but only class "
-                    f"{classes[weighted[0]]!r} has any (or every weight is zero)."
-                    if len(weighted) else
-                    "sample_weight is zero for every sample: at least one weight "
-                    "must be non-zero."
+                    f"{classes[weighted[0]]!r} has any."
                 )
         return classes, y_encoded
 
