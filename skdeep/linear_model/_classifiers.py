@@ -1,6 +1,5 @@
 """Linear classifiers trained by minibatch SGD: multiclass SVM and softmax."""
 import numbers
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -8,11 +7,11 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
-from threadpoolctl import threadpool_info, threadpool_limits
 
 from ..exceptions import DivergenceError, check_finite_loss
 from ..nn.layers import softmax_loss, svm_loss
-from ..utils._threads import with_blas_single_thread
+from ..utils._threads import (blas_max_threads, blas_single_thread,
+                              openmp_effective_n_threads, with_blas_single_thread)
 from ._losses import linear_loss
 
 
@@ -65,14 +64,11 @@ _HELPER_MIN_BATCH_VALUES = 2**17
 def _second_thread_allowed():
     """Whether fit may keep a second core busy.
 
-    Follows the BLAS thread limit, which is what users and joblib set: inside
-    ``GridSearchCV(n_jobs=...)`` workers, or under
-    ``threadpoolctl.threadpool_limits(1)``, it is 1 and fit stays on one thread.
+    Follows skdeep's thread convention (:mod:`skdeep.utils._threads`) and the
+    BLAS limit: inside ``GridSearchCV(n_jobs=...)`` workers, or under
+    ``threadpoolctl.threadpool_limits(1)``, fit stays on one thread.
     """
-    if (os.cpu_count() or 1) < 2:
-        return False
-    limits = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
-    return min(limits, default=os.cpu_count()) >= 2
+    return openmp_effective_n_threads() >= 2 and blas_max_threads() >= 2
 
 
 class _BaseLinearClassifier(ClassifierMixin, BaseEstimator):
@@ -171,7 +167,7 @@ class _BaseLinearClassifier(ClassifierMixin, BaseEstimator):
         # The products are (batch_size x D) by (D x C) with C small: BLAS's own
         # threads barely help them on an idle machine and, busy-waiting, slow them
         # many times over on a busy one or inside parallel grid searches.
-        with threadpool_limits(limits=1, user_api="blas"), np.errstate(
+        with blas_single_thread(), np.errstate(
             over="ignore", invalid="ignore"
         ), helper:
             # randint(n, size) draws what the seeds' np.random.choice(n, size) does;

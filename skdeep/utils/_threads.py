@@ -63,12 +63,22 @@ def _limit(libraries, n_threads):
             lib.set_num_threads(before)
 
 
-def _openmp_max_threads():
-    """``omp_get_max_threads()`` of the kernels' runtime in this thread; the cores without one."""
-    libraries = _thread_pools()["openmp"]
+def _max_threads(api):
+    """The lowest live limit of the ``api`` runtimes in this thread; the cores without one."""
+    libraries = _thread_pools()[api]
     if not libraries:
         return os.cpu_count() or 1
     return max(1, min(lib.num_threads for lib in libraries))
+
+
+def _openmp_max_threads():
+    """``omp_get_max_threads()`` of the kernels' runtime in this thread; the cores without one."""
+    return _max_threads("openmp")
+
+
+def blas_max_threads():
+    """The BLAS libraries' current thread limit (the lowest); the cores without one."""
+    return _max_threads("blas")
 
 
 def _in_joblib_thread_worker():
