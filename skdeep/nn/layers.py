@@ -15,7 +15,7 @@ from sklearn.utils._chunking import get_chunk_n_rows
 
 from .._kernels import _conv as _conv_kernel
 from ..utils._matmul import matmul
-from ..utils._threads import with_kernel_threads
+from ..utils._threads import kernel_threads, with_kernel_threads
 from ._checks import check_array, check_dict, check_int, check_shape
 
 __all__ = [
@@ -914,7 +914,8 @@ def max_pool_forward_fast(x, pool_param):
     x = np.ascontiguousarray(x, dtype=_float_dtype(x))
     out = np.empty((N, C, H_out, W_out), dtype=x.dtype)
     argmax = np.empty((N, C, H_out, W_out), dtype=np.int32)
-    _conv_kernel.max_pool_forward(x, HH, WW, stride, out, argmax)
+    with kernel_threads():
+        _conv_kernel.max_pool_forward(x, HH, WW, stride, out, argmax)
     return out, (x, pool_param, argmax)
 
 
@@ -939,9 +940,10 @@ def max_pool_backward_fast(dout, cache):
     _check_dout(dout, (N, C, H_out, W_out))
     dx = np.empty(x.shape, dtype=x.dtype)
     planes = N * C
-    _conv_kernel.max_pool_backward(
-        np.ascontiguousarray(dout, dtype=x.dtype).reshape(planes, -1),
-        argmax.reshape(planes, -1), dx.reshape(planes, -1))
+    with kernel_threads():
+        _conv_kernel.max_pool_backward(
+            np.ascontiguousarray(dout, dtype=x.dtype).reshape(planes, -1),
+            argmax.reshape(planes, -1), dx.reshape(planes, -1))
     return dx
 
 
