@@ -1,9 +1,9 @@
-import importlib.util
 import io
 import subprocess
 import sys
 
 import numpy as np
+from _kernel_harness import kernel_pair
 
 import skdeep
 from skdeep._kernels import kernel_names, kernel_status
@@ -29,19 +29,8 @@ def test_import_is_light():
     assert out.stdout.strip() == "[]"
 
 
-def load_pure_python(name):
-    """The kernel's .py source as plain Python, whatever is compiled beside it."""
-    path = skdeep._kernels.__file__.replace("__init__.py", f"{name}.py")
-    spec = importlib.util.spec_from_file_location(f"pure_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_distance_kernel_source_runs_as_python_and_agrees():
-    from skdeep._kernels import _distances as loaded
-
-    pure = load_pure_python("_distances")
+    loaded, pure = kernel_pair("_distances")
     rng = np.random.RandomState(0)
     X = rng.randint(0, 256, size=(4, 300)).astype(np.uint8)
     Y = rng.randint(0, 256, size=(6, 300)).astype(np.uint8)

@@ -159,7 +159,7 @@ def test_fit_reproduces_the_seeds_bias_column_training(cls, loss_fn, digits):
     X, y = digits
     params = dict(learning_rate=1e-3, reg=0.5, num_iters=300, batch_size=50)
     W_ref, history_ref = _seeds_training(loss_fn, X, y, seed=7, **params)
-    clf = cls(random_state=7, **params).fit(X, y)
+    clf = cls(random_state=7, dtype="float64", **params).fit(X, y)
     np.testing.assert_allclose(clf.coef_, W_ref[:-1].T, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(clf.intercept_, W_ref[-1], rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(clf.loss_history_, history_ref, rtol=1e-9)
@@ -231,23 +231,30 @@ def test_random_state_reproducible_and_global_rng_untouched(cls, digits):
 
 
 @pytest.mark.parametrize("cls", CLASSIFIERS)
-def test_float32_input_trains_in_float32(cls, digits):
+def test_dtype_sets_the_training_dtype_whatever_the_input(cls, digits):
     X, y = digits
-    clf32 = cls(num_iters=200, random_state=0).fit(X.astype(np.float32), y)
-    clf64 = cls(num_iters=200, random_state=0).fit(X, y)
+    X32 = X.astype(np.float32)
+    clf32 = cls(num_iters=200, random_state=0).fit(X32, y)
     assert clf32.coef_.dtype == np.float32 and clf32.intercept_.dtype == np.float32
-    assert clf32.decision_function(X.astype(np.float32)).dtype == np.float32
+    assert clf32.decision_function(X32).dtype == np.float32
+    # float64 input is converted a batch at a time to the same float32 values
+    clf32_from64 = cls(num_iters=200, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(clf32_from64.coef_, clf32.coef_)
+    np.testing.assert_array_equal(clf32_from64.loss_history_, clf32.loss_history_)
+    clf64 = cls(num_iters=200, random_state=0, dtype="float64").fit(X32, y)
     assert clf64.coef_.dtype == np.float64
     np.testing.assert_allclose(clf32.coef_, clf64.coef_, rtol=1e-3, atol=1e-5)
-    clf_int = cls(num_iters=10, random_state=0).fit(np.round(X).astype(np.int32), y)
+    clf_int = cls(num_iters=10, random_state=0, dtype=np.float64).fit(
+        np.round(X).astype(np.int32), y)
     assert clf_int.coef_.dtype == np.float64
 
 
 @pytest.mark.parametrize("cls", CLASSIFIERS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_helper_thread_changes_nothing_but_speed(cls, dtype, digits, monkeypatch):
-    from skdeep.linear_model import _classifiers
     from threadpoolctl import threadpool_limits
+
+    from skdeep.linear_model import _sgd as _classifiers
 
     X = digits[0][:, :63].astype(dtype)  # odd: unequal halves of the gradient
     y = digits[1]
@@ -268,7 +275,7 @@ def test_helper_thread_changes_nothing_but_speed(cls, dtype, digits, monkeypatch
 
 
 def test_helper_thread_is_used_only_for_large_batches(digits, monkeypatch):
-    from skdeep.linear_model import _classifiers
+    from skdeep.linear_model import _sgd as _classifiers
 
     started = []
 
@@ -294,7 +301,7 @@ def test_batch_larger_than_training_set(cls, loss_fn, digits):
     X, y = digits[0][:30], digits[1][:30]
     params = dict(learning_rate=1e-2, reg=1e-3, num_iters=50, batch_size=100)
     W_ref, _ = _seeds_training(loss_fn, X, y, seed=3, **params)
-    clf = cls(random_state=3, **params).fit(X, y)
+    clf = cls(random_state=3, dtype="float64", **params).fit(X, y)
     np.testing.assert_allclose(clf.coef_, W_ref[:-1].T, rtol=1e-9, atol=1e-12)
     assert clf.score(X, y) > 0.9
 
@@ -322,9 +329,14 @@ def test_verbose_prints_the_loss_every_100_iterations(cls, digits, capsys):
 
 @pytest.mark.parametrize("cls", CLASSIFIERS)
 @pytest.mark.parametrize("param, value, message", [
-    ("learning_rate", 0.0, r"'learning_rate' parameter .* must be a float in the range \(0, inf\)"),
+    ("learning_rate", 0.0, r"'learning_rate' parameter .* must be a float in the range \(0(\.0)?, inf\)"),
     ("learning_rate", "fast", "'learning_rate' parameter"),
-    ("reg", -1.0, r"'reg' parameter .* range \[0, inf\)"),
+    ("learning_rate", np.inf, "'learning_rate' parameter"),
+    ("reg", -1.0, r"'reg' parameter .* range \[0(\.0)?, inf\)"),
+    # an infinite penalty is refused up front, not blamed on the learning rate
+    ("reg", np.inf, r"'reg' parameter .* range \[0(\.0)?, inf\)"),
+    ("reg", np.nan, "'reg' parameter"),
+    ("dtype", "float16", "'dtype' parameter"),
     ("num_iters", 0, r"'num_iters' parameter .* must be an int in the range \[1, inf\)"),
     ("batch_size", 2.5, "'batch_size' parameter .* must be an int"),
 ])
@@ -332,6 +344,29 @@ def test_bad_parameters_raise_clear_errors(cls, param, value, message):
     X, y = make_blobs(n_samples=20, random_state=0)
     with pytest.raises(ValueError, match=message):
         cls(**{param: value}).fit(X, y)
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS)
+def test_huge_batch_size_is_refused_before_allocating(cls):
+    # two buffers of 10**9 rows would need 477 GiB (float64; 238 GiB in float32)
+    X, y = make_blobs(n_samples=20, n_features=64, random_state=0)
+    with pytest.raises(ValueError, match=r"batch_size=1000000000 needs two batch buffers"):
+        cls(batch_size=10**9).fit(X, y)
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS)
+def test_mixed_string_and_number_labels_get_scikit_learns_error(cls):
+    X = np.random.RandomState(0).randn(6, 3)
+    y = np.array(["a", 1, "a", 1, "b", 2], dtype=object)
+    with pytest.raises(ValueError, match="Mix of label input types"):
+        cls().fit(X, y)
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS)
+def test_single_integer_class_message_shows_the_plain_number(cls):
+    X = np.random.RandomState(0).randn(10, 3)
+    with pytest.raises(ValueError, match=r"only one class: 0\.$"):
+        cls().fit(X, np.zeros(10, dtype=np.int64))
 
 
 @pytest.mark.parametrize("cls", CLASSIFIERS)

@@ -144,14 +144,9 @@ def test_out_must_fit(w, dw):
 
 def test_python_source_of_the_kernel_agrees_with_the_loaded_one(w, dw):
     """The pure-Python fallback and the compiled kernel compute the same updates."""
-    import importlib.util
+    from _kernel_harness import kernel_pair
 
-    from skdeep._kernels import _optim as loaded
-
-    spec = importlib.util.spec_from_file_location(
-        "_optim_source", loaded.__file__.rsplit("_optim", 1)[0] + "_optim.py")
-    source = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(source)
+    loaded, source = kernel_pair("_optim")
     args = (np.float64(0.9), np.float64(0.1), np.float64(0.999), np.float64(0.001),
             np.float64(0.01), np.float64(2.0), np.float64(1e-8))
     results = []

@@ -7,6 +7,7 @@ import numpy as np
 
 from .._kernels import _hog, _hue
 from ..utils._threads import with_kernel_threads
+from ..utils._validation import row_chunks
 
 BLOCK_NORMS = ("L1", "L1-sqrt", "L2", "L2-Hys")
 
@@ -16,7 +17,7 @@ BLOCK_NORMS = ("L1", "L1-sqrt", "L2", "L2-Hys")
 _SPECIAL_ROWS = np.array([0., 0., -0., -0., 1., -1., 1., 1., -1., -1.])
 _SPECIAL_COLS = np.array([1., -1., 1., -1., 0., 0., 1., -1., 1., -1.])
 
-# Images per kernel call: bounds the float64 copy of a batch and paces progress.
+# Pixel values per kernel call at most, so that progress comes in steps.
 _BATCH_VALUES = 1 << 21
 
 
@@ -66,12 +67,16 @@ def integer_gradient_tables(orientations):
 
 
 def _batches(n_samples, n_features, verbose, what, name):
-    """Yield (start, stop) of the batches, printing progress when verbose."""
-    step = max(1, _BATCH_VALUES // max(1, n_features))
-    show = verbose and n_samples > step
+    """Yield (start, stop) of the batches, printing progress when verbose.
+
+    A batch's float64 copy stays within scikit-learn's ``working_memory``, and
+    within ``_BATCH_VALUES`` values, which paces the progress lines.
+    """
+    max_rows = max(1, _BATCH_VALUES // max(1, n_features))
+    show = verbose and n_samples > max_rows
     t0 = time.perf_counter()
-    for start in range(0, n_samples, step):
-        stop = min(start + step, n_samples)
+    for batch in row_chunks(n_samples, 8 * n_features, max_n_rows=max_rows):
+        start, stop = batch.start, batch.stop
         yield start, stop
         # about ten lines per call, however many batches
         if show and (stop == n_samples or stop * 10 // n_samples > start * 10 // n_samples):

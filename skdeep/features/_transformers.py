@@ -1,12 +1,13 @@
 """Image features as scikit-learn transformers: HOG and hue histograms."""
-import numbers
 import warnings
+from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..utils._images import check_image_shape, infer_image_shape
+from ..utils._images import as_pixel_values, fit_image_shape
 from ._extract import BLOCK_NORMS, hog_rows, hue_histogram_rows
 
 _IMAGE_SHAPE_DOC = """image_shape : tuple (H, W, C) or (H, W), default=None
@@ -17,23 +18,7 @@ _IMAGE_SHAPE_DOC = """image_shape : tuple (H, W, C) or (H, W), default=None
         else (with a warning) one row of grey pixels (1, n_features, 1)."""
 
 
-def _fit_image_shape(image_shape, n_features, name):
-    """The image shape for ``fit``: given, inferred, or a one-row grey strip.
-
-    The strip keeps every length usable (scikit-learn's own checks fit on a
-    handful of features); the warning says it is almost surely not what was
-    meant.
-    """
-    if image_shape is not None:
-        return check_image_shape(image_shape, n_features)
-    try:
-        return infer_image_shape(n_features)
-    except ValueError:
-        warnings.warn(
-            f"{name}: {n_features} features are not a square RGB or grey image, "
-            f"so each row is read as one row of {n_features} grey pixels; pass "
-            f"image_shape=(H, W, C) if that is not what you mean.", UserWarning)
-        return (1, n_features, 1)
+_POSITIVE_INT = Interval(Integral, 1, None, closed="left")
 
 
 class _ImageFeatures(TransformerMixin, BaseEstimator):
@@ -50,15 +35,8 @@ class _ImageFeatures(TransformerMixin, BaseEstimator):
         return None
 
     def _validate(self, X, reset):
-        # uint8 stays uint8: the kernels read it directly, with no float copy
-        X = validate_data(self, X, reset=reset,
-                          dtype=[np.uint8, np.float64, np.float32])
-        reason = self._non_negative()
-        if reason and X.size and X.min() < 0:
-            # scikit-learn's wording for positive-only estimators
-            raise ValueError(
-                f"Negative values in data passed to {type(self).__name__}: {reason}.")
-        return X
+        X = validate_data(self, X, reset=reset, dtype="numeric")
+        return as_pixel_values(X, type(self).__name__, self._non_negative())
 
     def get_feature_names_out(self, input_features=None):
         """Get the names of the output features: a prefix and the feature's number.
@@ -84,19 +62,14 @@ class _ImageFeatures(TransformerMixin, BaseEstimator):
         return tags
 
 
-def _positive_pair(value, name):
-    """``value`` as a pair of positive ints, or a ValueError naming ``name``."""
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        value = (value, value)
-    try:
-        pair = tuple(value)
-    except TypeError:
-        pair = ()
-    if (len(pair) != 2
-            or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
-                       for v in pair)
-            or min(pair) < 1):
-        raise ValueError(f"{name} must be a pair of positive ints, got {value!r}.")
+def _as_pair(estimator, name):
+    """The parameter ``name`` as a pair of positive ints (an int means both)."""
+    value = getattr(estimator, name)
+    pair = (value, value) if isinstance(value, Integral) else tuple(value)
+    if len(pair) != 2 or not all(_POSITIVE_INT.is_satisfied_by(v) for v in pair):
+        raise InvalidParameterError(
+            f"The {name!r} parameter of {type(estimator).__name__} must be an int in "
+            f"the range [1, inf) or a pair of them. Got {value!r} instead.")
     return int(pair[0]), int(pair[1])
 
 
@@ -165,17 +138,15 @@ class HOGTransformer(_ImageFeatures):
         self.transform_sqrt = transform_sqrt
         self.verbose = verbose
 
-    def _check_params(self):
-        if (not isinstance(self.orientations, numbers.Integral)
-                or isinstance(self.orientations, bool) or self.orientations < 1):
-            raise ValueError(
-                f"orientations must be a positive int, got {self.orientations!r}.")
-        if self.block_norm not in BLOCK_NORMS:
-            raise ValueError(
-                f"block_norm must be one of {BLOCK_NORMS}, got {self.block_norm!r}.")
-        cell = _positive_pair(self.pixels_per_cell, "pixels_per_cell")
-        block = _positive_pair(self.cells_per_block, "cells_per_block")
-        return cell, block
+    _parameter_constraints: dict = {
+        "image_shape": [None, tuple, list],
+        "orientations": [_POSITIVE_INT],
+        "pixels_per_cell": [_POSITIVE_INT, tuple, list],
+        "cells_per_block": [_POSITIVE_INT, tuple, list],
+        "block_norm": [StrOptions(set(BLOCK_NORMS))],
+        "transform_sqrt": ["boolean"],
+        "verbose": ["verbose"],
+    }
 
     _feature_prefix = "hog"
 
@@ -187,6 +158,7 @@ class HOGTransformer(_ImageFeatures):
     def _n_features_out(self):
         return self.n_features_out_
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Check the parameters against the image shape of ``X``.
 
@@ -203,9 +175,10 @@ class HOGTransformer(_ImageFeatures):
             The fitted transformer.
         """
         X = self._validate(X, reset=True)
-        self.image_shape_ = _fit_image_shape(self.image_shape, X.shape[1],
-                                             type(self).__name__)
-        cell, block = self._check_params()
+        self.image_shape_ = fit_image_shape(self.image_shape, X.shape[1],
+                                            type(self).__name__)
+        cell = _as_pair(self, "pixels_per_cell")
+        block = _as_pair(self, "cells_per_block")
         n_blocks = [n // c - b + 1 for n, c, b in zip(self.image_shape_, cell, block)]
         if min(n_blocks) < 1:
             warnings.warn(
@@ -235,7 +208,8 @@ class HOGTransformer(_ImageFeatures):
         """
         check_is_fitted(self)
         X = self._validate(X, reset=False)
-        cell, block = self._check_params()
+        cell = _as_pair(self, "pixels_per_cell")
+        block = _as_pair(self, "cells_per_block")
         if self.n_features_out_ == 0:
             return np.empty((X.shape[0], 0))
         return hog_rows(X, self.image_shape_, int(self.orientations), cell, block,
@@ -296,6 +270,12 @@ class HSVHistogramTransformer(_ImageFeatures):
         self.nbin = nbin
         self.verbose = verbose
 
+    _parameter_constraints: dict = {
+        "image_shape": [None, tuple, list],
+        "nbin": [_POSITIVE_INT],
+        "verbose": ["verbose"],
+    }
+
     _feature_prefix = "hue"
 
     def _non_negative(self):
@@ -304,6 +284,7 @@ class HSVHistogramTransformer(_ImageFeatures):
     def _n_features_out(self):
         return self.nbin
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Check ``nbin`` and the image shape of ``X``.
 
@@ -319,11 +300,8 @@ class HSVHistogramTransformer(_ImageFeatures):
         self : HSVHistogramTransformer
             The fitted transformer.
         """
-        if (not isinstance(self.nbin, numbers.Integral) or isinstance(self.nbin, bool)
-                or self.nbin < 1):
-            raise ValueError(f"nbin must be a positive int, got {self.nbin!r}.")
         X = self._validate(X, reset=True)
-        shape = _fit_image_shape(self.image_shape, X.shape[1], type(self).__name__)
+        shape = fit_image_shape(self.image_shape, X.shape[1], type(self).__name__)
         if shape[2] not in (1, 3):
             raise ValueError(
                 f"HSVHistogramTransformer needs RGB (3 channels) or grey (1 channel) "
@@ -355,6 +333,7 @@ class HSVHistogramTransformer(_ImageFeatures):
         return tags
 
 
-HOGTransformer.__doc__ = HOGTransformer.__doc__.format(image_shape=_IMAGE_SHAPE_DOC)
-HSVHistogramTransformer.__doc__ = HSVHistogramTransformer.__doc__.format(
-    image_shape=_IMAGE_SHAPE_DOC)
+# Docstrings are None under python -OO.
+for _cls in (HOGTransformer, HSVHistogramTransformer):
+    if _cls.__doc__:
+        _cls.__doc__ = _cls.__doc__.format(image_shape=_IMAGE_SHAPE_DOC)

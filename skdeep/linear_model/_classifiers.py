@@ -1,74 +1,38 @@
 """Linear classifiers trained by minibatch SGD: multiclass SVM and softmax."""
-import numbers
-from concurrent.futures import ThreadPoolExecutor
+from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn import get_config
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..exceptions import DivergenceError, check_finite_loss
 from ..nn.layers import softmax_loss, svm_loss
-from ..utils._threads import (blas_max_threads, blas_single_thread,
-                              openmp_effective_n_threads, with_blas_single_thread)
-from ._losses import linear_loss
+from ..utils._threads import with_blas_single_thread
+from ..utils._scores import binary_decision, log_softmax, softmax
+from ..utils._validation import encode_labels
+from ._sgd import train_linear_sgd
 
 
-def _check_number(estimator, name, value, kind, low, low_inclusive):
-    """Raise a scikit-learn style error unless ``value`` is a ``kind`` above ``low``."""
-    if kind is numbers.Integral:
-        ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
-        kind_name = "an int"
-    else:
-        ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-        kind_name = "a float"
-    if ok:
-        ok = value >= low if low_inclusive else value > low
-        ok = ok and np.isfinite(value)
-    if not ok:
-        bracket = "[" if low_inclusive else "("
-        raise ValueError(
-            f"The '{name}' parameter of {type(estimator).__name__} must be "
-            f"{kind_name} in the range {bracket}{low}, inf). Got {value!r} instead."
-        )
+def _check_batch_memory(estimator, batch_size, X, dtype):
+    """Refuse a batch whose two buffers need more than the data or working_memory.
 
-
-class _Inline:
-    """An executor that runs each task at once on the calling thread."""
-
-    class _Done:
-        def __init__(self, value):
-            self._value = value
-
-        def result(self):
-            return self._value
-
-    def submit(self, fn, *args, **kwargs):
-        return self._Done(fn(*args, **kwargs))
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
-# Below this many batch values per step (batch_size x n_features) a helper
-# thread's two hand-offs cost more than the work it takes over: measured with
-# batches of 200, it lost at 512 features (0.38 s -> 0.44 s for 1,500 steps) and
-# won from 1,024 (0.64 s -> 0.55 s; 1.52 s -> 1.11 s at 3,072).
-_HELPER_MIN_BATCH_VALUES = 2**17
-
-
-def _second_thread_allowed():
-    """Whether fit may keep a second core busy.
-
-    Follows skdeep's thread convention (:mod:`skdeep.utils._threads`) and the
-    BLAS limit: inside ``GridSearchCV(n_jobs=...)`` workers, or under
-    ``threadpoolctl.threadpool_limits(1)``, fit stays on one thread.
+    A batch may hold more rows than the data (they are drawn with replacement),
+    but buffers beyond both the size of ``X`` and scikit-learn's
+    ``working_memory`` are almost surely a mistake, and would otherwise fail
+    deep inside NumPy with a MemoryError.
     """
-    return openmp_effective_n_threads() >= 2 and blas_max_threads() >= 2
+    needed = 2 * batch_size * X.shape[1] * np.dtype(dtype).itemsize
+    allowed = max(X.nbytes, get_config()["working_memory"] * 2**20)
+    if needed > allowed:
+        raise ValueError(
+            f"batch_size={batch_size} needs two batch buffers of {needed / 2**30:.3g} "
+            f"GiB for {X.shape[1]} features, more than the training data "
+            f"({X.shape[0]} rows) and scikit-learn's working_memory "
+            f"({get_config()['working_memory']} MiB). Use a batch_size of at most "
+            f"n_samples, or raise working_memory with sklearn.set_config."
+        )
 
 
 class _BaseLinearClassifier(ClassifierMixin, BaseEstimator):
@@ -79,34 +43,41 @@ class _BaseLinearClassifier(ClassifierMixin, BaseEstimator):
 
     _score_loss = None
 
+    _parameter_constraints: dict = {
+        "learning_rate": [Interval(Real, 0, np.inf, closed="neither")],
+        "reg": [Interval(Real, 0, np.inf, closed="left")],
+        "num_iters": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "dtype": [StrOptions({"float32", "float64"}),
+                  Options(type, {np.float32, np.float64})],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
     def __init__(
-        self, learning_rate, reg, num_iters, batch_size, random_state, verbose
+        self, learning_rate, reg, num_iters, batch_size, dtype, random_state, verbose
     ):
         self.learning_rate = learning_rate
         self.reg = reg
         self.num_iters = num_iters
         self.batch_size = batch_size
+        self.dtype = dtype
         self.random_state = random_state
         self.verbose = verbose
 
-    def _validate_params(self):
-        _check_number(self, "learning_rate", self.learning_rate, numbers.Real, 0, False)
-        _check_number(self, "reg", self.reg, numbers.Real, 0, True)
-        _check_number(self, "num_iters", self.num_iters, numbers.Integral, 1, True)
-        _check_number(self, "batch_size", self.batch_size, numbers.Integral, 1, True)
-
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Train the classifier by minibatch SGD.
 
         Each of the ``num_iters`` steps draws ``batch_size`` rows with replacement,
-        computes the loss and its gradient on them and moves the weights by
+        computes the mean loss and its gradient on them and moves the weights by
         ``-learning_rate`` times the gradient.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training data.  float32 data is trained in float32, anything else in
-            float64.
+            Training data, float32 or float64 (other numbers are read as
+            float64); training converts it to ``dtype`` a batch at a time.
         y : array-like of shape (n_samples,)
             Class labels, of any type.
 
@@ -117,102 +88,31 @@ class _BaseLinearClassifier(ClassifierMixin, BaseEstimator):
 
         Raises
         ------
+        ValueError
+            If ``batch_size`` needs batch buffers larger than both ``X`` and
+            scikit-learn's ``working_memory``.
         skdeep.exceptions.DivergenceError
             If the loss or the weights become NaN or infinite, which means the
             learning rate is too large for the data.
         """
-        self._validate_params()
         X, y = validate_data(
             self, X, y, dtype=[np.float64, np.float32], order="C", accept_sparse=False
         )
-        check_classification_targets(y)
-        classes, y_encoded = np.unique(y, return_inverse=True)
-        if len(classes) < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs samples of at least 2 classes in the "
-                f"data, but the data contains only one class: {classes[0].tolist()!r}."
-            )
-        learning_rate = float(self.learning_rate)
-        reg = float(self.reg)
-        num_iters = int(self.num_iters)
-        batch_size = int(self.batch_size)
-        n_samples, n_features = X.shape
-        n_classes = len(classes)
-        dtype = X.dtype
-        rng = check_random_state(self.random_state)
-
-        # The seeds' model is one (D + 1, C) matrix over X with a column of ones
-        # appended; drawing it whole keeps their random stream (initialization, then
-        # batches), and its last row is the bias.  Appending the column would copy X.
-        W_full = 0.001 * rng.randn(n_features + 1, n_classes)
-        W = np.ascontiguousarray(W_full[:n_features], dtype=dtype)
-        b = W_full[n_features].astype(dtype)
-
-        # Two batch buffers: the next batch is gathered while this step's
-        # products run.  With a second core and large batches, a helper thread
-        # does that gather (a memory-bound random read of the training rows) and
-        # half of the weight gradient; the products stay single-threaded BLAS.
-        # Otherwise the same work runs in the same order on this thread, so
-        # results never depend on the threads.
-        X_batches = (np.empty((batch_size, n_features), dtype=dtype),
-                     np.empty((batch_size, n_features), dtype=dtype))
-        y_batch = np.empty(batch_size, dtype=y_encoded.dtype)
-        scores = np.empty((batch_size, n_classes), dtype=dtype)
-        dW = np.empty_like(W)
-        loss_history = np.empty(num_iters)
-
-        use_helper = (batch_size * n_features >= _HELPER_MIN_BATCH_VALUES
-                      and _second_thread_allowed())
-        helper = ThreadPoolExecutor(max_workers=1) if use_helper else _Inline()
-        # The products are (batch_size x D) by (D x C) with C small: BLAS's own
-        # threads barely help them on an idle machine and, busy-waiting, slow them
-        # many times over on a busy one or inside parallel grid searches.
-        with blas_single_thread(), np.errstate(
-            over="ignore", invalid="ignore"
-        ), helper:
-            # randint(n, size) draws what the seeds' np.random.choice(n, size) does;
-            # drawing a step ahead keeps their stream, as nothing else draws.
-            batch_idx = rng.randint(n_samples, size=batch_size)
-            # mode="clip" because the default "raise" buffers `out`; the
-            # indices are in range by construction.
-            np.take(X, batch_idx, axis=0, out=X_batches[0], mode="clip")
-            for it in range(num_iters):
-                X_batch = X_batches[it % 2]
-                np.take(y_encoded, batch_idx, out=y_batch, mode="clip")
-                next_batch = None
-                if it + 1 < num_iters:
-                    batch_idx = rng.randint(n_samples, size=batch_size)
-                    next_batch = helper.submit(
-                        np.take, X, batch_idx, 0, X_batches[(it + 1) % 2], "clip"
-                    )
-                loss, _, db = linear_loss(
-                    self._score_loss, W, X_batch, y_batch, reg, b=b,
-                    scores_out=scores, dW_out=dW, helper=helper,
-                )
-                check_finite_loss(loss, self.learning_rate, it)
-                loss_history[it] = loss
-                if self.verbose and it % 100 == 0:
-                    print("iteration %d / %d: loss %f" % (it, num_iters, loss))
-                dW *= learning_rate
-                W -= dW
-                db *= learning_rate
-                b -= db
-                if next_batch is not None:
-                    next_batch.result()
-        if not (np.isfinite(W).all() and np.isfinite(b).all()):
-            raise DivergenceError(
-                f"Training diverged: the weights became non-finite in the last "
-                f"iteration with learning_rate={self.learning_rate!r}. The learning "
-                f"rate is probably too large for this data; try a smaller "
-                f"learning_rate (for example {learning_rate / 10:g}) or standardize "
-                f"the features."
-            )
-
+        classes, y_encoded = encode_labels(self, y)
+        dtype = np.dtype(self.dtype)
+        _check_batch_memory(self, self.batch_size, X, dtype)
+        W, b, loss_history = train_linear_sgd(
+            self._score_loss, X, y_encoded, len(classes),
+            learning_rate=float(self.learning_rate), reg=float(self.reg),
+            num_iters=int(self.num_iters), batch_size=int(self.batch_size),
+            rng=check_random_state(self.random_state), dtype=dtype,
+            verbose=self.verbose,
+        )
         self.classes_ = classes
         self.coef_ = np.ascontiguousarray(W.T)
         self.intercept_ = b
         self.loss_history_ = loss_history
-        self.n_iter_ = num_iters
+        self.n_iter_ = int(self.num_iters)
         return self
 
     @with_blas_single_thread
@@ -239,10 +139,7 @@ class _BaseLinearClassifier(ClassifierMixin, BaseEstimator):
             ``classes_[1]`` minus the score of ``classes_[0]``, positive where
             ``classes_[1]`` is predicted.
         """
-        scores = self._class_scores(X)
-        if scores.shape[1] == 2:
-            return scores[:, 1] - scores[:, 0]
-        return scores
+        return binary_decision(self._class_scores(X))
 
     def predict(self, X):
         """Predict the class of each sample: the one with the highest score.
@@ -280,7 +177,16 @@ class LinearSVMClassifier(_BaseLinearClassifier):
     num_iters : int, default=1500
         Number of SGD steps.
     batch_size : int, default=200
-        Rows per step, drawn with replacement (may exceed ``n_samples``).
+        Rows per step, drawn with replacement (may exceed ``n_samples``, as
+        long as the batch buffers fit in the size of the training data or in
+        scikit-learn's ``working_memory``).
+    dtype : {'float32', 'float64'}, default='float32'
+        The dtype training computes in, whatever the dtype of ``X``: float64
+        input (what ``StandardScaler`` hands over) is converted a batch at a
+        time.  float32 halves the memory traffic of every step and reaches the
+        same accuracy (the SGD noise of a 200-row batch is far above float32
+        rounding); float64 reproduces the CS231n notebooks' float64 training
+        to rounding.
     random_state : int, RandomState instance or None, default=None
         Seeds the weight initialization (``0.001`` times standard normal) and the
         batches.  An int gives identical results for identical inputs; with
@@ -294,13 +200,15 @@ class LinearSVMClassifier(_BaseLinearClassifier):
     classes_ : ndarray of shape (n_classes,)
         Class labels.
     coef_ : ndarray of shape (n_classes, n_features)
-        Weights, one row per class (also for two classes), in the training dtype.
+        Weights, one row per class (also for two classes), in ``dtype``.
     intercept_ : ndarray of shape (n_classes,)
-        Biases, one per class.
+        Biases, one per class, in ``dtype``.
     loss_history_ : ndarray of shape (num_iters,)
-        Minibatch loss, regularization included, at each iteration.
+        Minibatch loss, regularization included, at each SGD step (one entry
+        per step, where the networks record one per minibatch too).
     n_iter_ : int
-        Number of SGD steps run.
+        Number of SGD steps run, ``num_iters`` (the networks count epochs; see
+        the table of names in the linear model docs).
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -339,6 +247,7 @@ class LinearSVMClassifier(_BaseLinearClassifier):
         reg=1e-5,
         num_iters=1500,
         batch_size=200,
+        dtype="float32",
         random_state=None,
         verbose=0,
     ):
@@ -347,6 +256,7 @@ class LinearSVMClassifier(_BaseLinearClassifier):
             reg=reg,
             num_iters=num_iters,
             batch_size=batch_size,
+            dtype=dtype,
             random_state=random_state,
             verbose=verbose,
         )
@@ -372,7 +282,16 @@ class SoftmaxClassifier(_BaseLinearClassifier):
     num_iters : int, default=1500
         Number of SGD steps.
     batch_size : int, default=200
-        Rows per step, drawn with replacement (may exceed ``n_samples``).
+        Rows per step, drawn with replacement (may exceed ``n_samples``, as
+        long as the batch buffers fit in the size of the training data or in
+        scikit-learn's ``working_memory``).
+    dtype : {'float32', 'float64'}, default='float32'
+        The dtype training computes in, whatever the dtype of ``X``: float64
+        input (what ``StandardScaler`` hands over) is converted a batch at a
+        time.  float32 halves the memory traffic of every step and reaches the
+        same accuracy (the SGD noise of a 200-row batch is far above float32
+        rounding); float64 reproduces the CS231n notebooks' float64 training
+        to rounding.
     random_state : int, RandomState instance or None, default=None
         Seeds the weight initialization (``0.001`` times standard normal) and the
         batches.  An int gives identical results for identical inputs; with
@@ -386,13 +305,15 @@ class SoftmaxClassifier(_BaseLinearClassifier):
     classes_ : ndarray of shape (n_classes,)
         Class labels.
     coef_ : ndarray of shape (n_classes, n_features)
-        Weights, one row per class (also for two classes), in the training dtype.
+        Weights, one row per class (also for two classes), in ``dtype``.
     intercept_ : ndarray of shape (n_classes,)
-        Biases, one per class.
+        Biases, one per class, in ``dtype``.
     loss_history_ : ndarray of shape (num_iters,)
-        Minibatch loss, regularization included, at each iteration.
+        Minibatch loss, regularization included, at each SGD step (one entry
+        per step, where the networks record one per minibatch too).
     n_iter_ : int
-        Number of SGD steps run.
+        Number of SGD steps run, ``num_iters`` (the networks count epochs; see
+        the table of names in the linear model docs).
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -431,6 +352,7 @@ class SoftmaxClassifier(_BaseLinearClassifier):
         reg=1e-5,
         num_iters=1500,
         batch_size=200,
+        dtype="float32",
         random_state=None,
         verbose=0,
     ):
@@ -439,6 +361,7 @@ class SoftmaxClassifier(_BaseLinearClassifier):
             reg=reg,
             num_iters=num_iters,
             batch_size=batch_size,
+            dtype=dtype,
             random_state=random_state,
             verbose=verbose,
         )
@@ -457,9 +380,7 @@ class SoftmaxClassifier(_BaseLinearClassifier):
             Columns in the order of ``classes_``; finite for any finite scores.
         """
         scores = self._class_scores(X)
-        scores -= scores.max(axis=1, keepdims=True)
-        scores -= np.log(np.exp(scores).sum(axis=1, keepdims=True))
-        return scores
+        return log_softmax(scores, out=scores)
 
     def predict_proba(self, X):
         """Softmax probabilities of each class.
@@ -475,7 +396,4 @@ class SoftmaxClassifier(_BaseLinearClassifier):
             Columns in the order of ``classes_``; each row sums to one.
         """
         scores = self._class_scores(X)
-        scores -= scores.max(axis=1, keepdims=True)
-        np.exp(scores, out=scores)
-        scores /= scores.sum(axis=1, keepdims=True)
-        return scores
+        return softmax(scores, out=scores)

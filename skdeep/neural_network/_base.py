@@ -20,6 +20,8 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from ..nn.optim import UPDATE_RULES
 from ..nn.solver import Solver
 from ..utils._threads import with_blas_single_thread
+from ..utils._scores import binary_decision, log_softmax, softmax
+from ..utils._validation import check_at_least_two_classes
 
 # Rows of every forward pass at prediction time (working_memory may ask for fewer).
 # One fixed shape, padded when fewer rows remain, so that BLAS computes a row the
@@ -268,11 +270,7 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
             classes = unique_labels(classes)
         else:
             classes = np.unique(y)
-        if len(classes) < 2:
-            raise ValueError(
-                f"The classifier needs samples of at least 2 classes, but the data "
-                f"contains only one class: {classes[0]!r}."
-            )
+        check_at_least_two_classes(self, classes)
         if incremental or continuing:
             unseen = np.setdiff1d(y, classes)
             if unseen.size:
@@ -412,10 +410,7 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
             classes, where it is the score of ``classes_[1]`` minus that of
             ``classes_[0]``.
         """
-        scores = self._scores(X)
-        if scores.shape[1] == 2:
-            return scores[:, 1] - scores[:, 0]
-        return scores
+        return binary_decision(self._scores(X))
 
     def predict_proba(self, X):
         """Class probabilities: the softmax of the class scores.
@@ -431,10 +426,7 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
             Columns in the order of ``classes_``.
         """
         scores = self._scores(X)
-        scores -= scores.max(axis=1, keepdims=True)
-        np.exp(scores, out=scores)
-        scores /= scores.sum(axis=1, keepdims=True)
-        return scores
+        return softmax(scores, out=scores)
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`, computed stably.
@@ -450,9 +442,7 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
             Columns in the order of ``classes_``.
         """
         scores = self._scores(X)
-        scores -= scores.max(axis=1, keepdims=True)
-        scores -= np.log(np.exp(scores).sum(axis=1, keepdims=True))
-        return scores
+        return log_softmax(scores, out=scores)
 
     def predict(self, X):
         """Predicted class labels.

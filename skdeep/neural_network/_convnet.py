@@ -9,8 +9,8 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..nn.models import ConvNet
+from ..utils._images import fit_image_shape as _fit_image_shape
 from ..utils._threads import with_blas_single_thread
-from ..features._transformers import _fit_image_shape
 from ._base import BaseNetClassifier, _Number, _SequenceOfInts
 
 # Rows per forward pass at prediction time, unless working_memory asks for fewer.

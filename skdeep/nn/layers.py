@@ -15,6 +15,7 @@ from sklearn.utils._chunking import get_chunk_n_rows
 
 from .._kernels import _conv as _conv_kernel
 from ..utils._matmul import matmul
+from ..utils._scores import log_softmax
 from ..utils._threads import kernel_threads, with_kernel_threads
 from ._checks import check_array, check_dict, check_int, check_shape
 
@@ -470,8 +471,7 @@ def softmax_loss(x, y, label_smoothing=0.0, sample_weight=None):
     """
     n, num_classes = x.shape
     rows = np.arange(n)
-    log_probs = x - x.max(axis=1, keepdims=True)
-    log_probs -= np.log(np.exp(log_probs).sum(axis=1, keepdims=True))
+    log_probs = log_softmax(x)
     row_losses = -log_probs[rows, y]
     dx = np.exp(log_probs)
     if label_smoothing:

@@ -1,0 +1,212 @@
+"""The training loop of the linear classifiers: minibatch SGD with replacement.
+
+The estimators validate and hand over; :func:`train_linear_sgd` holds the loop,
+as scikit-learn's ``SGDClassifier.fit`` hands its loop to ``_plain_sgd``.  The math
+of one step is :func:`skdeep.linear_model._losses.linear_loss` and the update is
+:func:`skdeep.nn.optim.sgd`, in place.
+"""
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from ..exceptions import DivergenceError, check_finite_loss
+from ..nn.optim import sgd
+from ..utils._threads import blas_max_threads, blas_single_thread, openmp_effective_n_threads
+from ._losses import linear_loss
+
+# Below this many batch values per step (batch_size x n_features) a helper
+# thread's two hand-offs cost more than the work it takes over: it loses at
+# 512 features and wins from 1,024 with batches of 200.
+_HELPER_MIN_BATCH_VALUES = 2**17
+
+
+class _Inline:
+    """An executor that runs each task at once on the calling thread."""
+
+    class _Done:
+        def __init__(self, value):
+            self._value = value
+
+        def result(self):
+            return self._value
+
+    def submit(self, fn, *args, **kwargs):
+        return self._Done(fn(*args, **kwargs))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _second_thread_allowed():
+    """Whether fit may keep a second core busy.
+
+    Follows skdeep's thread convention (:mod:`skdeep.utils._threads`) and the
+    BLAS limit: inside ``GridSearchCV(n_jobs=...)`` workers, or under
+    ``threadpoolctl.threadpool_limits(1)``, fit stays on one thread.
+    """
+    return openmp_effective_n_threads() >= 2 and blas_max_threads() >= 2
+
+
+class _RowDraws:
+    """Batch indices drawn with replacement, in proportion to the sample weights.
+
+    Without weights (or with equal ones), ``rng.randint(n_samples, size)``: the
+    draws of the CS231n notebooks' ``np.random.choice(n_samples, size)``.  With
+    integer weights, ``rng.randint(total weight)`` mapped to rows through the
+    cumulative weights, which draws exactly the rows that unweighted training
+    on the data with each row repeated ``weight`` times would draw; with other
+    weights, a uniform draw over ``[0, total)`` mapped the same way.  Rows of
+    weight zero are never drawn.
+    """
+
+    def __init__(self, rng, n_samples, sample_weight):
+        self._rng = rng
+        self._n_samples = n_samples
+        self._cumulative = None
+        self._integer = True
+        if sample_weight is not None and not np.all(sample_weight == 1):
+            self._cumulative = np.cumsum(sample_weight, dtype=np.float64)
+            self._integer = bool(np.all(sample_weight == np.round(sample_weight))
+                                 and self._cumulative[-1] < 2**53)
+
+    def __call__(self, size):
+        if self._cumulative is None:
+            return self._rng.randint(self._n_samples, size=size)
+        total = self._cumulative[-1]
+        if self._integer:
+            points = self._rng.randint(int(total), size=size)
+        else:
+            points = self._rng.random_sample(size) * total
+        rows = np.searchsorted(self._cumulative, points, side="right")
+        # a point within rounding of the total must not fall past the last row
+        return np.minimum(rows, self._n_samples - 1, out=rows)
+
+
+def _gather(X, rows, out):
+    """Rows ``rows`` of ``X`` into ``out``, converting to ``out``'s dtype."""
+    if X.dtype == out.dtype:
+        # mode="clip" because the default "raise" buffers `out`; the indices
+        # are in range by construction.
+        np.take(X, rows, axis=0, out=out, mode="clip")
+    else:
+        for i, row in enumerate(rows):
+            out[i] = X[row]
+
+
+def _initial_weights(rng, n_features, n_classes, dtype):
+    """``(W, b)`` as the CS231n notebooks draw them, with the bias split off.
+
+    Their model is one (D + 1, C) matrix over X with a column of ones appended;
+    drawing it whole keeps their random stream (initialization, then batches),
+    and its last row is the bias.  Appending the column would copy X.
+    """
+    W_full = 0.001 * rng.randn(n_features + 1, n_classes)
+    W = np.ascontiguousarray(W_full[:n_features], dtype=dtype)
+    b = W_full[n_features].astype(dtype)
+    return W, b
+
+
+def _check_weights_finite(W, b, learning_rate):
+    if not (np.isfinite(W).all() and np.isfinite(b).all()):
+        raise DivergenceError(
+            f"Training diverged: the weights became non-finite in the last "
+            f"iteration with learning_rate={learning_rate!r}. The learning "
+            f"rate is probably too large for this data; try a smaller "
+            f"learning_rate (for example {learning_rate / 10:g}) or standardize "
+            f"the features."
+        )
+
+
+def train_linear_sgd(score_loss, X, y, n_classes, *, learning_rate, reg, num_iters,
+                     batch_size, rng, dtype, sample_weight=None, verbose=0):
+    """Minibatch SGD on the linear scores ``X @ W + b`` under ``score_loss``.
+
+    Each of the ``num_iters`` steps draws ``batch_size`` rows with replacement
+    (see :class:`_RowDraws` for the weighted draws), computes the mean loss and
+    its gradients on them and moves ``W`` and ``b`` by ``-learning_rate`` times
+    the gradients with :func:`skdeep.nn.optim.sgd`.
+
+    Two batch buffers: the next batch is gathered while this step's products
+    run.  With a second core and large batches, a helper thread does that
+    gather (a memory-bound random read of the training rows) and half of the
+    weight gradient; the products stay single-threaded BLAS.  Otherwise the
+    same work runs in the same order on this thread, so results never depend
+    on the threads.
+
+    Parameters
+    ----------
+    score_loss : callable
+        ``(scores, y) -> (mean loss, dscores)``.
+    X : ndarray of shape (n_samples, n_features)
+        Training rows, C-contiguous float32 or float64; rows are converted to
+        ``dtype`` a batch at a time, so ``X`` is never copied whole.
+    y : ndarray of int of shape (n_samples,)
+        Labels in ``[0, n_classes)``.
+    n_classes : int
+    learning_rate, reg : float
+    num_iters, batch_size : int
+    rng : numpy.random.RandomState
+    dtype : numpy.dtype
+        The training dtype, float32 or float64.
+    sample_weight : ndarray of shape (n_samples,) or None
+        Non-negative weights with a positive sum.
+    verbose : int
+        Print the loss every 100 iterations when nonzero.
+
+    Returns
+    -------
+    W : ndarray of shape (n_features, n_classes)
+    b : ndarray of shape (n_classes,)
+    loss_history : ndarray of shape (num_iters,)
+
+    Raises
+    ------
+    skdeep.exceptions.DivergenceError
+        When the loss or the weights become NaN or infinite.
+    """
+    n_samples, n_features = X.shape
+    W, b = _initial_weights(rng, n_features, n_classes, dtype)
+    draw = _RowDraws(rng, n_samples, sample_weight)
+    X_batches = (np.empty((batch_size, n_features), dtype=dtype),
+                 np.empty((batch_size, n_features), dtype=dtype))
+    y_batch = np.empty(batch_size, dtype=y.dtype)
+    scores = np.empty((batch_size, n_classes), dtype=dtype)
+    dW = np.empty_like(W)
+    step = {"learning_rate": learning_rate}
+    loss_history = np.empty(num_iters)
+
+    use_helper = (batch_size * n_features >= _HELPER_MIN_BATCH_VALUES
+                  and _second_thread_allowed())
+    helper = ThreadPoolExecutor(max_workers=1) if use_helper else _Inline()
+    # The products are (batch_size x D) by (D x C) with C small: BLAS's own
+    # threads barely help them on an idle machine and, busy-waiting, slow them
+    # many times over on a busy one or inside parallel grid searches.
+    with blas_single_thread(), np.errstate(
+        over="ignore", invalid="ignore"
+    ), helper:
+        # Drawing a step ahead keeps the CS231n notebooks' random stream, as
+        # nothing else draws.
+        batch_idx = draw(batch_size)
+        _gather(X, batch_idx, X_batches[0])
+        for it in range(num_iters):
+            X_batch = X_batches[it % 2]
+            np.take(y, batch_idx, out=y_batch, mode="clip")
+            next_batch = None
+            if it + 1 < num_iters:
+                batch_idx = draw(batch_size)
+                next_batch = helper.submit(_gather, X, batch_idx, X_batches[(it + 1) % 2])
+            loss, _, db = linear_loss(score_loss, W, X_batch, y_batch, reg, b=b,
+                                      scores_out=scores, dW_out=dW, helper=helper)
+            check_finite_loss(loss, learning_rate, it)
+            loss_history[it] = loss
+            if verbose and it % 100 == 0:
+                print("iteration %d / %d: loss %f" % (it, num_iters, loss))
+            sgd(W, dW, step, out=W)
+            sgd(b, db, step, out=b)
+            if next_batch is not None:
+                next_batch.result()
+    _check_weights_finite(W, b, learning_rate)
+    return W, b, loss_history

@@ -1,0 +1,97 @@
+"""Label encoding and row chunking shared by the estimators."""
+import numpy as np
+from sklearn.utils import gen_batches
+from sklearn.utils._chunking import get_chunk_n_rows
+from sklearn.utils.multiclass import check_classification_targets
+
+
+def check_at_least_two_classes(estimator, classes):
+    """Raise scikit-learn's error unless ``classes`` holds two classes or more.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        Named in the message.
+    classes : ndarray of shape (n_classes,)
+        The classes found in (or declared for) the training labels.
+    """
+    if len(classes) < 2:
+        found = repr(classes[0].item() if hasattr(classes[0], "item") else classes[0])
+        raise ValueError(
+            f"{type(estimator).__name__} needs samples of at least 2 classes in the "
+            f"data, but the data contains only one class: {found}."
+        )
+
+
+def _check_uniform_label_types(y):
+    """Refuse labels mixing strings and numbers, which cannot be sorted.
+
+    NumPy (and scikit-learn's own checks, which sort) would fail with
+    ``'<' not supported between instances of 'int' and 'str'``.
+    """
+    is_str = np.fromiter((isinstance(label, str) for label in y), dtype=bool, count=len(y))
+    if is_str.any() and not is_str.all():
+        examples = [y[np.argmax(is_str)], y[np.argmin(is_str)]]
+        raise ValueError(
+            f"Mix of label input types (string and number) in y, for example "
+            f"{examples[0]!r} and {examples[1]!r}: labels must be all strings or "
+            f"all numbers.")
+
+
+def encode_labels(estimator, y):
+    """Classes and integer-encoded labels of ``y``, with scikit-learn's checks.
+
+    Refuses continuous targets and labels mixing strings and numbers (with
+    scikit-learn's own messages, rather than NumPy's ``'<' not supported``), and
+    fewer than two classes.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        Named in the messages.
+    y : ndarray of shape (n_samples,)
+        Validated labels, of any type.
+
+    Returns
+    -------
+    classes : ndarray of shape (n_classes,)
+        Sorted distinct labels.
+    y_encoded : ndarray of int of shape (n_samples,)
+        Index of each label in ``classes``.
+    """
+    if y.dtype == object:
+        _check_uniform_label_types(y)
+    check_classification_targets(y)
+    classes, y_encoded = np.unique(y, return_inverse=True)
+    check_at_least_two_classes(estimator, classes)
+    return classes, y_encoded.reshape(-1)
+
+
+def row_chunks(n_rows, bytes_per_row, working_memory=None, max_n_rows=None):
+    """Slices over ``n_rows`` rows whose temporaries fit in ``working_memory``.
+
+    The one way skdeep bounds the memory of row-by-row work: scikit-learn's
+    ``get_chunk_n_rows`` and ``gen_batches``, so ``working_memory`` defaults to
+    ``sklearn.get_config()["working_memory"]`` (and ``sklearn.config_context``
+    changes it).
+
+    Parameters
+    ----------
+    n_rows : int
+        Number of rows to cover.
+    bytes_per_row : int
+        Temporary bytes one row of a chunk needs.
+    working_memory : float, default=None
+        Megabytes (MiB) the temporaries of one chunk may take; scikit-learn's
+        setting when None.  A chunk holds at least one row.
+    max_n_rows : int, default=None
+        Upper bound on the rows of a chunk.
+
+    Returns
+    -------
+    chunks : generator of slice
+        Consecutive slices covering ``range(n_rows)``.
+    """
+    chunk = get_chunk_n_rows(row_bytes=max(1, int(bytes_per_row)), max_n_rows=max_n_rows,
+                             working_memory=working_memory)
+    return gen_batches(n_rows, max(1, chunk))
