@@ -208,11 +208,12 @@ def test_kneighbors_options_and_errors():
     assert ind.shape == (10, 4)
     with pytest.raises(ValueError, match="n_neighbors <= n_samples_fit"):
         clf.kneighbors(X[:3], n_neighbors=101)
-    with pytest.raises(ValueError, match="n_neighbors must be a positive integer"):
+    with pytest.raises(ValueError, match=r"'n_neighbors' parameter of KNNClassifier must "
+                       r"be an int in the range \[1, inf\)"):
         KNNClassifier(n_neighbors=0).fit(X, y)
-    with pytest.raises(ValueError, match="metric must be one of"):
+    with pytest.raises(ValueError, match="'metric' parameter of KNNClassifier must be a str among"):
         KNNClassifier(metric="l3").fit(X, y)
-    with pytest.raises(ValueError, match="n_jobs"):
+    with pytest.raises(ValueError, match="'n_jobs' parameter of KNNClassifier"):
         KNNClassifier(n_jobs=0).fit(X, y)
     with pytest.raises(ValueError, match="features"):
         clf.predict(X[:3, :10])
@@ -243,3 +244,71 @@ def test_cifar10_subset_accuracy(cifar10):
     X_test = X_test[:500].reshape(500, -1)
     clf = KNNClassifier(n_neighbors=1).fit(X_train, y_train[:5000])
     assert 0.25 <= clf.score(X_test, y_test[:500]) <= 0.31
+
+
+@pytest.mark.parametrize("metric", ["l2", "l1"])
+@pytest.mark.parametrize("query_dtype", [np.uint8, np.float64])
+def test_search_memory_is_bounded_by_working_memory(metric, query_dtype):
+    import tracemalloc
+
+    import sklearn
+
+    rng = np.random.RandomState(0)
+    X = rng.randint(0, 256, size=(1000, 192)).astype(np.uint8)
+    y = rng.randint(0, 3, size=1000)
+    # float64 queries holding pixel values take the exact uint8 path: they used to
+    # be copied whole to uint8, and their norms taken in fixed 4,096-row blocks
+    queries = rng.randint(0, 256, size=(2000, 192)).astype(query_dtype)
+    clf = KNNClassifier(n_neighbors=3, metric=metric).fit(X, y)
+    expected = clf.kneighbors(queries)
+    working_memory = 1  # MiB
+    results = 2 * queries.shape[0] * 3 * 8  # distances and indices
+    with sklearn.config_context(working_memory=working_memory):
+        tracemalloc.start()
+        try:
+            got = clf.kneighbors(queries)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert peak <= working_memory * 2**20 + results + 2**16
+    np.testing.assert_array_equal(got[1], expected[1])
+    np.testing.assert_array_equal(got[0], expected[0])
+
+
+def test_working_memory_parameter_overrides_the_setting():
+    import sklearn
+
+    rng = np.random.RandomState(1)
+    X = rng.rand(300, 100)
+    clf = KNNClassifier(n_neighbors=2, working_memory=0.05).fit(X, rng.randint(0, 2, 300))
+    with sklearn.config_context(working_memory=1024):
+        calls = []
+        from skdeep.neighbors import _pairwise
+
+        original = _pairwise._k_smallest_l2
+
+        def spy(Xk, *args, **kwargs):
+            calls.append(len(Xk))
+            return original(Xk, *args, **kwargs)
+
+        _pairwise._k_smallest_l2 = spy
+        try:
+            clf.kneighbors(X[:200])
+        finally:
+            _pairwise._k_smallest_l2 = original
+    # 0.05 MiB holds fewer than 200 converted query rows of 100 float64 values
+    assert len(calls) > 1 and sum(calls) == 200
+
+
+def test_verbose_prints_progress_of_a_long_prediction(capsys):
+    rng = np.random.RandomState(2)
+    X = rng.randint(0, 256, size=(200, 48)).astype(np.uint8)
+    y = rng.randint(0, 2, size=200)
+    queries = rng.randint(0, 256, size=(3000, 48)).astype(np.uint8)
+    quiet = KNNClassifier(n_neighbors=1).fit(X, y).predict(queries)
+    assert capsys.readouterr().out == ""
+    loud = KNNClassifier(n_neighbors=1, verbose=1).fit(X, y).predict(queries)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1].startswith("[KNNClassifier] neighbours of 3000/3000 queries")
+    assert 2 <= len(lines) <= 11
+    np.testing.assert_array_equal(loud, quiet)

@@ -1,12 +1,11 @@
 """Thin wrappers over the feature kernels: tables, batching, progress."""
 import functools
-import sys
-import time
 
 import numpy as np
 
 from .._kernels import _hog, _hue
 from ..utils._threads import with_kernel_threads
+from ..utils._progress import Progress
 from ..utils._validation import row_chunks
 
 BLOCK_NORMS = ("L1", "L1-sqrt", "L2", "L2-Hys")
@@ -73,18 +72,13 @@ def _batches(n_samples, n_features, verbose, what, name):
     within ``_BATCH_VALUES`` values, which paces the progress lines.
     """
     max_rows = max(1, _BATCH_VALUES // max(1, n_features))
-    show = verbose and n_samples > max_rows
-    t0 = time.perf_counter()
+    progress = Progress(n_samples, verbose, name, f"{what} of", "images",
+                        min_items=max_rows)
     for batch in row_chunks(n_samples, 8 * n_features, max_n_rows=max_rows):
-        start, stop = batch.start, batch.stop
-        yield start, stop
-        # about ten lines per call, however many batches
-        if show and (stop == n_samples or stop * 10 // n_samples > start * 10 // n_samples):
-            print(f"[{name}] {what} of {stop}/{n_samples} images "
-                  f"({time.perf_counter() - t0:.1f} s)", file=sys.stdout, flush=True)
+        yield batch.start, batch.stop
+        progress.update(batch.stop - batch.start)
 
 
-@with_kernel_threads
 def hog_rows(X, image_shape, orientations, cell, block, block_norm, transform_sqrt,
              verbose=0, name="HOGTransformer"):
     """HOG features of each row of ``X`` (rows of channels-last images).

@@ -1,10 +1,12 @@
 """k-nearest-neighbour classification."""
-import numbers
+from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..utils._validation import encode_labels
 
 from ._pairwise import METRICS, _holds_uint8_values, _sq_norms, k_nearest
 
@@ -36,8 +38,16 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
         a ``parallel_backend("dask")`` context sends the chunks to a cluster.
         Results do not depend on it.
     working_memory : float, default=None
-        Megabytes the temporary distance blocks may take; None means 256.
-        Lower it on small machines, raise it for fewer, larger blocks.
+        Megabytes (MiB) the temporary arrays of ``fit`` and of the neighbour
+        search may take (converted chunks of queries, distance blocks, norms);
+        None follows scikit-learn's ``working_memory`` setting
+        (``sklearn.set_config`` or ``sklearn.config_context``, 1024 by
+        default), as scikit-learn's own chunked computations do.  Lower it on
+        small machines, raise it for fewer, larger blocks.
+    verbose : int, default=0
+        If nonzero, print progress about ten times during a long search
+        (``predict``, ``predict_proba``, ``kneighbors`` on more than 1,024
+        queries).
 
     Attributes
     ----------
@@ -58,6 +68,11 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
     label (the first in ``classes_``).  Among rows at equal distance, the one
     that comes first in the training set is the nearer.
 
+    ``fit`` takes no ``sample_weight``, like scikit-learn's
+    ``KNeighborsClassifier``: fitting only stores the rows, and a weight per
+    training row would have to mean a weighted vote, a different model from
+    the CS231n majority vote of the spec.  Repeat rows to weight them.
+
     Examples
     --------
     >>> from sklearn.datasets import load_digits
@@ -68,30 +83,24 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
     0.965
     """
 
-    def __init__(self, n_neighbors=5, metric="l2", n_jobs=None, working_memory=None):
+    def __init__(self, n_neighbors=5, metric="l2", n_jobs=None, working_memory=None,
+                 verbose=0):
         self.n_neighbors = n_neighbors
         self.metric = metric
         self.n_jobs = n_jobs
         self.working_memory = working_memory
+        self.verbose = verbose
 
-    def _check_params(self):
-        if (not isinstance(self.n_neighbors, numbers.Integral)
-                or isinstance(self.n_neighbors, bool) or self.n_neighbors < 1):
-            raise ValueError(
-                f"n_neighbors must be a positive integer, got {self.n_neighbors!r}."
-            )
-        if self.metric not in METRICS:
-            raise ValueError(f"metric must be one of {METRICS}, got {self.metric!r}.")
-        if self.n_jobs is not None and (
-                not isinstance(self.n_jobs, numbers.Integral) or self.n_jobs == 0):
-            raise ValueError(f"n_jobs must be None or a non-zero integer, got {self.n_jobs!r}.")
-        if self.working_memory is not None and not (
-                isinstance(self.working_memory, numbers.Real) and self.working_memory > 0):
-            raise ValueError(
-                f"working_memory must be None or a positive number of megabytes, "
-                f"got {self.working_memory!r}."
-            )
+    _parameter_constraints: dict = {
+        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "metric": [StrOptions(set(METRICS))],
+        "n_jobs": [Interval(Integral, None, -1, closed="right"),
+                   Interval(Integral, 1, None, closed="left"), None],
+        "working_memory": [Interval(Real, 0, np.inf, closed="neither"), None],
+        "verbose": ["verbose"],
+    }
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Store the training rows and labels.
 
@@ -107,16 +116,15 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
         self : KNNClassifier
             The fitted classifier.
         """
-        self._check_params()
         X, y = validate_data(self, X, y, dtype="numeric")
-        check_classification_targets(y)
-        self.classes_, self._y = np.unique(y, return_inverse=True)
+        self.classes_, self._y = encode_labels(self, y, min_classes=1)
         # Checked once here rather than at every query: uint8-valued training
         # rows are stored as uint8, which the exact kernels read directly.
-        self._fit_X = X.astype(np.uint8) if _holds_uint8_values(X) else X
+        self._fit_X = X.astype(np.uint8) if _holds_uint8_values(X, self.working_memory) else X
         # L2 screening needs the training rows' norms at every query; they are
         # a pass over the whole training set, so it is paid once.
-        self._fit_sq_norms = _sq_norms(self._fit_X) if self.metric == "l2" else None
+        self._fit_sq_norms = (_sq_norms(self._fit_X, self.working_memory)
+                              if self.metric == "l2" else None)
         self.n_samples_fit_ = X.shape[0]
         return self
 
@@ -141,7 +149,7 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         k = self.n_neighbors if n_neighbors is None else n_neighbors
-        if not isinstance(k, numbers.Integral) or isinstance(k, bool) or k < 1:
+        if not isinstance(k, Integral) or isinstance(k, bool) or k < 1:
             raise ValueError(f"n_neighbors must be a positive integer, got {k!r}.")
         query_is_train = X is None
         if query_is_train:
@@ -159,7 +167,8 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
             )
         dist, ind = k_nearest(X, self._fit_X, k_search, self.metric,
                               working_memory=self.working_memory, n_jobs=self.n_jobs,
-                              Y_sq_norms=self._fit_sq_norms)
+                              Y_sq_norms=self._fit_sq_norms, verbose=self.verbose,
+                              name=type(self).__name__)
         if query_is_train:
             # Drop each row itself; with duplicates it need not come first.
             rows = np.arange(len(ind))

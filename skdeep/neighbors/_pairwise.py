@@ -10,25 +10,38 @@ can be nearer (a query where the proof fails is redone directly against every
 row).  Ties are broken by the smaller row index.
 
 Memory.  Work is blocked over rows of both sets so that the temporary arrays stay
-within ``working_memory`` megabytes, whatever the sizes of the inputs.
+within ``working_memory`` megabytes (scikit-learn's setting by default), whatever
+the sizes of the inputs: queries are converted a chunk at a time.
 """
 import numpy as np
+from sklearn import get_config
+from sklearn.utils._chunking import get_chunk_n_rows
 
 from .._kernels import _distances
+from ..utils._progress import Progress
+from ..utils._validation import row_chunks
 from ..utils._threads import kernel_threads, openmp_effective_n_threads
 
 METRICS = ("l2", "l1")
-DEFAULT_WORKING_MEMORY = 256  # MB
 
 # int32 sums of per-feature terms up to 255 (L1) and 255**2 (L2) stay exact up to:
 _U8_MAX_FEATURES = {"l1": (2**31 - 1) // 255, "l2": (2**31 - 1) // 255**2}
 _INT32_MAX = np.iinfo(np.int32).max
-# Rows checked at a time when testing whether floats hold uint8 values.
-_CHECK_ROWS = 1024
+# Queries per kernel pass: more gains nothing, and progress comes in steps.
+_MAX_QUERY_ROWS = 1024
 
 
-def _holds_uint8_values(A):
-    """Whether every value of A is an integer in [0, 255]."""
+def _working_memory(working_memory):
+    """Megabytes for temporaries: the argument, else scikit-learn's setting."""
+    return get_config()["working_memory"] if working_memory is None else working_memory
+
+
+def _holds_uint8_values(A, working_memory=None):
+    """Whether every value of A is an integer in [0, 255].
+
+    Float rows are checked a chunk at a time (a rounded copy and three masks
+    per value), within ``working_memory``.
+    """
     if A.dtype == np.uint8:
         return True
     if A.size == 0:
@@ -37,32 +50,38 @@ def _holds_uint8_values(A):
         return bool(A.min() >= 0 and A.max() <= 255)
     if A.dtype.kind != "f":
         return False
-    for start in range(0, A.shape[0], _CHECK_ROWS):
-        block = A[start:start + _CHECK_ROWS]
+    for rows in row_chunks(len(A), A.shape[1] * (A.itemsize + 3),
+                           _working_memory(working_memory)):
+        block = A[rows]
         if not (np.all(block >= 0) and np.all(block <= 255) and np.all(block == np.rint(block))):
             return False
     return True
 
 
-def _as_uint8(A):
-    return A if A.dtype == np.uint8 else A.astype(np.uint8)
+def operand_kind(X, Y, metric, working_memory=None):
+    """The one dtype the kernels compute ``X`` against ``Y`` in.
 
-
-def kernel_operands(X, Y, metric):
-    """Bring X and Y to the one dtype the kernels compute in.
-
-    Returns ``(X, Y, kind)`` where kind is ``'uint8'`` (exact integer path) or the
-    float dtype: float32 when neither input needs more, else float64.
+    ``'uint8'`` (the exact integer path) when both hold only integers in
+    [0, 255] and the integer sums cannot overflow; else the float dtype,
+    float32 when neither input needs more, else float64.
     """
     if (X.shape[1] <= _U8_MAX_FEATURES[metric]
-            and _holds_uint8_values(X) and _holds_uint8_values(Y)):
-        return _as_uint8(X), _as_uint8(Y), "uint8"
+            and _holds_uint8_values(X, working_memory)
+            and _holds_uint8_values(Y, working_memory)):
+        return "uint8"
     dtype = np.result_type(X.dtype, Y.dtype, np.float32)
     if dtype not in (np.float32, np.float64):
         dtype = np.float64
-    X = np.ascontiguousarray(X, dtype=dtype)
-    Y = np.ascontiguousarray(Y, dtype=dtype)
-    return X, Y, np.dtype(dtype)
+    return np.dtype(dtype)
+
+
+def as_kind(A, kind):
+    """``A`` (or a chunk of it) as the kernels' operand of ``kind``; no copy when it is."""
+    return np.ascontiguousarray(A, dtype=np.uint8 if kind == "uint8" else kind)
+
+
+def _kind_itemsize(kind):
+    return 1 if kind == "uint8" else np.dtype(kind).itemsize
 
 
 def _direct_kernel(metric, kind):
@@ -73,8 +92,8 @@ def _direct_kernel(metric, kind):
 
 def _block_rows(n_rows, bytes_per_row, working_memory):
     """How many rows of `bytes_per_row` bytes fit in the working memory (at least 1)."""
-    budget = working_memory * 2**20
-    return int(max(1, min(n_rows, budget // max(1, bytes_per_row))))
+    return get_chunk_n_rows(max(1, int(bytes_per_row)), max_n_rows=max(1, n_rows),
+                            working_memory=working_memory)
 
 
 def _map_row_chunks(function, n_rows, n_jobs):
@@ -114,7 +133,8 @@ def pairwise_distances(X, Y=None, metric="l2", *, working_memory=None, n_jobs=No
     metric : {'l2', 'l1'}, default='l2'
         Euclidean or Manhattan distance.
     working_memory : float, default=None
-        Megabytes of temporary arrays beyond the result; 256 when None.
+        Megabytes (MiB) of temporary arrays beyond the result and a converted
+        copy of ``Y``; scikit-learn's ``working_memory`` when None.
     n_jobs : int, default=None
         joblib jobs, each computing a chunk of the rows of X: None means 1
         unless in a ``joblib.parallel_backend`` context, -1 every core.  The
@@ -146,26 +166,27 @@ def pairwise_distances(X, Y=None, metric="l2", *, working_memory=None, n_jobs=No
             f"distances need the same number."
         )
     out_dtype = np.float32 if X.dtype == Y.dtype == np.float32 else np.float64
-    Xk, Yk, kind = kernel_operands(X, Y, metric)
+    memory = _working_memory(working_memory)
+    kind = operand_kind(X, Y, metric, memory)
+    Yk = as_kind(Y, kind)
     kernel = _direct_kernel(metric, kind)
     block_dtype = np.int32 if kind == "uint8" else np.float64
-    memory = DEFAULT_WORKING_MEMORY if working_memory is None else working_memory
-    out = np.empty((len(Xk), len(Yk)), dtype=out_dtype)
+    out = np.empty((len(X), len(Yk)), dtype=out_dtype)
+    # per row of X: its converted copy and its row of the distance block
+    row_bytes = X.shape[1] * _kind_itemsize(kind) + len(Yk) * np.dtype(block_dtype).itemsize
 
     def fill(first, last, n_threads, jobs):
-        rows = _block_rows(last - first, Yk.shape[0] * np.dtype(block_dtype).itemsize,
-                           memory / jobs)
         with kernel_threads(n_threads):
-            for start in range(first, last, rows):
-                stop = min(start + rows, last)
+            for rows in row_chunks(last - first, row_bytes, memory / jobs):
+                start, stop = first + rows.start, first + rows.stop
                 block = np.empty((stop - start, len(Yk)), dtype=block_dtype)
-                kernel(Xk[start:stop], Yk, block)
+                kernel(as_kind(X[start:stop], kind), Yk, block)
                 if metric == "l2":
                     out[start:stop] = np.sqrt(block, dtype=np.float64)
                 else:
                     out[start:stop] = block
 
-    _map_row_chunks(fill, len(Xk), n_jobs)
+    _map_row_chunks(fill, len(X), n_jobs)
     return out
 
 
@@ -177,7 +198,7 @@ def _k_smallest_direct(Xk, Yk, k, metric, kind, working_memory):
     itemsize = np.dtype(block_dtype).itemsize
     kernel = _direct_kernel(metric, kind)
     # One query block against train blocks: the distance block dominates memory.
-    rows = min(n, 2048)
+    rows = min(n, _MAX_QUERY_ROWS)
     cols = _block_rows(m, rows * itemsize, working_memory)
     sentinel = _INT32_MAX if kind == "uint8" else np.inf
     best_d = np.full((n, k), sentinel, dtype=block_dtype)
@@ -209,16 +230,18 @@ def _screening_tolerance(kind, n_features):
     return work, factor, absolute
 
 
-def _sq_norms(A, rows=4096):
+def _sq_norms(A, working_memory=None):
     """Squared norms of the rows of A, summed in float64.
 
-    The same for A and for any lossless conversion of it that kernel_operands
+    The same for A and for any lossless conversion of it that `as_kind`
     makes, so a caller may compute them once for rows it searches many times.
+    The float64 copy is made a chunk of rows at a time, within
+    ``working_memory``.
     """
     out = np.empty(len(A))
-    for start in range(0, len(A), rows):
-        block = A[start:start + rows].astype(np.float64)
-        out[start:start + rows] = np.einsum("ij,ij->i", block, block)
+    for rows in row_chunks(len(A), 8 * A.shape[1], _working_memory(working_memory)):
+        block = A[rows].astype(np.float64)
+        out[rows] = np.einsum("ij,ij->i", block, block)
     return out
 
 
@@ -228,12 +251,12 @@ def _k_smallest_l2(Xk, Yk, k, kind, working_memory, yy=None):
     m = len(Yk)
     work, factor, absolute = _screening_tolerance(kind, d)
     n_candidates = min(m, max(2 * k, k + 16))
-    xx = _sq_norms(Xk)
+    xx = _sq_norms(Xk, working_memory)
     if yy is None:
-        yy = _sq_norms(Yk)
+        yy = _sq_norms(Yk, working_memory)
     itemsize = np.dtype(work).itemsize
     budget = working_memory * 2**20
-    rows = min(n, 1024)
+    rows = min(n, _MAX_QUERY_ROWS)
     # Per train row: its converted copy (d values) and its column of the Gram block.
     cols = int(max(1, min(m, (budget - rows * d * itemsize) // (itemsize * (d + rows)))))
     best_d = np.full((n, n_candidates), np.inf)
@@ -273,7 +296,8 @@ def _k_smallest_l2(Xk, Yk, k, kind, working_memory, yy=None):
     return dist, ind
 
 
-def k_nearest(X, Y, k, metric="l2", *, working_memory=None, n_jobs=None, Y_sq_norms=None):
+def k_nearest(X, Y, k, metric="l2", *, working_memory=None, n_jobs=None, Y_sq_norms=None,
+              verbose=0, name="KNNClassifier"):
     """Distances and indices of the k rows of Y nearest to each row of X.
 
     Parameters
@@ -286,12 +310,18 @@ def k_nearest(X, Y, k, metric="l2", *, working_memory=None, n_jobs=None, Y_sq_no
         Number of neighbours, at most ``n_samples``.
     metric : {'l2', 'l1'}, default='l2'
     working_memory : float, default=None
-        Megabytes of temporary arrays; 256 when None.
+        Megabytes (MiB) of temporary arrays, beyond the results and a converted
+        copy of ``Y`` when its dtype differs from the kernels'; scikit-learn's
+        ``working_memory`` when None.
     n_jobs : int, default=None
         joblib jobs over chunks of the rows of X, as in `pairwise_distances`.
     Y_sq_norms : ndarray of shape (n_samples,), default=None
         ``_sq_norms(Y)``, for rows searched repeatedly (L2 only); computed
         here when None.
+    verbose : int, default=0
+        Print progress about ten times over a long search.
+    name : str, default="KNNClassifier"
+        Who is searching, for the progress lines.
 
     Returns
     -------
@@ -303,21 +333,32 @@ def k_nearest(X, Y, k, metric="l2", *, working_memory=None, n_jobs=None, Y_sq_no
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {METRICS}, got {metric!r}.")
     out_dtype = np.float32 if X.dtype == Y.dtype == np.float32 else np.float64
-    Xk, Yk, kind = kernel_operands(X, Y, metric)
-    memory = DEFAULT_WORKING_MEMORY if working_memory is None else working_memory
+    memory = _working_memory(working_memory)
+    kind = operand_kind(X, Y, metric, memory)
+    Yk = as_kind(Y, kind)
     if metric == "l2" and Y_sq_norms is None:
-        Y_sq_norms = _sq_norms(Yk)
+        Y_sq_norms = _sq_norms(Yk, memory)
+    dist = np.empty((len(X), k), dtype=out_dtype)
+    ind = np.empty((len(X), k), dtype=np.int64)
+    # Half the budget holds a chunk of converted queries, half the kernels' blocks.
+    row_bytes = X.shape[1] * (_kind_itemsize(kind) + 8)
+    progress = Progress(len(X), verbose, name, "neighbours of", "queries",
+                        min_items=_MAX_QUERY_ROWS)
 
-    def search(start, stop, n_threads, jobs):
+    def search(first, last, n_threads, jobs):
+        budget = memory / jobs / 2
         with kernel_threads(n_threads):
-            if metric == "l1":
-                return _k_smallest_direct(Xk[start:stop], Yk, k, metric, kind, memory / jobs)
-            dist, ind = _k_smallest_l2(Xk[start:stop], Yk, k, kind, memory / jobs,
-                                       Y_sq_norms)
-            return np.sqrt(dist), ind
+            for rows in row_chunks(last - first, row_bytes, budget, _MAX_QUERY_ROWS):
+                chunk = slice(first + rows.start, first + rows.stop)
+                Xk = as_kind(X[chunk], kind)
+                if metric == "l1":
+                    d, i = _k_smallest_direct(Xk, Yk, k, metric, kind, budget)
+                else:
+                    d, i = _k_smallest_l2(Xk, Yk, k, kind, budget, Y_sq_norms)
+                    np.sqrt(d, out=d)
+                dist[chunk], ind[chunk] = d, i
+                progress.update(rows.stop - rows.start)
 
-    parts = _map_row_chunks(search, len(Xk), n_jobs)
-    dist = np.concatenate([part[0] for part in parts])
-    ind = np.concatenate([part[1] for part in parts])
-    return dist.astype(out_dtype, copy=False), ind
+    _map_row_chunks(search, len(X), n_jobs)
+    return dist, ind
 

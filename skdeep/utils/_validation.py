@@ -38,12 +38,12 @@ def _check_uniform_label_types(y):
             f"all numbers.")
 
 
-def encode_labels(estimator, y):
+def encode_labels(estimator, y, min_classes=2):
     """Classes and integer-encoded labels of ``y``, with scikit-learn's checks.
 
     Refuses continuous targets and labels mixing strings and numbers (with
     scikit-learn's own messages, rather than NumPy's ``'<' not supported``), and
-    fewer than two classes.
+    fewer than ``min_classes`` classes.
 
     Parameters
     ----------
@@ -51,6 +51,9 @@ def encode_labels(estimator, y):
         Named in the messages.
     y : ndarray of shape (n_samples,)
         Validated labels, of any type.
+    min_classes : {1, 2}, default=2
+        2 refuses data of one class (a classifier that must separate
+        classes); 1 accepts it (nearest neighbours, which only vote).
 
     Returns
     -------
@@ -63,7 +66,8 @@ def encode_labels(estimator, y):
         _check_uniform_label_types(y)
     check_classification_targets(y)
     classes, y_encoded = np.unique(y, return_inverse=True)
-    check_at_least_two_classes(estimator, classes)
+    if min_classes == 2:
+        check_at_least_two_classes(estimator, classes)
     return classes, y_encoded.reshape(-1)
 
 
