@@ -371,6 +371,17 @@ def test_partial_fit_refuses_other_classes_later(blobs):
     np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
 
 
+def test_mixed_string_and_number_labels_are_refused(blobs):
+    X, y = blobs
+    labels = np.array(["cat", 1, "emu"], dtype=object)[y]
+    with pytest.raises(ValueError, match="Mix of label input types"):
+        MLPClassifier(num_epochs=1).fit(X, labels)
+    clf = MLPClassifier().partial_fit(X, np.array(["cat", "dog", "emu"])[y],
+                                      classes=["cat", "dog", "emu"])
+    with pytest.raises(ValueError, match="Mix of label input types"):
+        clf.partial_fit(X, labels)
+
+
 def test_random_state_none_follows_numpy_global_state(blobs):
     X, y = blobs
     # scikit-learn's meaning of None: the global RandomState, so np.random.seed repeats

@@ -14,14 +14,14 @@ from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._chunking import get_chunk_n_rows
 from sklearn.utils._param_validation import Interval, Options, StrOptions
-from sklearn.utils.multiclass import check_classification_targets, unique_labels
+from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ..nn.optim import UPDATE_RULES
 from ..nn.solver import Solver
 from ..utils._threads import with_blas_single_thread
 from ..utils._scores import binary_decision, log_softmax, softmax
-from ..utils._validation import check_at_least_two_classes
+from ..utils._validation import check_at_least_two_classes, encode_labels
 
 # Rows of every forward pass at prediction time (working_memory may ask for fewer).
 # One fixed shape, padded when fewer rows remain, so that BLAS computes a row the
@@ -255,8 +255,11 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
 
     def _encode_labels(self, y, classes, incremental, continuing, sample_weight):
         """The classes and ``y`` as indices into them, checked against past fits."""
-        check_classification_targets(y)
-        if continuing:
+        new_network = not (incremental or continuing)
+        y_classes, y_encoded = encode_labels(self, y, min_classes=2 if new_network else 1)
+        if new_network:
+            classes = y_classes
+        elif continuing:
             if incremental and classes is not None and not np.array_equal(
                     self.classes_, unique_labels(classes)):
                 raise ValueError(
@@ -264,15 +267,13 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
                     f"partial_fit, was: {self.classes_!r}."
                 )
             classes = self.classes_
-        elif incremental:
+        else:
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit.")
             classes = unique_labels(classes)
-        else:
-            classes = np.unique(y)
-        check_at_least_two_classes(self, classes)
-        if incremental or continuing:
-            unseen = np.setdiff1d(y, classes)
+            check_at_least_two_classes(self, classes)
+        if not new_network:
+            unseen = np.setdiff1d(y_classes, classes)
             if unseen.size:
                 raise ValueError(
                     f"y contains labels {unseen.tolist()} that are not in classes "
@@ -280,7 +281,7 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
                     + (" given to the first call to partial_fit." if incremental else
                        " of the previous fit; warm_start needs the same classes.")
                 )
-        y_encoded = np.searchsorted(classes, y)
+            y_encoded = np.searchsorted(classes, y)
         if sample_weight is not None and not incremental:
             # _check_sample_weight has refused weights that are all zero
             weighted = np.unique(y_encoded[sample_weight > 0])
