@@ -483,3 +483,59 @@ def test_cifar10_seeds_settings_reach_036(cls, learning_rate, reg, cifar_rows):
     )
     pipe.fit(X_train, y_train)
     assert pipe.score(X_test, y_test) >= 0.36
+
+
+# ----------------------------------------------------------------------------
+# sample weights
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS)
+def test_unit_weights_change_nothing(cls, digits):
+    X, y = digits
+    plain = cls(num_iters=50, random_state=0).fit(X, y)
+    ones = cls(num_iters=50, random_state=0).fit(X, y, sample_weight=np.ones(len(y)))
+    np.testing.assert_array_equal(ones.coef_, plain.coef_)
+    np.testing.assert_array_equal(ones.loss_history_, plain.loss_history_)
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS)
+def test_integer_weights_train_as_repeated_rows_in_any_order(cls, digits):
+    X, y = digits[0][:300], digits[1][:300]
+    rng = np.random.RandomState(0)
+    weights = rng.randint(0, 4, size=len(y))
+    repeated = cls(num_iters=80, random_state=3).fit(np.repeat(X, weights, axis=0),
+                                                      np.repeat(y, weights))
+    order = rng.permutation(len(y))
+    weighted = cls(num_iters=80, random_state=3).fit(X[order], y[order],
+                                                      sample_weight=weights[order])
+    np.testing.assert_array_equal(weighted.coef_, repeated.coef_)
+    np.testing.assert_array_equal(weighted.loss_history_, repeated.loss_history_)
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS)
+def test_weights_shift_the_decision_towards_the_heavy_class(cls):
+    X, y = make_blobs(n_samples=400, centers=[[0, 0], [1.5, 0]], cluster_std=1.0,
+                      random_state=0)
+    heavy = np.where(y == 1, 20.0, 1.0)
+    plain = cls(num_iters=500, random_state=0).fit(X, y)
+    weighted = cls(num_iters=500, random_state=0).fit(X, y, sample_weight=heavy)
+    assert (weighted.predict(X) == 1).sum() > (plain.predict(X) == 1).sum()
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS)
+def test_sample_weight_is_routed_through_pipeline_and_grid_search(cls, digits):
+    import sklearn
+
+    X, y = digits
+    weights = np.random.RandomState(0).randint(1, 4, size=len(y)).astype(float)
+    expected = cls(num_iters=60, random_state=0).fit(
+        StandardScaler().fit_transform(X), y, sample_weight=weights)
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe = make_pipeline(
+            StandardScaler().set_fit_request(sample_weight=False),
+            cls(num_iters=60, random_state=0).set_fit_request(sample_weight=True))
+        pipe.fit(X, y, sample_weight=weights)
+        np.testing.assert_array_equal(pipe[-1].coef_, expected.coef_)
+        search = GridSearchCV(pipe, {f"{pipe.steps[-1][0]}__reg": [1e-5]}, cv=2)
+        search.fit(X, y, sample_weight=weights)
+        np.testing.assert_array_equal(search.best_estimator_[-1].coef_, expected.coef_)

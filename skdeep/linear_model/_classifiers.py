@@ -6,7 +6,7 @@ from sklearn import get_config
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ..nn.layers import softmax_loss, svm_loss
 from ..utils._threads import with_blas_single_thread
@@ -66,7 +66,7 @@ class _BaseLinearClassifier(ClassifierMixin, BaseEstimator):
         self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Train the classifier by minibatch SGD.
 
         Each of the ``num_iters`` steps draws ``batch_size`` rows with replacement,
@@ -80,6 +80,13 @@ class _BaseLinearClassifier(ClassifierMixin, BaseEstimator):
             float64); training converts it to ``dtype`` a batch at a time.
         y : array-like of shape (n_samples,)
             Class labels, of any type.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row.  Weighted draws: each batch draws
+            rows with probability proportional to their weight, so the mean
+            loss of a batch estimates the weighted mean loss over the data.
+            Integer weights draw exactly what the data with each row repeated
+            ``weight`` times draws; rows of weight zero are never drawn (nor
+            count as classes).  None means equal weights.
 
         Returns
         -------
@@ -98,6 +105,13 @@ class _BaseLinearClassifier(ClassifierMixin, BaseEstimator):
         X, y = validate_data(
             self, X, y, dtype=[np.float64, np.float32], order="C", accept_sparse=False
         )
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
+                                                 ensure_non_negative=True)
+            # rows of weight zero are as good as absent, also for the classes
+            kept = sample_weight > 0
+            if not kept.all():
+                X, y, sample_weight = X[kept], y[kept], sample_weight[kept]
         classes, y_encoded = encode_labels(self, y)
         dtype = np.dtype(self.dtype)
         _check_batch_memory(self, self.batch_size, X, dtype)
@@ -106,7 +120,7 @@ class _BaseLinearClassifier(ClassifierMixin, BaseEstimator):
             learning_rate=float(self.learning_rate), reg=float(self.reg),
             num_iters=int(self.num_iters), batch_size=int(self.batch_size),
             rng=check_random_state(self.random_state), dtype=dtype,
-            verbose=self.verbose,
+            sample_weight=sample_weight, verbose=self.verbose,
         )
         self.classes_ = classes
         self.coef_ = np.ascontiguousarray(W.T)
