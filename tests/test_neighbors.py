@@ -312,3 +312,10 @@ def test_verbose_prints_progress_of_a_long_prediction(capsys):
     assert lines[-1].startswith("[KNNClassifier] neighbours of 3000/3000 queries")
     assert 2 <= len(lines) <= 11
     np.testing.assert_array_equal(loud, quiet)
+
+
+def test_kneighbors_error_shows_numpy_integers_as_numbers():
+    X, y = load_digits(return_X_y=True)
+    clf = KNNClassifier(n_neighbors=3).fit(X[:50], y[:50])
+    with pytest.raises(ValueError, match=r"positive integer, got 0\.$"):
+        clf.kneighbors(X[:2], n_neighbors=np.int64(0))

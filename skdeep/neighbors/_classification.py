@@ -150,7 +150,9 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         k = self.n_neighbors if n_neighbors is None else n_neighbors
         if not isinstance(k, Integral) or isinstance(k, bool) or k < 1:
-            raise ValueError(f"n_neighbors must be a positive integer, got {k!r}.")
+            # a NumPy integer shows as its number, not as np.int64(0)
+            shown = k if isinstance(k, Integral) else repr(k)
+            raise ValueError(f"n_neighbors must be a positive integer, got {shown}.")
         query_is_train = X is None
         if query_is_train:
             X = self._fit_X
