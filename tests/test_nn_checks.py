@@ -60,7 +60,7 @@ def test_check_number_and_int_refuse_bools_and_strings():
         with pytest.raises(TypeError, match="batch_size must be an int"):
             _checks.check_int(bad, "batch_size")
     assert _checks.check_int(None, "n", allow_none=True) is None
-    with pytest.raises(ValueError, match="batch_size must be an int >= 1, got 0"):
+    with pytest.raises(ValueError, match="batch_size must be a positive int, got 0"):
         _checks.check_int(0, "batch_size")
 
 
@@ -69,11 +69,226 @@ def test_check_mode_dict_and_cache():
         _checks.check_mode([], "bn_param")
     with pytest.raises(ValueError, match="bn_param must have the key 'mode'"):
         _checks.check_mode({}, "bn_param")
-    with pytest.raises(ValueError, match=r"bn_param\['mode'\] must be one of 'train', "
-                                         r"'test'; got 'eval'"):
+    with pytest.raises(ValueError, match=r"bn_param\['mode'\] must be 'train' or "
+                                         r"'test', got 'eval'"):
         _checks.check_mode({"mode": "eval"}, "bn_param")
     with pytest.raises(ValueError, match="cache is None: batchnorm_forward keeps no "
                                          "cache in test mode"):
         _checks.check_cache(None, 8, "batchnorm_forward")
     with pytest.raises(ValueError, match="tuple of 3 entries returned by affine_forward"):
         _checks.check_cache((1, 2), 3, "affine_forward")
+
+
+# ---- entry checks of the public functions: each case returned a wrong result or
+# failed deep inside NumPy before the checks existed
+
+from skdeep.nn import gradcheck, layer_utils, layers, optim  # noqa: E402
+from skdeep.nn.models import FullyConnectedNet, TwoLayerNet  # noqa: E402
+from skdeep.nn.solver import Solver  # noqa: E402
+
+rng = np.random.RandomState(0)
+X46 = rng.randn(4, 6)
+W63 = rng.randn(6, 3)
+B3 = np.zeros(3)
+SCORES = rng.randn(5, 4)
+LABELS = np.array([0, 1, 2, 3, 1])
+
+
+@pytest.mark.parametrize("call, error, match", [
+    # softmax_loss(x, y[:, None]) used to broadcast into a loss of 5.687 (not 1.206)
+    (lambda: layers.softmax_loss(SCORES, LABELS[:, None]), ValueError,
+     r"y must be a 1-D array of shape \(5,\)"),
+    (lambda: layers.svm_loss(SCORES, LABELS[:, None]), ValueError, "y must be a 1-D"),
+    # label -1 used to mean the last class
+    (lambda: layers.softmax_loss(SCORES, np.array([0, 1, -1, 3, 1])), ValueError,
+     "y holds the label -1"),
+    (lambda: layers.svm_loss(SCORES, np.array([0, 1, -1, 3, 1])), ValueError,
+     "y holds the label -1"),
+    # used to be NumPy's IndexError: index 7 is out of bounds
+    (lambda: layers.softmax_loss(SCORES, np.array([0, 1, 7, 3, 1])), ValueError,
+     "y holds the label 7 but there are only 4 classes"),
+    (lambda: layers.softmax_loss(SCORES, LABELS.astype(float)), TypeError,
+     "integer class labels"),
+    (lambda: layers.softmax_loss(SCORES[:0], LABELS[:0]), ValueError, "at least one row"),
+    # batchnorm on (4, 5, 1) used to return shape (4, 5, 5)
+    (lambda: layers.batchnorm_forward(np.ones((4, 5, 1)), np.ones(5), np.zeros(5),
+                                      {"mode": "train"}), ValueError,
+     r"x must be a 2-D array of shape \(N, D\), got an array of shape \(4, 5, 1\)"),
+    (lambda: layers.batchnorm_forward(X46, np.ones(5), np.zeros(6), {"mode": "train"}),
+     ValueError, r"gamma must have shape \(6,\)"),
+    (lambda: layers.batchnorm_forward(X46, np.ones(6), np.zeros(6), {}), ValueError,
+     "bn_param must have the key 'mode'"),
+    (lambda: layers.batchnorm_forward(X46, np.ones(6), np.zeros(6),
+                                      {"mode": "train", "eps": -1}), ValueError,
+     r"bn_param\['eps'\] must be a finite number > 0"),
+    (lambda: layers.batchnorm_forward(X46, np.ones(6), np.zeros(6),
+                                      {"mode": "test", "running_mean": np.zeros(5)}),
+     ValueError, r"bn_param\['running_mean'\] must have shape \(6,\)"),
+    # layernorm used to broadcast gamma of the wrong length
+    (lambda: layers.layernorm_forward(X46, np.ones((4, 1)), np.zeros(6), {}), ValueError,
+     r"gamma must have shape \(6,\)"),
+    (lambda: layers.layernorm_forward(X46[:, :, None], np.ones(6), np.zeros(6), {}),
+     ValueError, "x must be a 2-D array"),
+    # affine_forward used to broadcast a b of the wrong length
+    (lambda: layers.affine_forward(X46, W63, np.zeros((4, 3))), ValueError,
+     r"b must have shape \(3,\) to match the M columns of w"),
+    # used to be matmul's "Input operand 1 has a mismatch in its core dimension"
+    (lambda: layers.affine_forward(X46, W63[:5], B3), ValueError,
+     r"w must have shape \(6, \*\) to match the D=6 values of each row of x"),
+    (lambda: layers.affine_forward(X46, W63.astype(int), B3), TypeError,
+     "w must be an array of floating point numbers"),
+    (lambda: layers.affine_backward(np.ones((4, 2)), layers.affine_forward(X46, W63, B3)[1]),
+     ValueError, r"dout must have shape \(4, 3\)"),
+    # relu_backward used to broadcast a dout of the wrong shape
+    (lambda: layers.relu_backward(np.ones((4, 1)), layers.relu_forward(X46)[1]),
+     ValueError, r"dout must have shape \(4, 6\)"),
+    (lambda: layers.relu_forward(np.array(["a"])), TypeError, "x must be an array of real"),
+    (lambda: layers.dropout_forward(X46, {"mode": "train"}), ValueError,
+     "dropout_param must have the key 'p'"),
+    (lambda: layers.dropout_forward(X46, {"mode": "train", "p": np.nan}), ValueError,
+     r"dropout_param\['p'\] must be a finite number in \(0, 1\]"),
+    (lambda: layers.dropout_forward(X46, {"mode": "eval", "p": 0.5}), ValueError,
+     r"dropout_param\['mode'\] must be 'train' or 'test'"),
+    (lambda: layer_utils.affine_relu_backward(np.ones((4, 3)), None), ValueError,
+     "cache is None"),
+    (lambda: layer_utils.affine_norm_relu_forward(X46, W63, B3, np.ones(3), np.zeros(3),
+                                                  {"mode": "train"}, "groupnorm"),
+     ValueError, "normalization must be 'batchnorm' or 'layernorm', got 'groupnorm'"),
+])
+def test_layer_functions_refuse_malformed_input(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_backward_on_a_test_mode_cache_says_so():
+    # used to be "TypeError: cannot unpack non-iterable NoneType object"
+    bn_param = {"mode": "test"}
+    out, cache = layers.batchnorm_forward(X46, np.ones(6), np.zeros(6), bn_param)
+    for backward in (layers.batchnorm_backward, layers.batchnorm_backward_alt):
+        with pytest.raises(ValueError, match="cache is None: batchnorm_forward keeps "
+                                             "no cache in test mode"):
+            backward(np.ones_like(out), cache)
+
+
+def test_dropout_backward_follows_the_forward_mode_not_the_shared_dict():
+    # a model shares one dropout_param between layers and switches its mode; a
+    # test-mode forward must give the identity backward even after the switch
+    # (it used to compute dout * None)
+    param = {"mode": "test", "p": 0.5}
+    _, cache = layers.dropout_forward(X46, param)
+    param["mode"] = "train"
+    dout = rng.randn(4, 6)
+    assert layers.dropout_backward(dout, cache) is dout
+    param["seed"] = 0
+    _, cache = layers.dropout_forward(X46, param)
+    with pytest.raises(ValueError, match=r"dout must have shape \(4, 6\)"):
+        layers.dropout_backward(np.ones((4, 1)), cache)
+
+
+@pytest.mark.parametrize("rule, config, match", [
+    # beta1=1 used to be a ZeroDivisionError in the bias correction
+    (optim.adam, {"beta1": 1.0}, r"config\['beta1'\] must be a finite number in \[0, 1\)"),
+    (optim.adam, {"beta2": 1.5}, r"config\['beta2'\]"),
+    (optim.adam, {"epsilon": 0.0}, r"config\['epsilon'\] must be a finite number > 0"),
+    (optim.sgd, {"learning_rate": -1e-3}, r"config\['learning_rate'\] must be a finite "
+                                          r"number >= 0"),
+    (optim.sgd, {"learning_rate": np.inf}, r"config\['learning_rate'\]"),
+    (optim.sgd_momentum, {"momentum": -0.1}, r"config\['momentum'\]"),
+    (optim.rmsprop, {"decay_rate": 1.0}, r"config\['decay_rate'\]"),
+    (optim.sgd_momentum, {"velocity": np.zeros(4)}, r"config\['velocity'\] has shape"),
+])
+def test_update_rules_refuse_bad_settings(rule, config, match):
+    with pytest.raises(ValueError, match=match):
+        rule(np.ones(3), np.ones(3), config)
+
+
+def test_update_rules_refuse_bad_arrays():
+    with pytest.raises(TypeError, match="config must be a dict, got list"):
+        optim.sgd(np.ones(3), np.ones(3), [])
+    with pytest.raises(TypeError, match="dw must be an array of real numbers"):
+        optim.adam(np.ones(3), np.array(["a", "b", "c"]))
+    with pytest.raises(TypeError, match=r"config\['learning_rate'\] must be a real"):
+        optim.sgd(np.ones(3), np.ones(3), {"learning_rate": "fast"})
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"weight_scale": np.inf}, ValueError, "weight_scale must be a finite number > 0"),
+    # a zero scale makes all hidden units identical forever; MLPClassifier refuses it too
+    ({"weight_scale": 0}, ValueError, "weight_scale must be a finite number > 0"),
+    ({"reg": np.inf}, ValueError, "reg must be a finite number >= 0, got inf"),
+    ({"reg": -1}, ValueError, "reg must be a finite number >= 0"),
+    ({"reg": True}, TypeError, "reg must be a real number"),
+    ({"dtype": np.int64}, TypeError, "dtype must be a floating point dtype"),
+    ({"hidden_dims": 5}, TypeError, "hidden_dims must be a list of ints"),
+])
+def test_models_refuse_bad_settings_up_front(kwargs, error, match):
+    kwargs = {"hidden_dims": [5], **kwargs}
+    with pytest.raises(error, match=match):
+        FullyConnectedNet(**kwargs)
+    if "hidden_dims" not in kwargs or kwargs["hidden_dims"] == [5]:
+        kwargs.pop("hidden_dims")
+        if "dtype" not in kwargs:
+            with pytest.raises(error, match=match):
+                TwoLayerNet(**kwargs)
+
+
+def test_model_loss_checks_inputs_before_the_forward_pass():
+    model = FullyConnectedNet([5], input_dim=6, num_classes=3, normalization="batchnorm",
+                              dtype=np.float64, random_state=0)
+    with pytest.raises(ValueError, match="X has 5 values per sample but the model has "
+                                         "input_dim=6"):
+        model.loss(X46[:, :5])
+    with pytest.raises(ValueError, match="y holds the label 3 but there are only 3"):
+        model.loss(X46, np.array([0, 1, 2, 3]))
+    # refused before batchnorm's running statistics were touched
+    assert "running_mean" not in model.bn_params[0]
+    model.reg = np.inf
+    with pytest.raises(ValueError, match="reg must be a finite number"):
+        model.loss(X46, np.array([0, 1, 2, 2]))
+
+
+def _solver(**kwargs):
+    model = FullyConnectedNet([5], input_dim=6, num_classes=3, random_state=0)
+    data = {"X_train": X46, "y_train": np.array([0, 1, 2, 1])}
+    data.update(kwargs.pop("data", {}))
+    return Solver(model, data, verbose=False, **kwargs)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"lr_decay": -1}, ValueError, "lr_decay must be a finite number > 0, got -1"),
+    ({"lr_decay": 0}, ValueError, "lr_decay must be"),
+    ({"batch_size": True}, TypeError, "batch_size must be an int, got True"),
+    ({"num_epochs": 2.5}, TypeError, "num_epochs must be an int"),
+    ({"num_train_samples": 0}, ValueError, "num_train_samples must be a positive int"),
+    ({"print_every": -1}, ValueError, "print_every must be a non-negative int"),
+    ({"optim_config": {"learning_rate": np.nan}}, ValueError,
+     r"optim_config\['learning_rate'\] must be a finite number"),
+    ({"optim_config": 1e-3}, TypeError, "optim_config must be a dict"),
+    # label -1 used to train as the last class
+    ({"data": {"y_train": np.array([0, 1, -1, 1])}}, ValueError,
+     "y_train holds the label -1"),
+    ({"data": {"y_train": np.array([0, 1, 3, 1])}}, ValueError,
+     "y_train holds the label 3 but there are only 3 classes"),
+    ({"data": {"X_val": X46, "y_val": np.array([[0], [1], [2], [1]])}}, ValueError,
+     r"y_val must be a 1-D array"),
+    ({"data": {"train_rows": np.array([0, 4])}}, ValueError,
+     r"train_rows must hold indices of rows of X_train, in \[0, 4\)"),
+])
+def test_solver_refuses_bad_options_and_labels(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        _solver(**kwargs)
+
+
+def test_gradcheck_refuses_integer_points_and_mismatched_gradients():
+    # an integer x rounds x + h back to x: the gradient used to come back as zeros
+    x = np.arange(3)
+    with pytest.raises(TypeError, match="x must be an array of floating point numbers"):
+        gradcheck.eval_numerical_gradient(lambda x: float(np.sum(x ** 2)), x,
+                                          verbose=False)
+    xf = np.ones(3)
+    with pytest.raises(ValueError, match=r"df must have shape \(3,\)"):
+        gradcheck.eval_numerical_gradient_array(lambda x: 2 * x, xf, np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"analytic_grad must have shape \(3,\)"):
+        gradcheck.grad_check_sparse(lambda x: float(x.sum()), xf, np.ones(2))
+    with pytest.raises(ValueError, match="h must be a finite number > 0"):
+        gradcheck.eval_numerical_gradient(lambda x: 0.0, xf, verbose=False, h=0)

@@ -215,9 +215,11 @@ def check_choice(value, name, choices):
     except TypeError:  # unhashable value against a set or dict
         ok = False
     if not ok:
-        raise ValueError(
-            f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}."
-        )
+        names = [repr(c) for c in choices]
+        listed = (names[0] if len(names) == 1
+                  else f"{', '.join(names[:-1])} or {names[-1]}")
+        one_of = "one of " if len(names) > 2 else ""
+        raise ValueError(f"{name} must be {one_of}{listed}, got {value!r}.")
     return value
 
 
@@ -316,7 +318,8 @@ def check_int(value, name, *, low=1, allow_none=False):
         none = " or None" if allow_none else ""
         raise TypeError(f"{name} must be an int{none}, got {value!r}.")
     if value < low:
-        raise ValueError(f"{name} must be an int >= {low}, got {value!r}.")
+        what = {0: "a non-negative int", 1: "a positive int"}.get(low, f"an int >= {low}")
+        raise ValueError(f"{name} must be {what}, got {value!r}.")
     return int(value)
 
 

@@ -5,6 +5,21 @@ around 1e-2, which hide real bugs.
 """
 import numpy as np
 
+from ._checks import check_array, check_int, check_number, check_shape
+
+
+def _check_point(x, h):
+    """``x`` is perturbed in place: an integer array would round ``x + h`` back to
+    ``x`` and give a silent zero gradient, and a copy would not be seen by an ``f``
+    that reads ``x`` through shared state."""
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"x must be a numpy array (it is perturbed in place), got "
+                        f"{type(x).__name__}.")
+    check_array(x, "x", floating=True)
+    if not x.flags.writeable:
+        raise ValueError("x must be writeable: it is perturbed in place.")
+    check_number(h, "h", low=0, low_open=True)
+
 
 def eval_numerical_gradient(f, x, verbose=True, h=1e-5):
     """Centered-difference gradient of a scalar function at ``x``.
@@ -29,6 +44,7 @@ def eval_numerical_gradient(f, x, verbose=True, h=1e-5):
     grad : ndarray of the shape of ``x``
         The numerical gradient.
     """
+    _check_point(x, h)
     grad = np.zeros_like(x)
     it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
     while not it.finished:
@@ -68,6 +84,8 @@ def eval_numerical_gradient_array(f, x, df, h=1e-5):
     grad : ndarray of the shape of ``x``
         Numerical gradient of ``sum(f(x) * df)`` with respect to ``x``.
     """
+    _check_point(x, h)
+    df = check_array(df, "df")
     grad = np.zeros_like(x)
     it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
     while not it.finished:
@@ -78,6 +96,8 @@ def eval_numerical_gradient_array(f, x, df, h=1e-5):
         x[ix] = old - h
         neg = np.array(f(x), copy=True)
         x[ix] = old
+        # a df of another shape would broadcast into a wrong gradient
+        check_shape(df, "df", pos.shape, "(the shape of f(x))")
         grad[ix] = np.sum((pos - neg) * df) / (2 * h)
         it.iternext()
     return grad
@@ -109,6 +129,10 @@ def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, random_state=N
     rel_errors : ndarray of shape (num_checks,)
         The relative error at each position.
     """
+    _check_point(x, h)
+    analytic_grad = check_array(analytic_grad, "analytic_grad")
+    check_shape(analytic_grad, "analytic_grad", x.shape, "(the shape of x)")
+    num_checks = check_int(num_checks, "num_checks")
     rng = np.random.RandomState(random_state) if not isinstance(
         random_state, np.random.RandomState) else random_state
     errors = np.empty(num_checks)

@@ -3,6 +3,7 @@
 Each is a plain composition of the functions in :mod:`skdeep.nn.layers`; the cache
 is the tuple of the inner caches.
 """
+from ._checks import check_cache, check_choice
 from .layers import (
     affine_backward,
     affine_forward,
@@ -88,6 +89,7 @@ def affine_relu_backward(dout, cache, *, compute_dx=True):
     db : ndarray of shape (M,)
         Gradient with respect to ``b``.
     """
+    check_cache(cache, 2, "affine_relu_forward")
     fc_cache, relu_cache = cache
     da = relu_backward(dout, relu_cache)
     return affine_backward(da, fc_cache, compute_dx=compute_dx)
@@ -95,12 +97,7 @@ def affine_relu_backward(dout, cache, *, compute_dx=True):
 
 def _norm_layer(normalization, layers=_NORM_LAYERS):
     """The (forward, backward) pair of ``normalization`` in ``layers``, or a clear error."""
-    try:
-        return layers[normalization]
-    except (KeyError, TypeError):
-        raise ValueError(
-            f"normalization must be one of {sorted(layers)}, got {normalization!r}."
-        ) from None
+    return layers[check_choice(normalization, "normalization", tuple(layers))]
 
 
 def affine_norm_relu_forward(x, w, b, gamma, beta, norm_param, normalization):
@@ -160,6 +157,7 @@ def affine_norm_relu_backward(dout, cache, *, compute_dx=True):
     dbeta : ndarray of shape (M,)
         Gradient with respect to ``beta``.
     """
+    check_cache(cache, 4, "affine_norm_relu_forward")
     fc_cache, norm_cache, relu_cache, normalization = cache
     _, norm_backward = _norm_layer(normalization)
     dan = relu_backward(dout, relu_cache)

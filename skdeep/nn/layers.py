@@ -17,7 +17,16 @@ from .._kernels import _conv as _conv_kernel
 from ..utils._matmul import matmul
 from ..utils._scores import log_softmax
 from ..utils._threads import kernel_threads, with_kernel_threads
-from ._checks import check_array, check_dict, check_int, check_shape
+from ._checks import (
+    check_array,
+    check_cache,
+    check_dict,
+    check_int,
+    check_labels,
+    check_mode,
+    check_number,
+    check_shape,
+)
 
 __all__ = [
     "affine_forward", "affine_backward",
@@ -33,6 +42,17 @@ __all__ = [
     "spatial_batchnorm_forward", "spatial_batchnorm_backward",
     "spatial_groupnorm_forward", "spatial_groupnorm_backward",
 ]
+
+
+def _check_affine_inputs(x, w, b):
+    x = check_array(x, "x", min_ndim=2, shape_doc="(N, d_1, ..., d_k)")
+    w = check_array(w, "w", ndim=2, floating=True, shape_doc="(D, M)")
+    b = check_array(b, "b", floating=True)
+    n_values = int(np.prod(x.shape[1:]))
+    check_shape(w, "w", (n_values, None),
+                f"to match the D={n_values} values of each row of x")
+    check_shape(b, "b", (w.shape[1],), "to match the M columns of w")
+    return x, w, b
 
 
 def affine_forward(x, w, b):
@@ -53,7 +73,15 @@ def affine_forward(x, w, b):
         Output of the layer.
     cache : tuple
         ``(x, w, b)`` for :func:`affine_backward`.
+
+    Raises
+    ------
+    ValueError
+        When ``w`` does not have ``D`` rows or ``b`` does not have ``M`` entries.
+    TypeError
+        When an argument does not hold numbers (floats for ``w`` and ``b``).
     """
+    x, w, b = _check_affine_inputs(x, w, b)
     out = matmul(x.reshape(x.shape[0], -1), w)
     out += b
     return out, (x, w, b)
@@ -82,7 +110,11 @@ def affine_backward(dout, cache, *, compute_dx=True):
     db : ndarray of shape (M,)
         Gradient with respect to ``b``.
     """
+    check_cache(cache, 3, "affine_forward")
     x, w, b = cache
+    dout = check_array(dout, "dout")
+    check_shape(dout, "dout", (x.shape[0], w.shape[1]),
+                "(the shape of the output of affine_forward)")
     x2 = x.reshape(x.shape[0], -1)
     dw = matmul(x2.T, dout)
     db = dout.sum(axis=0)
@@ -105,6 +137,7 @@ def relu_forward(x):
     cache : ndarray
         The output, whose positive entries mark where gradient flows.
     """
+    x = check_array(x, "x")
     out = np.maximum(x, 0)
     return out, out
 
@@ -124,17 +157,14 @@ def relu_backward(dout, cache):
     dx : ndarray of the shape of ``dout``
         Gradient with respect to ``x``.
     """
+    if not isinstance(cache, np.ndarray):
+        raise ValueError("cache must be the array returned by relu_forward, got "
+                         f"{type(cache).__name__}.")
+    dout = check_array(dout, "dout")
+    check_shape(dout, "dout", cache.shape, "(the shape of the input of relu_forward)")
     # out > 0 exactly where x > 0, so caching the output is enough; multiplying by
     # the boolean mask is an order of magnitude faster than np.where
     return dout * (cache > 0)
-
-
-def _check_keep_probability(p):
-    if not (isinstance(p, (int, float, np.integer, np.floating)) and 0 < p <= 1):
-        raise ValueError(
-            f"dropout_param['p'] is the probability of keeping a unit and must be in "
-            f"(0, 1], got {p!r}."
-        )
 
 
 def _uniform(shape, dtype, dropout_param):
@@ -181,19 +211,20 @@ def dropout_forward(x, dropout_param):
         ``(dropout_param, mask)``; in train mode ``mask`` holds ``1 / p`` for kept
         units and 0 for dropped ones, in test mode it is None.
     """
+    x = check_array(x, "x")
+    mode = check_mode(dropout_param, "dropout_param")
+    check_dict(dropout_param, "dropout_param", required=("p",))
     p = dropout_param["p"]
-    mode = dropout_param["mode"]
-    _check_keep_probability(p)
+    # p is the probability of keeping a unit (CS231n's convention, not PyTorch's)
+    check_number(p, "dropout_param['p']", low=0, high=1, low_open=True)
     dtype = x.dtype if np.issubdtype(x.dtype, np.floating) else np.dtype(np.float64)
     if mode == "train":
         mask = (_uniform(x.shape, dtype, dropout_param) < p).astype(dtype)
         mask /= p
         out = x * mask
-    elif mode == "test":
+    else:
         mask = None
         out = x
-    else:
-        raise ValueError(f"dropout_param['mode'] must be 'train' or 'test', got {mode!r}.")
     return out, (dropout_param, mask)
 
 
@@ -210,12 +241,18 @@ def dropout_backward(dout, cache):
     Returns
     -------
     dx : ndarray of the shape of ``dout``
-        Gradient with respect to ``x``.
+        Gradient with respect to ``x``; ``dout`` itself when the forward pass ran
+        in test mode (the identity).
     """
-    dropout_param, mask = cache
-    if dropout_param["mode"] == "train":
-        return dout * mask
-    return dout
+    check_cache(cache, 2, "dropout_forward")
+    dout = check_array(dout, "dout")
+    _, mask = cache
+    # the mask, not the dict's mode, says what the forward pass did: the dict is
+    # shared and its mode may have been switched since
+    if mask is None:
+        return dout
+    check_shape(dout, "dout", mask.shape, "(the shape of the input of dropout_forward)")
+    return dout * mask
 
 
 # Batch and layer normalization are one computation over different axes: batchnorm
@@ -263,9 +300,34 @@ def _normalize_backward(dout, cache):
     return g, dgamma, dbeta
 
 
-def _running_stat(bn_param, key, shape, dtype):
+def _running_stat(bn_param, key, n_features, dtype):
     value = bn_param.get(key)
-    return np.zeros(shape, dtype=dtype) if value is None else value
+    if value is None:
+        return np.zeros(n_features, dtype=dtype)
+    value = check_array(value, f"bn_param[{key!r}]")
+    check_shape(value, f"bn_param[{key!r}]", (n_features,),
+                "to match the D columns of x")
+    return value
+
+
+def _check_norm_inputs(x, gamma, beta, param, param_name):
+    """Entry checks shared by batchnorm_forward and layernorm_forward."""
+    x = check_array(x, "x", ndim=2, shape_doc="(N, D)")
+    check_dict(param, param_name)
+    for name, value in (("gamma", gamma), ("beta", beta)):
+        value = check_array(value, name, floating=True)
+        check_shape(value, name, (x.shape[1],), "to match the D columns of x")
+    eps = check_number(param.get("eps", 1e-5), f"{param_name}['eps']", low=0,
+                       low_open=True)
+    return x, np.asarray(gamma), np.asarray(beta), eps
+
+
+def _check_norm_backward(dout, cache, producer):
+    """Entry checks of the batchnorm and layernorm backward passes."""
+    check_cache(cache, 8, producer)
+    dout = check_array(dout, "dout")
+    check_shape(dout, "dout", cache[1].shape, f"(the shape of the output of {producer})")
+    return dout
 
 
 def batchnorm_forward(x, gamma, beta, bn_param):
@@ -299,24 +361,25 @@ def batchnorm_forward(x, gamma, beta, bn_param):
         For :func:`batchnorm_backward` and :func:`batchnorm_backward_alt`; None in
         test mode.
     """
-    mode = bn_param["mode"]
-    eps = bn_param.get("eps", 1e-5)
-    momentum = bn_param.get("momentum", 0.9)
+    x, gamma, beta, eps = _check_norm_inputs(x, gamma, beta, bn_param, "bn_param")
+    mode = check_mode(bn_param, "bn_param")
+    momentum = check_number(bn_param.get("momentum", 0.9), "bn_param['momentum']",
+                            low=0, high=1)
     n_features = x.shape[1]
     running_mean = _running_stat(bn_param, "running_mean", n_features, x.dtype)
     running_var = _running_stat(bn_param, "running_var", n_features, x.dtype)
+    if mode == "train" and x.shape[0] == 0:
+        raise ValueError("x has no rows: batch statistics need at least one sample.")
     if mode == "train":
         out, cache = _normalize_forward(x, gamma, beta, eps, axis=0)
         mean, var = cache[2].ravel(), cache[3].ravel()
         running_mean = momentum * running_mean + (1 - momentum) * mean
         running_var = momentum * running_var + (1 - momentum) * var
-    elif mode == "test":
+    else:
         scale = gamma / np.sqrt(running_var + eps)
         out = (x - running_mean) * scale
         out += beta
         cache = None
-    else:
-        raise ValueError(f"bn_param['mode'] must be 'train' or 'test', got {mode!r}.")
     bn_param["running_mean"] = running_mean
     bn_param["running_var"] = running_var
     return out, cache
@@ -344,7 +407,14 @@ def batchnorm_backward(dout, cache):
         Gradient with respect to ``gamma``.
     dbeta : ndarray of shape (D,)
         Gradient with respect to ``beta``.
+
+    Raises
+    ------
+    ValueError
+        When ``cache`` is None because the forward pass ran in test mode, or
+        ``dout`` does not have the shape of the forward output.
     """
+    dout = _check_norm_backward(dout, cache, "batchnorm_forward")
     x, xhat, mean, var, inv_std, gamma, eps, _ = cache
     n = x.shape[0]
     xmu = x - mean
@@ -385,7 +455,14 @@ def batchnorm_backward_alt(dout, cache):
         Gradient with respect to ``gamma``.
     dbeta : ndarray of shape (D,)
         Gradient with respect to ``beta``.
+
+    Raises
+    ------
+    ValueError
+        When ``cache`` is None because the forward pass ran in test mode, or
+        ``dout`` does not have the shape of the forward output.
     """
+    dout = _check_norm_backward(dout, cache, "batchnorm_forward")
     return _normalize_backward(dout, cache)
 
 
@@ -414,7 +491,8 @@ def layernorm_forward(x, gamma, beta, ln_param):
     cache : tuple
         For :func:`layernorm_backward`.
     """
-    return _normalize_forward(x, gamma, beta, ln_param.get("eps", 1e-5), axis=1)
+    x, gamma, beta, eps = _check_norm_inputs(x, gamma, beta, ln_param, "ln_param")
+    return _normalize_forward(x, gamma, beta, eps, axis=1)
 
 
 def layernorm_backward(dout, cache):
@@ -436,7 +514,18 @@ def layernorm_backward(dout, cache):
     dbeta : ndarray of shape (D,)
         Gradient with respect to ``beta``.
     """
+    dout = _check_norm_backward(dout, cache, "layernorm_forward")
     return _normalize_backward(dout, cache)
+
+
+def _check_loss_inputs(x, y):
+    """Entry checks of the losses: (N, C) float scores, N labels in [0, C)."""
+    x = check_array(x, "x", ndim=2, floating=True, shape_doc="(N, C)")
+    if x.shape[0] == 0 or x.shape[1] == 0:
+        raise ValueError(f"x must have at least one row and one class, got shape "
+                         f"{x.shape}.")
+    y = check_labels(y, x.shape[0], x.shape[1])
+    return x, y
 
 
 def softmax_loss(x, y, label_smoothing=0.0, sample_weight=None):
@@ -468,7 +557,17 @@ def softmax_loss(x, y, label_smoothing=0.0, sample_weight=None):
     dx : ndarray of shape (N, C)
         Gradient of the loss with respect to ``x``: ``(softmax(x) - target) / N``
         (times the row's weight).
+
+    Raises
+    ------
+    ValueError
+        When ``x`` is not 2-D or empty, or ``y`` is not a vector of N labels in
+        ``[0, C)``.
+    TypeError
+        When ``x`` is not floating point or ``y`` not integers.
     """
+    x, y = _check_loss_inputs(x, y)
+    check_number(label_smoothing, "label_smoothing", low=0, high=1)
     n, num_classes = x.shape
     rows = np.arange(n)
     log_probs = log_softmax(x)
@@ -485,7 +584,9 @@ def softmax_loss(x, y, label_smoothing=0.0, sample_weight=None):
     if sample_weight is None:
         loss = float(row_losses.sum()) / n
     else:
-        weight = np.asarray(sample_weight, dtype=x.dtype)
+        weight = check_array(sample_weight, "sample_weight")
+        check_shape(weight, "sample_weight", (n,), "(one weight per row of x)")
+        weight = weight.astype(x.dtype, copy=False)
         loss = float(np.dot(row_losses, weight)) / n
         dx *= weight[:, None]
     dx /= n
@@ -508,7 +609,16 @@ def svm_loss(x, y):
         Mean over the N rows of ``sum_{j != y} max(0, x_j - x_y + 1)``.
     dx : ndarray of shape (N, C)
         Gradient of the loss with respect to ``x``.
+
+    Raises
+    ------
+    ValueError
+        When ``x`` is not 2-D or empty, or ``y`` is not a vector of N labels in
+        ``[0, C)``.
+    TypeError
+        When ``x`` is not floating point or ``y`` not integers.
     """
+    x, y = _check_loss_inputs(x, y)
     n = x.shape[0]
     rows = np.arange(n)
     margins = x - x[rows, y][:, None]

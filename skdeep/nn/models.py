@@ -7,10 +7,10 @@ the loss and a dict of gradients keyed like ``params``.
 :class:`~skdeep.nn.solver.Solver` trains any object with that interface.
 """
 import copy
-import numbers
 
 import numpy as np
 
+from ._checks import check_array, check_choice, check_int, check_labels, check_number
 from ._random import as_rng
 from .layer_utils import (
     NORMALIZATIONS,
@@ -33,11 +33,22 @@ from .layers import softmax_loss
 __all__ = ["TwoLayerNet", "FullyConnectedNet", "ConvNet", "ThreeLayerConvNet"]
 
 
-def _check_positive_int(value, name):
-    if (not isinstance(value, numbers.Integral) or isinstance(value, bool)
-            or value < 1):
-        raise ValueError(f"{name} must be a positive int, got {value!r}.")
-    return int(value)
+def _check_weight_scale(weight_scale):
+    """``'he'`` or a finite standard deviation > 0, as ``MLPClassifier`` accepts.
+
+    A scale of 0 starts every weight at zero: all hidden units of a layer then get
+    the same gradient and stay identical, so the network never trains.
+    """
+    if isinstance(weight_scale, str):
+        return check_choice(weight_scale, "weight_scale", ("he",))
+    return check_number(weight_scale, "weight_scale", low=0, low_open=True)
+
+
+def _check_dtype(dtype):
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"dtype must be a floating point dtype, got {dtype}.")
+    return dtype
 
 
 def _hidden_layers_forward(h, params, layers, normalization, norm_params,
@@ -170,29 +181,23 @@ class FullyConnectedNet:
     def __init__(self, hidden_dims, input_dim=3 * 32 * 32, num_classes=10,
                  dropout_keep_ratio=1, normalization=None, reg=0.0,
                  weight_scale=1e-2, dtype=np.float32, seed=None, random_state=None):
-        hidden_dims = [_check_positive_int(h, "each hidden dim") for h in hidden_dims]
-        input_dim = _check_positive_int(input_dim, "input_dim")
-        num_classes = _check_positive_int(num_classes, "num_classes")
-        if normalization is not None and normalization not in NORMALIZATIONS:
-            raise ValueError(
-                f"normalization must be None or one of {list(NORMALIZATIONS)}, "
-                f"got {normalization!r}."
-            )
-        if not 0 < dropout_keep_ratio <= 1:
-            raise ValueError(
-                f"dropout_keep_ratio is the probability of keeping a unit and must be "
-                f"in (0, 1], got {dropout_keep_ratio!r}."
-            )
-        if not (weight_scale == "he" or (isinstance(weight_scale, numbers.Real)
-                                          and weight_scale >= 0)):
-            raise ValueError(
-                f"weight_scale must be a non-negative float or 'he', got {weight_scale!r}."
-            )
+        if isinstance(hidden_dims, str) or not np.iterable(hidden_dims):
+            raise TypeError(f"hidden_dims must be a list of ints, got {hidden_dims!r}.")
+        hidden_dims = [check_int(h, f"hidden_dims[{i}]") for i, h in enumerate(hidden_dims)]
+        input_dim = check_int(input_dim, "input_dim")
+        num_classes = check_int(num_classes, "num_classes")
+        check_choice(normalization, "normalization", (None, *NORMALIZATIONS))
+        # the probability of keeping a unit, as in the CS231n notebooks
+        check_number(dropout_keep_ratio, "dropout_keep_ratio", low=0, high=1,
+                     low_open=True)
+        weight_scale = _check_weight_scale(weight_scale)
         self.normalization = normalization
         self.use_dropout = dropout_keep_ratio != 1
-        self.reg = reg
+        self.reg = check_number(reg, "reg", low=0)
         self.num_layers = 1 + len(hidden_dims)
-        self.dtype = np.dtype(dtype)
+        self.input_dim = input_dim
+        self.num_classes = num_classes
+        self.dtype = _check_dtype(dtype)
 
         rng = as_rng(random_state)
         dims = [input_dim, *hidden_dims, num_classes]
@@ -238,8 +243,19 @@ class FullyConnectedNet:
         grads : dict of str to ndarray
             Otherwise: gradients of the loss, keyed like ``params``.
         """
-        X = np.asarray(X).astype(self.dtype, copy=False)
+        X = check_array(X, "X", min_ndim=2, shape_doc="(N, d_1, ..., d_k)")
+        if int(np.prod(X.shape[1:])) != self.input_dim:
+            raise ValueError(
+                f"X has {int(np.prod(X.shape[1:]))} values per sample but the model "
+                f"has input_dim={self.input_dim}."
+            )
+        X = X.astype(self.dtype, copy=False)
         mode = "test" if y is None else "train"
+        if y is not None:
+            # before the forward pass, which would update batchnorm's running statistics
+            y = check_labels(y, X.shape[0], self.num_classes)
+            # reg is a public attribute, set again by the estimators after construction
+            check_number(self.reg, "reg", low=0)
         if self.use_dropout:
             self.dropout_param["mode"] = mode
         for bn_param in self.bn_params:

@@ -19,6 +19,7 @@ frameworks do.
 import numpy as np
 
 from .._kernels import _optim as _kernel
+from ._checks import check_array, check_dict, check_int, check_number
 
 __all__ = ["sgd", "sgd_momentum", "rmsprop", "adam", "UPDATE_RULES"]
 
@@ -28,9 +29,31 @@ UPDATE_RULES = ("sgd", "sgd_momentum", "rmsprop", "adam")
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
+def _config(config, defaults):
+    """``config`` (a new dict when None) with ``defaults`` filled in and checked.
+
+    ``defaults`` maps each setting to ``(default, bounds)``, ``bounds`` being the
+    keyword arguments of :func:`~skdeep.nn._checks.check_number` for it.
+    """
+    if config is None:
+        config = {}
+    check_dict(config, "config")
+    for key, (default, bounds) in defaults.items():
+        check_number(config.setdefault(key, default), f"config[{key!r}]", **bounds)
+    return config
+
+
+_LEARNING_RATE = {"low": 0}
+# decay rates of exponential averages live in [0, 1): at 1 the average never moves,
+# and Adam's bias correction 1 / (1 - beta**t) divides by zero
+_DECAY = {"low": 0, "high": 1, "high_open": True}
+# epsilon keeps a zero gradient from giving 0 / 0
+_EPSILON = {"low": 0, "low_open": True}
+
+
 def _next_weights(w, dw, out):
     """The array to update (a copy of ``w`` or ``out``) and ``dw`` matching it, flat."""
-    w = np.asarray(w)
+    w = check_array(w, "w")
     if out is None:
         dtype = w.dtype if w.dtype in _FLOATS else np.dtype(np.float64)
         next_w = np.array(w, dtype=dtype, order="C", copy=True)
@@ -45,7 +68,7 @@ def _next_weights(w, dw, out):
         if out is not w:
             np.copyto(out, w)
         next_w = out
-    dw = np.asarray(dw)
+    dw = check_array(dw, "dw")
     if dw.shape != w.shape:
         raise ValueError(f"dw has shape {dw.shape} but w has shape {w.shape}.")
     dw = np.ascontiguousarray(dw, dtype=next_w.dtype)
@@ -66,6 +89,10 @@ def _state(config, key, next_w, in_place):
           and value.shape == next_w.shape):
         state = value
     else:
+        value = check_array(value, f"config[{key!r}]")
+        if value.shape != next_w.shape and value.ndim:
+            raise ValueError(f"config[{key!r}] has shape {value.shape} but w has shape "
+                             f"{next_w.shape}.")
         state = np.array(np.broadcast_to(value, next_w.shape), dtype=next_w.dtype,
                          order="C", copy=True)
     config[key] = state
@@ -93,9 +120,7 @@ def sgd(w, dw, config=None, out=None):
     config : dict
         The dict passed in (a new one when None), with defaults filled in.
     """
-    if config is None:
-        config = {}
-    config.setdefault("learning_rate", 1e-2)
+    config = _config(config, {"learning_rate": (1e-2, _LEARNING_RATE)})
     next_w, w_flat, dw_flat = _next_weights(w, dw, out)
     scalar = next_w.dtype.type
     _kernel.sgd_update(w_flat, dw_flat, scalar(config["learning_rate"]))
@@ -130,10 +155,8 @@ def sgd_momentum(w, dw, config=None, out=None):
     config : dict
         The dict passed in, with the new ``velocity``.
     """
-    if config is None:
-        config = {}
-    config.setdefault("learning_rate", 1e-2)
-    config.setdefault("momentum", 0.9)
+    config = _config(config, {"learning_rate": (1e-2, _LEARNING_RATE),
+                              "momentum": (0.9, _DECAY)})
     config.setdefault("nesterov", False)
     next_w, w_flat, dw_flat = _next_weights(w, dw, out)
     velocity = _state(config, "velocity", next_w, out is not None)
@@ -175,11 +198,9 @@ def rmsprop(w, dw, config=None, out=None):
     config : dict
         The dict passed in, with the new ``cache``.
     """
-    if config is None:
-        config = {}
-    config.setdefault("learning_rate", 1e-2)
-    config.setdefault("decay_rate", 0.99)
-    config.setdefault("epsilon", 1e-8)
+    config = _config(config, {"learning_rate": (1e-2, _LEARNING_RATE),
+                              "decay_rate": (0.99, _DECAY),
+                              "epsilon": (1e-8, _EPSILON)})
     next_w, w_flat, dw_flat = _next_weights(w, dw, out)
     cache = _state(config, "cache", next_w, out is not None)
     scalar = next_w.dtype.type
@@ -216,13 +237,10 @@ def adam(w, dw, config=None, out=None):
     config : dict
         The dict passed in, with the new ``m``, ``v`` and ``t``.
     """
-    if config is None:
-        config = {}
-    config.setdefault("learning_rate", 1e-3)
-    config.setdefault("beta1", 0.9)
-    config.setdefault("beta2", 0.999)
-    config.setdefault("epsilon", 1e-8)
-    config["t"] = config.get("t", 0) + 1
+    config = _config(config, {"learning_rate": (1e-3, _LEARNING_RATE),
+                              "beta1": (0.9, _DECAY), "beta2": (0.999, _DECAY),
+                              "epsilon": (1e-8, _EPSILON)})
+    config["t"] = check_int(config.get("t", 0), "config['t']", low=0) + 1
     next_w, w_flat, dw_flat = _next_weights(w, dw, out)
     in_place = out is not None
     m = _state(config, "m", next_w, in_place)

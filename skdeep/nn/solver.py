@@ -11,7 +11,6 @@ After ``train()`` the model holds the parameters of the epoch with the best
 validation accuracy, and the solver keeps the histories.
 """
 import math
-import numbers
 import pickle
 
 import numpy as np
@@ -19,6 +18,7 @@ import numpy as np
 from ..exceptions import check_finite_loss
 from ..utils._threads import blas_single_thread
 from . import optim
+from ._checks import check_array, check_dict, check_int, check_labels, check_number
 from ._random import as_rng
 
 __all__ = ["Solver"]
@@ -225,17 +225,19 @@ class Solver:
         # the rules of skdeep.nn.optim can write into the parameters themselves
         self._updates_in_place = self.update_rule in (
             getattr(optim, name) for name in optim.UPDATE_RULES)
-        for name in ("batch_size", "num_epochs"):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Integral) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}.")
-        if len(self.X_train) != len(self.y_train):
-            raise ValueError(
-                f"X_train has {len(self.X_train)} samples but y_train has "
-                f"{len(self.y_train)}."
-            )
+        self._check_options()
+        self._check_data()
         if self.train_rows is not None:
-            self.train_rows = np.asarray(self.train_rows, dtype=np.intp)
+            self.train_rows = check_array(self.train_rows, "train_rows", ndim=1)
+            if len(self.train_rows) and (
+                    self.train_rows.dtype.kind not in "iu"
+                    or self.train_rows.min() < 0
+                    or self.train_rows.max() >= len(self.X_train)):
+                raise ValueError(
+                    f"train_rows must hold indices of rows of X_train, in "
+                    f"[0, {len(self.X_train)})."
+                )
+            self.train_rows = self.train_rows.astype(np.intp, copy=False)
         if self._num_train() == 0:
             raise ValueError("X_train has no samples to train on.")
         if self.sample_weight is not None:
@@ -292,6 +294,37 @@ class Solver:
                 "non-zero weight on the training rows."
             )
         return weight / train.mean()
+
+    def _check_options(self):
+        check_dict(self.optim_config, "optim_config")
+        if "learning_rate" in self.optim_config:
+            check_number(self.optim_config["learning_rate"],
+                         "optim_config['learning_rate']", low=0)
+        # a factor <= 0 would zero or flip the sign of the learning rate
+        check_number(self.lr_decay, "lr_decay", low=0, low_open=True)
+        self.batch_size = check_int(self.batch_size, "batch_size")
+        self.num_epochs = check_int(self.num_epochs, "num_epochs")
+        self.n_iter_no_change = check_int(self.n_iter_no_change, "n_iter_no_change")
+        for name in ("num_train_samples", "num_val_samples"):
+            setattr(self, name, check_int(getattr(self, name), name, allow_none=True))
+        self.print_every = check_int(self.print_every, "print_every", low=0,
+                                     allow_none=True)
+
+    def _check_data(self):
+        """Shapes and labels of the training and validation data."""
+        num_classes = getattr(self.model, "num_classes", None)
+        self.X_train = check_array(self.X_train, "X_train", min_ndim=1)
+        if len(self.X_train) != len(self.y_train):
+            raise ValueError(
+                f"X_train has {len(self.X_train)} samples but y_train has "
+                f"{len(self.y_train)}."
+            )
+        self.y_train = check_labels(self.y_train, len(self.X_train), num_classes,
+                                    name="y_train")
+        if self.X_val is not None and self.y_val is not None:
+            self.X_val = check_array(self.X_val, "X_val", min_ndim=1)
+            self.y_val = check_labels(self.y_val, len(self.X_val), num_classes,
+                                      name="y_val")
 
     def _num_train(self):
         return len(self.X_train) if self.train_rows is None else len(self.train_rows)
