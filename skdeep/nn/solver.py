@@ -15,7 +15,7 @@ import pickle
 
 import numpy as np
 
-from ..exceptions import check_finite_loss
+from ..exceptions import DivergenceMonitor
 from ..utils._threads import blas_single_thread
 from . import optim
 from ._checks import check_array, check_dict, check_int, check_labels, check_number
@@ -343,6 +343,7 @@ class Solver:
         self.val_acc_history = []
         self.optim_configs = {p: dict(self.optim_config) for p in self.model.params}
         self._averaged = None
+        self._divergence = DivergenceMonitor()
 
     def _learning_rate(self):
         """The current learning rate, for error messages."""
@@ -357,7 +358,7 @@ class Solver:
             loss, grads = self.model.loss(X_batch, y_batch)
         else:
             loss, grads = self.model.loss(X_batch, y_batch, sample_weight=weight_batch)
-        check_finite_loss(loss, self._learning_rate(), len(self.loss_history))
+        self._divergence.check(loss, self._learning_rate(), len(self.loss_history))
         self.loss_history.append(loss)
         params = self.model.params
         for p, w in params.items():
@@ -486,7 +487,8 @@ class Solver:
         Raises
         ------
         skdeep.exceptions.DivergenceError
-            When the loss becomes NaN or infinite, naming the learning rate.
+            When the loss becomes NaN or infinite or explodes (the rule of
+            :class:`~skdeep.exceptions.DivergenceMonitor`), naming the learning rate.
         """
         num_train = self._num_train()
         batch_size = min(self.batch_size, num_train)
