@@ -7,10 +7,18 @@ the loss and a dict of gradients keyed like ``params``.
 :class:`~skdeep.nn.solver.Solver` trains any object with that interface.
 """
 import copy
+import numbers
 
 import numpy as np
 
-from ._checks import check_array, check_choice, check_int, check_labels, check_number
+from ._checks import (
+    check_array,
+    check_choice,
+    check_int,
+    check_labels,
+    check_number,
+    check_shape,
+)
 from ._random import as_rng
 from .layer_utils import (
     NORMALIZATIONS,
@@ -407,9 +415,10 @@ class ConvNet:
                  dtype=np.float32, seed=None, random_state=None):
         if len(input_dim) != 3:
             raise ValueError(f"input_dim must be (C, H, W), got {input_dim!r}.")
-        channels, height, width = (_check_positive_int(d, "each entry of input_dim")
+        channels, height, width = (check_int(d, "each entry of input_dim")
                                    for d in input_dim)
-        num_filters = [_check_positive_int(f, "each entry of num_filters")
+        height_in, width_in = height, width
+        num_filters = [check_int(f, "each entry of num_filters")
                        for f in num_filters]
         if not num_filters:
             raise ValueError("num_filters must name at least one conv layer.")
@@ -422,35 +431,23 @@ class ConvNet:
                     f"filter_size must be an int or one size per conv layer: "
                     f"{len(num_filters)} layers, got {filter_size!r}."
                 )
-        filter_sizes = [_check_positive_int(f, "filter_size") for f in filter_sizes]
-        pool_every = _check_positive_int(pool_every, "pool_every")
-        hidden_dims = [_check_positive_int(h, "each hidden dim") for h in hidden_dims]
-        num_classes = _check_positive_int(num_classes, "num_classes")
-        if normalization not in (None, "batchnorm", "groupnorm"):
-            raise ValueError(
-                f"normalization must be None, 'batchnorm' or 'groupnorm', got "
-                f"{normalization!r}."
-            )
+        filter_sizes = [check_int(f, "filter_size") for f in filter_sizes]
+        pool_every = check_int(pool_every, "pool_every")
+        hidden_dims = [check_int(h, "each hidden dim") for h in hidden_dims]
+        num_classes = check_int(num_classes, "num_classes")
+        check_choice(normalization, "normalization", (None, "batchnorm", "groupnorm"))
         if normalization == "groupnorm":
-            num_groups = _check_positive_int(num_groups, "num_groups")
+            num_groups = check_int(num_groups, "num_groups")
             for f in num_filters:
                 if f % num_groups:
                     raise ValueError(
                         f"num_groups={num_groups} must divide the filter count of "
                         f"every conv layer, and {f} is not a multiple of it."
                     )
-        if not 0 < dropout_keep_ratio <= 1:
-            raise ValueError(
-                f"dropout_keep_ratio is the probability of keeping a unit and must be "
-                f"in (0, 1], got {dropout_keep_ratio!r}."
-            )
-        if not 0 <= label_smoothing < 1:
-            raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing!r}.")
-        if not (weight_scale == "he" or (isinstance(weight_scale, numbers.Real)
-                                          and weight_scale >= 0)):
-            raise ValueError(
-                f"weight_scale must be a non-negative float or 'he', got {weight_scale!r}."
-            )
+        check_number(dropout_keep_ratio, "dropout_keep_ratio", low=0, high=1,
+                     low_open=True)
+        check_number(label_smoothing, "label_smoothing", low=0, high=1, high_open=True)
+        weight_scale = _check_weight_scale(weight_scale)
 
         self.output_shapes = []
         self.conv_params = []
@@ -486,10 +483,12 @@ class ConvNet:
         self.label_smoothing = label_smoothing
         self.test_flip = bool(test_flip)
         self.use_dropout = dropout_keep_ratio != 1
-        self.reg = reg
+        self.reg = check_number(reg, "reg", low=0)
         self.num_conv_layers = len(num_filters)
         self.num_layers = self.num_conv_layers + len(hidden_dims) + 1
-        self.dtype = np.dtype(dtype)
+        self.input_dim = (channels, height_in, width_in)
+        self.num_classes = num_classes
+        self.dtype = _check_dtype(dtype)
         self.pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
 
         rng = as_rng(random_state)
@@ -586,7 +585,9 @@ class ConvNet:
         grads : dict of str to ndarray
             Otherwise: gradients of the loss, keyed like ``params``.
         """
-        X = np.asarray(X).astype(self.dtype, copy=False)
+        X = check_array(X, "X", ndim=4, shape_doc="(N, C, H, W)")
+        check_shape(X, "X", (None, *self.input_dim), "(images of shape input_dim)")
+        X = X.astype(self.dtype, copy=False)
         if y is None:
             scores, _ = self._forward(X, "test")
             if self.test_flip:
@@ -595,6 +596,8 @@ class ConvNet:
                 scores *= 0.5
             return scores
 
+        y = check_labels(y, X.shape[0], self.num_classes)
+        check_number(self.reg, "reg", low=0)
         scores, caches = self._forward(X, "train")
         loss, dscores = softmax_loss(scores, y, label_smoothing=self.label_smoothing,
                                      sample_weight=sample_weight)

@@ -18,7 +18,14 @@ import numpy as np
 from ..exceptions import DivergenceMonitor
 from ..utils._threads import blas_single_thread
 from . import optim
-from ._checks import check_array, check_dict, check_int, check_labels, check_number
+from ._checks import (
+    check_array,
+    check_choice,
+    check_dict,
+    check_int,
+    check_labels,
+    check_number,
+)
 from ._random import as_rng
 
 __all__ = ["Solver"]
@@ -249,35 +256,20 @@ class Solver:
         self._reset()
 
     def _check_training_extras(self):
-        if self.lr_schedule not in _LR_SCHEDULES:
-            raise ValueError(
-                f"lr_schedule must be one of {list(_LR_SCHEDULES)}, got "
-                f"{self.lr_schedule!r}."
-            )
-        fraction = self.warmup_fraction
-        if not (isinstance(fraction, numbers.Real) and not isinstance(fraction, bool)
-                and 0 <= fraction < 1):
-            raise ValueError(f"warmup_fraction must be in [0, 1), got {fraction!r}.")
-        decay = self.weight_averaging
-        if decay is not None and not (isinstance(decay, numbers.Real)
-                                      and not isinstance(decay, bool) and 0 < decay < 1):
-            raise ValueError(
-                f"weight_averaging must be None or a decay in (0, 1), got {decay!r}."
-            )
+        check_choice(self.lr_schedule, "lr_schedule", _LR_SCHEDULES)
+        check_number(self.warmup_fraction, "warmup_fraction", low=0, high=1,
+                     high_open=True)
+        if self.weight_averaging is not None:
+            check_number(self.weight_averaging, "weight_averaging", low=0, high=1,
+                         low_open=True, high_open=True)
         if self.augment:
-            if np.ndim(self.X_train) != 4:
-                raise ValueError(
-                    f"augment needs X_train of images (N, C, H, W), got shape "
-                    f"{np.shape(self.X_train)}."
-                )
-            pad = self.augment_pad
-            if pad is None:
+            check_array(self.X_train, "X_train", ndim=4,
+                        shape_doc="(N, C, H, W) (augment needs images)")
+            if self.augment_pad is None:
                 self.augment_pad = max(1, self.X_train.shape[3] // 8)
-            elif not (isinstance(pad, numbers.Integral) and not isinstance(pad, bool)
-                      and pad >= 0):
-                raise ValueError(
-                    f"augment_pad must be None or a non-negative int, got {pad!r}."
-                )
+            else:
+                self.augment_pad = check_int(self.augment_pad, "augment_pad", low=0,
+                                             allow_none=True)
 
     def _normalized_weights(self, sample_weight):
         """``sample_weight`` rescaled to average one over the training rows."""
