@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 
+from ..nn._checks import check_number
 from ..nn.layers import softmax_loss, svm_loss
 
 
@@ -153,6 +154,7 @@ def svm_loss_vectorized(W, X, y, reg):
     2.0
     """
     W, X, y = _check_loss_args(W, X, y)
+    check_number(reg, "reg", low=0)
     loss, dW, _ = linear_loss(svm_loss, W, X, y, reg)
     return loss, dW
 
@@ -195,6 +197,7 @@ def softmax_loss_vectorized(W, X, y, reg):
     1.3863
     """
     W, X, y = _check_loss_args(W, X, y)
+    check_number(reg, "reg", low=0)
     loss, dW, _ = linear_loss(softmax_loss, W, X, y, reg)
     return loss, dW
 
@@ -206,6 +209,7 @@ def _naive_loss(sample_loss, W, X, y, reg):
     gradient to ``dW``, looping over the classes.
     """
     W, X, y = _check_loss_args(W, X, y)
+    check_number(reg, "reg", low=0)
     W = W.astype(np.float64)
     X = X.astype(np.float64)
     num_train = X.shape[0]
