@@ -1,6 +1,5 @@
 """The divergence rule (skdeep.exceptions.DivergenceMonitor) and its use in training."""
 import re
-import warnings
 
 import numpy as np
 import pytest
@@ -95,4 +94,17 @@ def test_no_false_alarm_on_ordinary_network_training(digits, make):
     clf = make().fit(X, y)
     assert clf.score(X, y) > 0.9
     # a margin of a hundred below the rule's factor of 1e4
+    assert _max_window_ratio(clf.loss_history_) < 100
+
+
+@pytest.mark.parametrize("make", [
+    lambda: SoftmaxClassifier(learning_rate=1e-3, num_iters=500, random_state=0),
+    lambda: SoftmaxClassifier(learning_rate=1e-2, num_iters=500, random_state=0),
+    lambda: LinearSVMClassifier(learning_rate=1e-3, num_iters=500, random_state=0),
+    lambda: LinearSVMClassifier(learning_rate=1e-1, num_iters=500, random_state=0),
+])
+def test_no_false_alarm_on_ordinary_linear_training(digits, make):
+    X, y = digits
+    clf = make().fit(X, y)
+    assert clf.score(X, y) > 0.9
     assert _max_window_ratio(clf.loss_history_) < 100
