@@ -10,6 +10,8 @@ assignments.
 Functions keep the floating dtype of their inputs, so float32 networks compute in
 float32 throughout and float64 gradient checks stay float64.
 """
+import math
+
 import numpy as np
 from sklearn.utils._chunking import get_chunk_n_rows
 
@@ -48,7 +50,7 @@ def _check_affine_inputs(x, w, b):
     x = check_array(x, "x", min_ndim=2, shape_doc="(N, d_1, ..., d_k)")
     w = check_array(w, "w", ndim=2, floating=True, shape_doc="(D, M)")
     b = check_array(b, "b", floating=True)
-    n_values = int(np.prod(x.shape[1:]))
+    n_values = math.prod(x.shape[1:])
     check_shape(w, "w", (n_values, None),
                 f"to match the D={n_values} values of each row of x")
     check_shape(b, "b", (w.shape[1],), "to match the M columns of w")

@@ -7,6 +7,7 @@ the loss and a dict of gradients keyed like ``params``.
 :class:`~skdeep.nn.solver.Solver` trains any object with that interface.
 """
 import copy
+import math
 import numbers
 
 import numpy as np
@@ -252,9 +253,9 @@ class FullyConnectedNet:
             Otherwise: gradients of the loss, keyed like ``params``.
         """
         X = check_array(X, "X", min_ndim=2, shape_doc="(N, d_1, ..., d_k)")
-        if int(np.prod(X.shape[1:])) != self.input_dim:
+        if math.prod(X.shape[1:]) != self.input_dim:
             raise ValueError(
-                f"X has {int(np.prod(X.shape[1:]))} values per sample but the model "
+                f"X has {math.prod(X.shape[1:])} values per sample but the model "
                 f"has input_dim={self.input_dim}."
             )
         X = X.astype(self.dtype, copy=False)
