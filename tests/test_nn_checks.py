@@ -292,3 +292,15 @@ def test_gradcheck_refuses_integer_points_and_mismatched_gradients():
         gradcheck.grad_check_sparse(lambda x: float(x.sum()), xf, np.ones(2))
     with pytest.raises(ValueError, match="h must be a finite number > 0"):
         gradcheck.eval_numerical_gradient(lambda x: 0.0, xf, verbose=False, h=0)
+
+
+def test_check_accuracy_and_astype_refuse_bad_arguments():
+    solver = _solver()
+    with pytest.raises(ValueError, match="y holds the label -1"):
+        solver.check_accuracy(X46, np.array([0, 1, -1, 1]))
+    with pytest.raises(ValueError, match="y has 3 labels but there are 4 samples"):
+        solver.check_accuracy(X46, np.array([0, 1, 1]))
+    with pytest.raises(ValueError, match="batch_size must be a positive int"):
+        solver.check_accuracy(X46, np.array([0, 1, 1, 1]), batch_size=0)
+    with pytest.raises(TypeError, match="dtype must be a floating point dtype"):
+        solver.model.astype(np.int32)

@@ -300,7 +300,7 @@ class FullyConnectedNet:
             Independent of this one; it shares no arrays or dicts with it.
         """
         model = copy.copy(self)
-        model.dtype = np.dtype(dtype)
+        model.dtype = _check_dtype(dtype)
         model.params = {k: v.astype(dtype) for k, v in self.params.items()}
         model.dropout_param = dict(self.dropout_param)
         model.bn_params = []

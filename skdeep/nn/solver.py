@@ -439,6 +439,10 @@ class Solver:
         acc : float
             (Weighted) fraction of correctly classified samples.
         """
+        X = check_array(X, "X", min_ndim=1)
+        y = check_labels(y, X.shape[0], name="y")
+        num_samples = check_int(num_samples, "num_samples", allow_none=True)
+        batch_size = check_int(batch_size, "batch_size")
         n = X.shape[0]
         if num_samples is not None and n > num_samples:
             # sorted, so the gather below reads X in order
