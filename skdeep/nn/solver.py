@@ -263,8 +263,11 @@ class Solver:
             check_number(self.weight_averaging, "weight_averaging", low=0, high=1,
                          low_open=True, high_open=True)
         if self.augment:
-            check_array(self.X_train, "X_train", ndim=4,
-                        shape_doc="(N, C, H, W) (augment needs images)")
+            if np.ndim(self.X_train) != 4:
+                raise ValueError(
+                    f"augment needs X_train of images (N, C, H, W), got shape "
+                    f"{np.shape(self.X_train)}."
+                )
             if self.augment_pad is None:
                 self.augment_pad = max(1, self.X_train.shape[3] // 8)
             else:
