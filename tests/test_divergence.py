@@ -80,7 +80,7 @@ def _max_window_ratio(losses, window=10, floor=1.0):
 
 @pytest.mark.parametrize("make", [
     # typical and ten times typical learning rates on the raw digits (0..16)
-    lambda: MLPClassifier(learning_rate=1e-3, num_epochs=12, random_state=0),
+    lambda: MLPClassifier(learning_rate=1e-3, num_epochs=20, random_state=0),
     lambda: MLPClassifier(learning_rate=1e-2, num_epochs=6, random_state=0),
     lambda: MLPClassifier(update_rule="sgd", learning_rate=1e-1, num_epochs=6,
                           random_state=0),
