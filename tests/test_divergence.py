@@ -108,3 +108,10 @@ def test_no_false_alarm_on_ordinary_linear_training(digits, make):
     clf = make().fit(X, y)
     assert clf.score(X, y) > 0.9
     assert _max_window_ratio(clf.loss_history_) < 100
+
+
+def test_linear_classifier_with_too_large_learning_rate_raises(digits):
+    # the case of the issue: it used to end at accuracy 0.105 with coefficients of 1e8
+    X, y = digits
+    with pytest.raises(DivergenceError, match=re.escape("learning_rate=100000.0.")):
+        SoftmaxClassifier(learning_rate=1e5, random_state=0).fit(X.astype(np.float32), y)

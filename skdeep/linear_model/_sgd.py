@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ..exceptions import DivergenceError, check_finite_loss
+from ..exceptions import DivergenceError, DivergenceMonitor
 from ..nn.optim import sgd
 from ..utils._threads import blas_max_threads, blas_single_thread, openmp_effective_n_threads
 from ._losses import linear_loss
@@ -256,6 +256,7 @@ def train_linear_sgd(score_loss, X, y, n_classes, *, learning_rate, reg, num_ite
         # nothing else draws.
         batch_idx = draw(batch_size)
         _gather(X, batch_idx, X_batches[0])
+        divergence = DivergenceMonitor()
         for it in range(num_iters):
             X_batch = X_batches[it % 2]
             np.take(y, batch_idx, out=y_batch, mode="clip")
@@ -265,7 +266,7 @@ def train_linear_sgd(score_loss, X, y, n_classes, *, learning_rate, reg, num_ite
                 next_batch = helper.submit(_gather, X, batch_idx, X_batches[(it + 1) % 2])
             loss, _, db = linear_loss(score_loss, W, X_batch, y_batch, reg, b=b,
                                       scores_out=scores, dW_out=dW, helper=helper)
-            check_finite_loss(loss, learning_rate, it)
+            divergence.check(loss, learning_rate, it)
             loss_history[it] = loss
             if verbose and it % 100 == 0:
                 print("iteration %d / %d: loss %f" % (it, num_iters, loss))
