@@ -60,7 +60,7 @@ def test_check_number_and_int_refuse_bools_and_strings():
         with pytest.raises(TypeError, match="batch_size must be an int"):
             _checks.check_int(bad, "batch_size")
     assert _checks.check_int(None, "n", allow_none=True) is None
-    with pytest.raises(ValueError, match="batch_size must be a positive int, got 0"):
+    with pytest.raises(ValueError, match="batch_size must be an int >= 1, got 0"):
         _checks.check_int(0, "batch_size")
 
 
@@ -259,8 +259,8 @@ def _solver(**kwargs):
     ({"lr_decay": 0}, ValueError, "lr_decay must be"),
     ({"batch_size": True}, TypeError, "batch_size must be an int, got True"),
     ({"num_epochs": 2.5}, TypeError, "num_epochs must be an int"),
-    ({"num_train_samples": 0}, ValueError, "num_train_samples must be a positive int"),
-    ({"print_every": -1}, ValueError, "print_every must be a non-negative int"),
+    ({"num_train_samples": 0}, ValueError, "num_train_samples must be an int >= 1"),
+    ({"print_every": -1}, ValueError, "print_every must be an int >= 0"),
     ({"optim_config": {"learning_rate": np.nan}}, ValueError,
      r"optim_config\['learning_rate'\] must be a finite number"),
     ({"optim_config": 1e-3}, TypeError, "optim_config must be a dict"),
@@ -300,7 +300,7 @@ def test_check_accuracy_and_astype_refuse_bad_arguments():
         solver.check_accuracy(X46, np.array([0, 1, -1, 1]))
     with pytest.raises(ValueError, match="y has 3 labels but there are 4 samples"):
         solver.check_accuracy(X46, np.array([0, 1, 1]))
-    with pytest.raises(ValueError, match="batch_size must be a positive int"):
+    with pytest.raises(ValueError, match="batch_size must be an int >= 1"):
         solver.check_accuracy(X46, np.array([0, 1, 1, 1]), batch_size=0)
     with pytest.raises(TypeError, match="dtype must be a floating point dtype"):
         solver.model.astype(np.int32)

@@ -188,7 +188,7 @@ def test_astype_copies_everything():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"hidden_dims": [0]}, "positive int"),
+    ({"hidden_dims": [0]}, "int >= 1"),
     ({"hidden_dims": [5], "normalization": "groupnorm"}, "normalization"),
     ({"hidden_dims": [5], "dropout_keep_ratio": 0}, "dropout_keep_ratio"),
     ({"hidden_dims": [5], "weight_scale": "xavier"}, "weight_scale"),

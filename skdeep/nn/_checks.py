@@ -318,8 +318,7 @@ def check_int(value, name, *, low=1, allow_none=False):
         none = " or None" if allow_none else ""
         raise TypeError(f"{name} must be an int{none}, got {value!r}.")
     if value < low:
-        what = {0: "a non-negative int", 1: "a positive int"}.get(low, f"an int >= {low}")
-        raise ValueError(f"{name} must be {what}, got {value!r}.")
+        raise ValueError(f"{name} must be an int >= {low}, got {value!r}.")
     return int(value)
 
 
