@@ -1,4 +1,4 @@
-"""Property-based tests of every public engine function.
+"""Property-based tests of every public estimator and engine function.
 
 Random shapes, dtypes, label sets and settings, valid and deliberately malformed: each
 call either gives a finite, correctly shaped result or raises a clear ValueError or
@@ -6,14 +6,17 @@ TypeError, never another exception, a NumPy-internal message or a wrong shape.
 Malformed input (a bias of the wrong length, labels of shape (N, 1), a label of -1,
 a dout of the wrong shape...) must be refused, not broadcast into a result.
 
-The functions are those of the API contract, each skipped while it has not landed,
-and a test names any public function of the modules' ``__all__`` without a property.
+Estimators are enumerated from ``skdeep.__all__``, so new ones are picked up; the
+functions are those of the API contract, each skipped while it has not landed, and a
+test names any public function of the modules' ``__all__`` without a property.
 """
 import re
 
 import numpy as np
 import pytest
+from sklearn.base import BaseEstimator, is_classifier
 
+import skdeep
 from skdeep import linear_model
 from skdeep.nn import layer_utils, layers, optim
 
@@ -454,3 +457,74 @@ def test_every_public_engine_function_has_a_property():
     missing = sorted(public - covered)
     if missing:
         pytest.skip(f"no property test yet for {missing}")
+# ---- estimators ----------------------------------------------------------------------
+
+def _estimators():
+    return [getattr(skdeep, name) for name in skdeep.__all__
+            if isinstance(getattr(skdeep, name), type)
+            and issubclass(getattr(skdeep, name), BaseEstimator)]
+
+
+def _quick(estimator, image_shape):
+    """Few iterations, and the image shape for estimators that take images."""
+    params = estimator.get_params()
+    quick = {"num_epochs": 2, "num_iters": 20, "verbose": 0, "random_state": 0,
+             "image_shape": image_shape}
+    return estimator.set_params(**{k: v for k, v in quick.items() if k in params})
+
+
+LABEL_SETS = {
+    "ints": lambda rng, n: rng.randint(0, 3, size=n),
+    "negative ints": lambda rng, n: rng.randint(-2, 1, size=n),
+    "strings": lambda rng, n: np.array(["cat", "dog", "ship"])[rng.randint(0, 3, size=n)],
+    "one class": lambda rng, n: np.zeros(n, dtype=int),
+    "mixed str and int": lambda rng, n: np.array(["a", 1, "b"], dtype=object)[
+        rng.randint(0, 3, size=n)],
+    "floats": lambda rng, n: rng.rand(n),
+}
+
+
+@pytest.mark.parametrize("cls", _estimators(), ids=lambda cls: cls.__name__)
+@settings(max_examples=6, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.differing_executors])
+@given(n=st.integers(1, 12), side=st.sampled_from([8, 16]), channels=st.sampled_from([1, 3]),
+       seed=seeds, dtype=st.sampled_from(FLOATS + [np.uint8, np.int64]),
+       labels=st.sampled_from(sorted(LABEL_SETS)))
+def test_estimators(cls, n, side, channels, seed, dtype, labels):
+    rng = np.random.RandomState(seed)
+    image_shape = (side, side, channels)
+    X = (rng.rand(n, side * side * channels) * 255).astype(dtype)
+    y = LABEL_SETS[labels](rng, n)
+    estimator = _quick(cls(), image_shape)
+    if not is_classifier(estimator):
+        y = None
+    fitted = _outcome(lambda: estimator.fit(X, y), must_fail=False)
+    if fitted is None:
+        return
+    X_new = (rng.rand(3, X.shape[1]) * 255).astype(dtype)
+    # a fitted estimator may still refuse a query (say, more neighbours than
+    # training samples), but only clearly
+    if is_classifier(fitted):
+        classes = np.asarray(fitted.classes_)
+        pred = _outcome(lambda: np.asarray(fitted.predict(X_new)), must_fail=False)
+        if pred is not None:
+            # the labels were a valid target: predictions are among them
+            assert pred.shape == (3,)
+            assert set(pred.tolist()) <= set(classes.tolist())
+        if hasattr(fitted, "predict_proba"):
+            proba = _outcome(lambda: fitted.predict_proba(X_new), must_fail=False)
+            if proba is not None:
+                _finite(proba, (3, len(classes)))
+                np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-6)
+        if hasattr(fitted, "decision_function"):
+            scores = _outcome(lambda: fitted.decision_function(X_new), must_fail=False)
+            if scores is not None:
+                _finite(scores, (3,) if len(classes) == 2 else (3, len(classes)))
+    else:
+        Xt = _outcome(lambda: fitted.transform(X_new), must_fail=False)
+        if Xt is not None:
+            assert Xt.shape[0] == 3 and Xt.ndim == 2
+            assert np.all(np.isfinite(Xt))
+    # the wrong number of features at prediction time: a clear error
+    method = fitted.predict if is_classifier(fitted) else fitted.transform
+    _outcome(lambda: method(X_new[:, :-1]), must_fail=True)
