@@ -263,6 +263,14 @@ def test_divergence_raises_naming_the_learning_rate(blobs):
         clf.fit(X * 1e3, y)
 
 
+def test_exploding_loss_on_digits_raises_naming_the_learning_rate(digits):
+    X, y = digits
+    # issue 12's case: the loss climbs to about 1e15, finite, and fit used to return
+    # a network at 0.29 accuracy
+    with pytest.raises(DivergenceError, match=r"learning_rate=1000000\.0"):
+        MLPClassifier(learning_rate=1e6, num_epochs=20, random_state=0).fit(X, y)
+
+
 def test_verbose_prints_one_line_per_epoch(capsys, blobs):
     X, y = blobs
     MLPClassifier(num_epochs=3, verbose=1, random_state=0).fit(X, y)
