@@ -536,10 +536,10 @@ def test_compiled_conv_kernel_equals_its_python_source(conv_kernels, rng, dtype,
     H_out = (H + 2 * pad - HH) // stride + 1
     W_out = (W + 2 * pad - WW) // stride + 1
     x = rng.randn(*x_shape).astype(dtype)
-    dcols = rng.randn(C * HH * WW, N * H_out * W_out).astype(dtype)
+    dcols = rng.randn(N, C * HH * WW, H_out * W_out).astype(dtype)
     results = []
     for module in conv_kernels:
-        cols = np.full((C * HH * WW, N * H_out * W_out), np.nan, dtype=dtype)
+        cols = np.full((N, C * HH * WW, H_out * W_out), np.nan, dtype=dtype)
         module.im2col(x, HH, WW, stride, pad, cols)
         dx = np.full(x_shape, np.nan, dtype=dtype)
         module.col2im(dcols, HH, WW, stride, pad, dx)
@@ -590,23 +590,44 @@ def test_pool_propagates_nan_like_the_naive_layer():
                                   max_pool_backward_naive(dout, cache_naive))
 
 
-def test_fast_conv_in_runs_of_images_when_the_columns_exceed_working_memory(rng):
-    from sklearn import config_context
-
-    x = rng.randn(7, 3, 9, 8)
-    w = rng.randn(4, 3, 3, 3)
-    b = rng.randn(4)
-    conv_param = {"stride": 1, "pad": 1}
+def _conv_fast_pass(x, w, b, conv_param, dout):
     out, cache = conv_forward_fast(x, w, b, conv_param)
-    dout = rng.randn(*out.shape)
-    grads = conv_backward_fast(dout, cache)
-    # the columns of one image: 27 rows of 72 positions in float64
-    row_mb = 27 * 72 * 8 / 2**20
-    with config_context(working_memory=2.5 * row_mb):  # runs of two images
-        out_runs, cache_runs = conv_forward_fast(x, w, b, conv_param)
-        assert cache_runs[4] is None
-        grads_runs = conv_backward_fast(dout, cache_runs)
-    np.testing.assert_allclose(out_runs, out, rtol=0, atol=1e-12)
-    for g_runs, g in zip(grads_runs, grads):
-        np.testing.assert_allclose(g_runs, g, rtol=0, atol=1e-12)
-    assert conv_backward_fast(dout, cache_runs, compute_dx=False)[0] is None
+    return (out, *conv_backward_fast(dout, cache))
+
+
+def test_fast_conv_gives_the_same_bits_on_one_thread_and_on_several(rng):
+    from threadpoolctl import threadpool_limits
+
+    # enough images for many blocks, handed to the threads in any order
+    x = rng.randn(37, 3, 9, 8).astype(np.float32)
+    w = rng.randn(5, 3, 3, 3).astype(np.float32)
+    b = rng.randn(5).astype(np.float32)
+    conv_param = {"stride": 1, "pad": 1}
+    dout = rng.randn(37, 5, 9, 8).astype(np.float32)
+    several = _conv_fast_pass(x, w, b, conv_param, dout)
+    with threadpool_limits(1):
+        one = _conv_fast_pass(x, w, b, conv_param, dout)
+    for a_several, a_one in zip(several, one):
+        np.testing.assert_array_equal(a_several, a_one)
+    out_naive, _ = conv_forward_naive(x.astype(np.float64), w, b, conv_param)
+    np.testing.assert_allclose(several[0], out_naive, rtol=1e-4, atol=1e-4)
+
+
+def test_fast_conv_memory_does_not_grow_with_the_columns_of_the_batch(rng):
+    import tracemalloc
+
+    N, C, H, F, K = 128, 16, 32, 4, 3
+    x = rng.randn(N, C, H, H).astype(np.float32)
+    w = rng.randn(F, C, K, K).astype(np.float32)
+    b = rng.randn(F).astype(np.float32)
+    dout = rng.randn(N, F, H, H).astype(np.float32)
+    batch_cols_bytes = N * C * K * K * H * H * 4
+    tracemalloc.start()
+    try:
+        _conv_fast_pass(x, w, b, {"stride": 1, "pad": 1}, dout)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # beside the output and the input gradient, only the columns of the blocks
+    # of images being worked on: a few images' worth per thread
+    assert peak - x.nbytes - dout.nbytes < batch_cols_bytes / 6

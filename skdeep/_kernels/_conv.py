@@ -1,18 +1,20 @@
 """Convolution lowering (im2col / col2im) and max pooling (Pythran kernel).
 
-A convolution becomes one matrix product once every input window is laid out as a
+A convolution becomes matrix products once every input window is laid out as a
 column; the wrapper in ``skdeep.nn.layers`` does the products with NumPy's BLAS and
 calls these kernels for the data movement around them, which is where NumPy's own
 strided copies lose most of their time.
 
-Layouts: images are (N, C, H, W); the column matrix ``cols`` is
-(C * HH * WW, N * H_out * W_out), row ``(c * HH + i) * WW + j`` holding input pixel
-``(c, y * stride + i - pad, x * stride + j - pad)`` of image n in column
-``(n * H_out + y) * W_out + x`` (zero where that pixel is padding).  Every loop
-parallel under OpenMP writes a disjoint slice of its output: ``im2col`` one row of
-``cols`` per iteration, ``col2im`` and the pooling kernels one (n, c) image plane,
-so no two threads ever add into the same element.  Arrays are C-contiguous; the
-wrapper allocates them.
+Layouts: images are (N, C, H, W); the column matrices ``cols`` are per image,
+(N, C * HH * WW, H_out * W_out): row ``(c * HH + i) * WW + j`` of image n holds input
+pixel ``(c, y * stride + i - pad, x * stride + j - pad)`` in column ``y * W_out + x``
+(zero where that pixel is padding).  A product with ``w.reshape(F, -1)`` then gives
+each image's output already in (F, H_out, W_out) order.  ``im2col`` and ``col2im``
+run on the calling thread: the wrapper hands them blocks of a few images from a
+pool of threads (the compiled functions release the GIL), so that each block's
+columns stay in cache between the kernel and the products.  The pooling kernels
+are parallel over (n, c) image planes under OpenMP, each iteration writing its own
+plane.  Arrays are C-contiguous; the wrapper allocates them.
 """
 import numpy as np
 
@@ -21,10 +23,10 @@ import numpy as np
 # every thread of the team gets a core.
 PARALLEL_MIN = 65536
 
-#pythran export im2col(float32[:,:,:,:], int, int, int, int, float32[:,:])
-#pythran export im2col(float64[:,:,:,:], int, int, int, int, float64[:,:])
-#pythran export col2im(float32[:,:], int, int, int, int, float32[:,:,:,:])
-#pythran export col2im(float64[:,:], int, int, int, int, float64[:,:,:,:])
+#pythran export im2col(float32[:,:,:,:], int, int, int, int, float32[:,:,:])
+#pythran export im2col(float64[:,:,:,:], int, int, int, int, float64[:,:,:])
+#pythran export col2im(float32[:,:,:], int, int, int, int, float32[:,:,:,:])
+#pythran export col2im(float64[:,:,:], int, int, int, int, float64[:,:,:,:])
 #pythran export max_pool_forward(float32[:,:,:,:], int, int, int, float32[:,:,:,:], int32[:,:,:,:])
 #pythran export max_pool_forward(float64[:,:,:,:], int, int, int, float64[:,:,:,:], int32[:,:,:,:])
 #pythran export max_pool_backward(float32[:,:], int32[:,:], float32[:,:])
@@ -40,30 +42,58 @@ def _valid_range(offset, size, stride, n_out):
     return lo, hi
 
 
+def _window_row(plane, i, j, stride, pad, H_out, W_out, row):
+    """Row ``(i, j)`` of one channel's columns: the plane's pixels seen through
+    that filter tap, zero where they fall on the padding."""
+    H, W = plane.shape
+    lo, hi = _valid_range(j - pad, W, stride, W_out)
+    y_lo, y_hi = _valid_range(i - pad, H, stride, H_out)
+    if lo == hi:
+        y_lo = y_hi = 0
+    row[:y_lo * W_out] = 0
+    row[y_hi * W_out:] = 0
+    w_lo = lo * stride + j - pad
+    for y in range(y_lo, y_hi):
+        base = y * W_out
+        src = plane[y * stride + i - pad]
+        row[base:base + lo] = 0
+        if stride == 1:
+            # a unit-step slice compiles to a vectorized copy; a strided one does not
+            row[base + lo:base + hi] = src[w_lo:w_lo + hi - lo]
+        else:
+            for t in range(lo, hi):
+                row[base + t] = src[w_lo + (t - lo) * stride]
+        row[base + hi:base + W_out] = 0
+
+
 def im2col(x, HH, WW, stride, pad, cols):
     """Fill ``cols`` with the (zero-padded) window of every output position of x."""
     N, C, H, W = x.shape
     H_out = (H + 2 * pad - HH) // stride + 1
     W_out = (W + 2 * pad - WW) // stride + 1
-    parallel = cols.size >= PARALLEL_MIN
-    #omp parallel for if(parallel)
-    for k in range(C * HH * WW):
-        c = k // (HH * WW)
-        i = (k // WW) % HH
-        j = k % WW
-        lo, hi = _valid_range(j - pad, W, stride, W_out)
-        w_lo = lo * stride + j - pad
-        w_hi = (hi - 1) * stride + j - pad + 1
-        for n in range(N):
-            for y in range(H_out):
-                h = y * stride + i - pad
-                base = (n * H_out + y) * W_out
-                if h < 0 or h >= H or lo == hi:
-                    cols[k, base:base + W_out] = 0
-                else:
-                    cols[k, base:base + lo] = 0
-                    cols[k, base + lo:base + hi] = x[n, c, h, w_lo:w_hi:stride]
-                    cols[k, base + hi:base + W_out] = 0
+    for n in range(N):
+        for c in range(C):
+            for i in range(HH):
+                for j in range(WW):
+                    _window_row(x[n, c], i, j, stride, pad, H_out, W_out,
+                                cols[n, (c * HH + i) * WW + j])
+
+
+def _add_window_row(row, i, j, stride, pad, H_out, W_out, plane):
+    """Add row ``(i, j)`` of one channel's column gradients back onto its pixels."""
+    H, W = plane.shape
+    lo, hi = _valid_range(j - pad, W, stride, W_out)
+    y_lo, y_hi = _valid_range(i - pad, H, stride, H_out)
+    w_lo = lo * stride + j - pad
+    if lo < hi:
+        for y in range(y_lo, y_hi):
+            base = y * W_out
+            dst = plane[y * stride + i - pad]
+            if stride == 1:
+                dst[w_lo:w_lo + hi - lo] += row[base + lo:base + hi]
+            else:
+                for t in range(lo, hi):
+                    dst[w_lo + (t - lo) * stride] += row[base + t]
 
 
 def col2im(cols, HH, WW, stride, pad, dx):
@@ -71,24 +101,14 @@ def col2im(cols, HH, WW, stride, pad, dx):
     N, C, H, W = dx.shape
     H_out = (H + 2 * pad - HH) // stride + 1
     W_out = (W + 2 * pad - WW) // stride + 1
-    parallel = cols.size >= PARALLEL_MIN
-    #omp parallel for if(parallel)
-    for nc in range(N * C):
-        n = nc // C
-        c = nc % C
-        dx[n, c] = 0
-        for i in range(HH):
-            y_lo, y_hi = _valid_range(i - pad, H, stride, H_out)
-            for j in range(WW):
-                k = (c * HH + i) * WW + j
-                lo, hi = _valid_range(j - pad, W, stride, W_out)
-                if lo < hi:
-                    w_lo = lo * stride + j - pad
-                    w_hi = (hi - 1) * stride + j - pad + 1
-                    for y in range(y_lo, y_hi):
-                        base = (n * H_out + y) * W_out
-                        dx[n, c, y * stride + i - pad, w_lo:w_hi:stride] += (
-                            cols[k, base + lo:base + hi])
+    for n in range(N):
+        for c in range(C):
+            plane = dx[n, c]
+            plane[:] = 0
+            for i in range(HH):
+                for j in range(WW):
+                    _add_window_row(cols[n, (c * HH + i) * WW + j], i, j, stride, pad,
+                                    H_out, W_out, plane)
 
 
 def _max_pool_2x2_plane(xp, op, ap):

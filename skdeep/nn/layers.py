@@ -13,12 +13,11 @@ float32 throughout and float64 gradient checks stay float64.
 import math
 
 import numpy as np
-from sklearn.utils._chunking import get_chunk_n_rows
 
 from .._kernels import _conv as _conv_kernel
-from ..utils._matmul import matmul
+from ..utils._matmul import matmul, run_blocks
 from ..utils._scores import log_softmax
-from ..utils._threads import kernel_threads, with_kernel_threads
+from ..utils._threads import kernel_threads
 from ._checks import (
     check_array,
     check_cache,
@@ -855,35 +854,50 @@ def _float_dtype(*arrays):
     return dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
 
 
-@with_kernel_threads
+# A block of images for the convolution kernels holds about this many bytes of
+# columns: several images, so that the products stay efficient, few enough that a
+# block's columns stay in cache between the kernel that writes them and the
+# products that read them.
+_CONV_BLOCK_BYTES = 1 << 21
+# The batch is cut into at least this many blocks (when it has that many images),
+# so that the threads share the work evenly.
+_CONV_MIN_BLOCKS = 8
+
+
+def _conv_blocks(x, w, H_out, W_out):
+    """Bounds of the blocks of images the convolution works on, one at a time per
+    thread: a function of the shapes only, so results do not depend on the threads."""
+    N = x.shape[0]
+    image_bytes = w[0].size * H_out * W_out * x.itemsize
+    per_block = max(1, min(_CONV_BLOCK_BYTES // image_bytes, -(-N // _CONV_MIN_BLOCKS)))
+    return [(n0, min(n0 + per_block, N)) for n0 in range(0, N, per_block)]
+
+
 def _im2col(x, HH, WW, stride, pad, H_out, W_out):
-    """Columns of every filter window, shape (C * HH * WW, N * H_out * W_out).
+    """Columns of every filter window, shape (N, C * HH * WW, H_out * W_out).
 
     Row ``(c * HH + i) * WW + j`` matches ``w.reshape(F, -1)``; column
-    ``(n * H_out + y) * W_out + x`` matches an output position.
+    ``y * W_out + x`` matches an output position.
     """
     N, C = x.shape[:2]
-    cols = np.empty((C * HH * WW, N * H_out * W_out), dtype=x.dtype)
-    _conv_kernel.im2col(np.ascontiguousarray(x), HH, WW, stride, pad, cols)
+    cols = np.empty((N, C * HH * WW, H_out * W_out), dtype=x.dtype)
+    _conv_kernel.im2col(x, HH, WW, stride, pad, cols)
     return cols
 
 
-@with_kernel_threads
-def _col2im(dcols, HH, WW, stride, pad, dx):
-    """Write into ``dx`` the sum of the window columns ``dcols`` put back in place."""
-    _conv_kernel.col2im(dcols, HH, WW, stride, pad, dx)
-
-
 def conv_forward_fast(x, w, b, conv_param):
-    """Convolutional layer (cross-correlation) as one matrix product.
+    """Convolutional layer (cross-correlation) as matrix products.
 
-    Same arguments and results as :func:`conv_forward_naive`: a compiled kernel,
-    parallel over its rows, gathers the input windows into columns (im2col), and
-    one matrix product with the filters makes the output (through
-    ``skdeep.utils._matmul.matmul``, on every core with thread-independent bits, as
-    the affine layers do).  The backward pass is two
-    more products and a compiled col2im that sums the columns back, parallel over
-    image planes.
+    Same arguments and results as :func:`conv_forward_naive`.  The batch is cut
+    into blocks of a few images, shared among threads; for each block a compiled
+    kernel gathers the input windows into columns (im2col) and one product per
+    image with the filters makes its output, already in (F, H_out, W_out) order.
+    A block's columns stay in cache between the two and are never kept for the
+    whole batch: the backward pass gathers them again, which costs less than
+    writing and reading them through main memory, and bounds the memory of a
+    layer by a few blocks whatever the batch size.  Block bounds depend only on
+    the shapes and each product runs on one BLAS thread, so the results are
+    bit-identical for any number of threads.
 
     Parameters
     ----------
@@ -902,13 +916,8 @@ def conv_forward_fast(x, w, b, conv_param):
     out : ndarray of shape (N, F, H_out, W_out)
         In float32 when x and w are float32, otherwise float64.
     cache : tuple
-        ``(x, w, b, conv_param, cols)`` for :func:`conv_backward_fast`, where
-        ``cols`` of shape (C * HH * WW, N * H_out * W_out) holds the input window
-        of every output position in column ``(n * H_out + y) * W_out + x``, its
-        rows ordered like ``w.reshape(F, -1)``.  ``cols`` is None when it would
-        not fit in scikit-learn's ``working_memory``; the images are then
-        convolved a run at a time, and the backward pass recomputes the columns
-        of each run.
+        ``(x, w, b, conv_param)`` for :func:`conv_backward_fast`, with x and w in
+        the dtype of the computation.
 
     Raises
     ------
@@ -917,33 +926,20 @@ def conv_forward_fast(x, w, b, conv_param):
     """
     stride, pad, H_out, W_out = _conv_geometry(x, w, b, conv_param)
     dtype = _float_dtype(x, w)
-    x = x.astype(dtype, copy=False)
+    x = np.ascontiguousarray(x, dtype=dtype)
     N, F = x.shape[0], w.shape[0]
     HH, WW = w.shape[2:]
-    w2 = w.reshape(F, -1).astype(dtype, copy=False)
+    w2 = np.ascontiguousarray(w.reshape(F, -1), dtype=dtype)
     bias = np.asarray(b, dtype=dtype)[:, None]
-    chunks = _image_chunks(x, w, H_out, W_out)
-    out = np.empty((N, F, H_out, W_out), dtype=dtype)
-    for n0, n1 in chunks:
-        cols = _im2col(x[n0:n1], HH, WW, stride, pad, H_out, W_out)
-        out_chunk = matmul(w2, cols)
-        out_chunk += bias
-        out[n0:n1] = out_chunk.reshape(F, n1 - n0, H_out, W_out).transpose(1, 0, 2, 3)
-    if len(chunks) > 1:
-        cols = None  # recomputed chunk by chunk in the backward pass
-    return out, (x, w, b, conv_param, cols)
+    out = np.empty((N, F, H_out * W_out), dtype=dtype)
 
+    def forward_block(n0, n1):
+        np.matmul(w2, _im2col(x[n0:n1], HH, WW, stride, pad, H_out, W_out),
+                  out=out[n0:n1])
+        out[n0:n1] += bias
 
-def _image_chunks(x, w, H_out, W_out):
-    """Bounds of the runs of images whose columns fit in scikit-learn's working memory.
-
-    One run (the whole batch) in the common case; a batch whose columns would not
-    fit, such as a large prediction, is convolved a run at a time.
-    """
-    N = x.shape[0]
-    row_bytes = w[0].size * H_out * W_out * x.itemsize
-    n_rows = get_chunk_n_rows(row_bytes, max_n_rows=N)
-    return [(n0, min(n0 + n_rows, N)) for n0 in range(0, N, n_rows)]
+    run_blocks(forward_block, _conv_blocks(x, w, H_out, W_out))
+    return out.reshape(N, F, H_out, W_out), (x, w, b, conv_param)
 
 
 def conv_backward_fast(dout, cache, *, compute_dx=True):
@@ -954,7 +950,7 @@ def conv_backward_fast(dout, cache, *, compute_dx=True):
     dout : ndarray of shape (N, F, H_out, W_out)
         Upstream gradient.
     cache : tuple
-        ``(x, w, b, conv_param, cols)``, as returned by :func:`conv_forward_fast`.
+        ``(x, w, b, conv_param)``, as returned by :func:`conv_forward_fast`.
     compute_dx : bool, default=True
         Whether to compute ``dx``.  A network's first convolution does not need the
         gradient with respect to its input, and skipping it saves about half of the
@@ -969,27 +965,27 @@ def conv_backward_fast(dout, cache, *, compute_dx=True):
     db : ndarray of shape (F,)
         Gradient with respect to ``b``.
     """
-    x, w, b, conv_param, cols = cache
+    x, w, b, conv_param = cache
     stride, pad, H_out, W_out = _conv_geometry(x, w, b, conv_param)
     N, F = x.shape[0], w.shape[0]
     _check_dout(dout, (N, F, H_out, W_out))
     HH, WW = w.shape[2:]
     dtype = x.dtype
-    w2t = w.reshape(F, -1).astype(dtype, copy=False).T
-    db = dout.sum(axis=(0, 2, 3), dtype=dtype)
-    dw_t = np.zeros((w2t.shape[0], F), dtype=dtype)
+    w2t = np.ascontiguousarray(w.reshape(F, -1), dtype=dtype).T
+    dout = np.ascontiguousarray(dout, dtype=dtype).reshape(N, F, H_out * W_out)
     dx = np.empty(x.shape, dtype=dtype) if compute_dx else None
-    chunks = [(0, N)] if cols is not None else _image_chunks(x, w, H_out, W_out)
-    for n0, n1 in chunks:
-        chunk_cols = cols if cols is not None else _im2col(x[n0:n1], HH, WW, stride,
-                                                           pad, H_out, W_out)
-        dout2 = dout[n0:n1].transpose(1, 0, 2, 3).reshape(F, -1).astype(dtype, copy=False)
-        # OpenBLAS runs this product several times faster as cols @ dout2.T than
-        # as dout2 @ cols.T, though both reduce over the long dimension
-        dw_t += matmul(chunk_cols, dout2.T)
+
+    def backward_block(n0, n1):
+        cols = _im2col(x[n0:n1], HH, WW, stride, pad, H_out, W_out)
+        dw_t = np.matmul(cols, dout[n0:n1].transpose(0, 2, 1)).sum(axis=0)
         if compute_dx:
-            _col2im(matmul(w2t, dout2), HH, WW, stride, pad, dx[n0:n1])
+            _conv_kernel.col2im(np.matmul(w2t, dout[n0:n1]), HH, WW, stride, pad,
+                                dx[n0:n1])
+        return dw_t
+
+    dw_t = sum(run_blocks(backward_block, _conv_blocks(x, w, H_out, W_out)))
     dw = np.ascontiguousarray(dw_t.T).reshape(w.shape)
+    db = dout.sum(axis=(0, 2), dtype=dtype)
     return dx, dw, db
 
 

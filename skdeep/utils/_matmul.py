@@ -77,7 +77,6 @@ def matmul(a, b, out=None):
               if work >= _PARALLEL_MIN_WORK else None)
     if bounds is None:
         return np.matmul(a, b, out=out)
-    n_threads = openmp_effective_n_threads()
     if out is None:
         out = np.empty((m, n), dtype=np.result_type(a, b))
 
@@ -87,12 +86,34 @@ def matmul(a, b, out=None):
         else:
             np.matmul(a, b[:, lo:hi], out=out[:, lo:hi])
 
-    with blas_single_thread():
-        if n_threads == 1:
-            for lo, hi in bounds:
-                block(lo, hi)
-        else:
-            futures = [_executor().submit(block, lo, hi) for lo, hi in bounds]
-            for future in futures:
-                future.result()
+    run_blocks(block, bounds)
     return out
+
+
+def run_blocks(function, bounds):
+    """``[function(lo, hi) for lo, hi in bounds]``, the blocks shared among threads.
+
+    Each call runs with single-threaded BLAS, on up to
+    :func:`~skdeep.utils._threads.openmp_effective_n_threads` threads of a pool
+    (NumPy's products and skdeep's compiled kernels release the GIL).  When the
+    blocks write disjoint outputs and their bounds depend only on the shapes, the
+    results do not depend on the number of threads.
+
+    Parameters
+    ----------
+    function : callable
+        Called as ``function(lo, hi)`` once per block.
+    bounds : list of (int, int)
+        The blocks.
+
+    Returns
+    -------
+    results : list
+        The return values, in the order of `bounds`.
+    """
+    n_threads = openmp_effective_n_threads()
+    with blas_single_thread():
+        if n_threads == 1 or len(bounds) == 1:
+            return [function(lo, hi) for lo, hi in bounds]
+        futures = [_executor().submit(function, lo, hi) for lo, hi in bounds]
+        return [future.result() for future in futures]
