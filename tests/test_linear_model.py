@@ -274,6 +274,24 @@ def test_helper_thread_changes_nothing_but_speed(cls, dtype, digits, monkeypatch
         assert not _classifiers._second_thread_allowed()
 
 
+@pytest.mark.parametrize("x_dtype, out_dtype", [(np.float64, np.float32),
+                                                 (np.float32, np.float32),
+                                                 (np.float32, np.float64)])
+def test_gather_kernel_and_its_python_source_equal_numpy_indexing(x_dtype, out_dtype):
+    """The batch gather, compiled and as Python, is ``X[rows].astype(out.dtype)``."""
+    from _kernel_harness import kernel_pair
+
+    rng = np.random.RandomState(0)
+    # values no float32 holds exactly, so the conversion's rounding is compared too
+    X = (rng.randn(40, 37) * 1e3 + 1 / 3).astype(x_dtype)
+    rows = np.array([39, 0, 5, 5, 17, 39, 0], dtype=np.int64)  # ends, repeats
+    expected = X[rows].astype(out_dtype)
+    for module in kernel_pair("_gather"):
+        out = np.full((len(rows), X.shape[1]), np.nan, dtype=out_dtype)
+        module.gather_rows(X, rows, out)
+        np.testing.assert_array_equal(out, expected)
+
+
 def test_helper_thread_is_used_only_for_large_batches(digits, monkeypatch):
     from skdeep.linear_model import _sgd as _classifiers
 

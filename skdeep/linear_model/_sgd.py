@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from .._kernels import _gather as _gather_kernel
 from ..exceptions import DivergenceError, DivergenceMonitor
 from ..nn.optim import sgd
 from ..utils._threads import blas_max_threads, blas_single_thread, openmp_effective_n_threads
@@ -151,14 +152,19 @@ class _RowDraws:
 
 
 def _gather(X, rows, out):
-    """Rows ``rows`` of ``X`` into ``out``, converting to ``out``'s dtype."""
-    if X.dtype == out.dtype:
-        # mode="clip" because the default "raise" buffers `out`; the indices
-        # are in range by construction.
+    """Rows ``rows`` of ``X`` into ``out``, converting to ``out``'s dtype.
+
+    ``X`` is C-contiguous float32 or float64 and ``out`` a C-contiguous
+    ``(len(rows), X.shape[1])`` float32 or float64 buffer; the row
+    indices are in range by construction (they come from `_RowDraws`).
+    """
+    if X.dtype == out.dtype == np.float64:
+        # mode="clip" because the default "raise" buffers `out`
         np.take(X, rows, axis=0, out=out, mode="clip")
     else:
-        for i, row in enumerate(rows):
-            out[i] = X[row]
+        # one pass that reads each value once and writes it converted, where
+        # NumPy would index into a temporary of X's dtype and convert that
+        _gather_kernel.gather_rows(X, rows.astype(np.int64, copy=False), out)
 
 
 def _initial_weights(rng, n_features, n_classes, dtype):
