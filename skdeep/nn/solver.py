@@ -10,6 +10,7 @@
 After ``train()`` the model holds the parameters of the epoch with the best
 validation accuracy, and the solver keeps the histories.
 """
+import copy
 import math
 import pickle
 
@@ -183,8 +184,34 @@ class Solver:
         Each parameter's update-rule config and state.
     """
 
+    # skdeep's options and their defaults, read from Solver's keyword arguments
+    _OPTIONS = {
+        "update_rule": "sgd", "optim_config": {}, "lr_decay": 1.0, "batch_size": 100,
+        "num_epochs": 10, "num_train_samples": 1000, "num_val_samples": None,
+        "checkpoint_name": None, "print_every": 10, "verbose": True,
+        "random_state": None, "early_stopping": False, "n_iter_no_change": 10,
+        "lr_schedule": "constant", "warmup_fraction": 0.0, "weight_averaging": None,
+        "augment": False, "augment_pad": None,
+    }
+
     def __init__(self, model, data, **kwargs):
         self.model = model
+        self._read_data(data)
+        self._read_options(kwargs)
+        self._resolve_update_rule()
+        self._check_options()
+        self._check_data()
+        self._check_train_rows()
+        if self.sample_weight is not None:
+            self.sample_weight = self._normalized_weights(self.sample_weight)
+        if self.early_stopping and not self._has_validation():
+            raise ValueError("early_stopping needs validation data (X_val and y_val).")
+        self._check_training_extras()
+        self._rng = as_rng(self.random_state)
+        self._reset()
+
+    def _read_data(self, data):
+        """The arrays of the ``data`` dict as attributes, unchecked."""
         self.X_train = data["X_train"]
         self.y_train = data["y_train"]
         self.train_rows = data.get("train_rows")
@@ -193,27 +220,17 @@ class Solver:
         self.X_val = data.get("X_val")
         self.y_val = data.get("y_val")
 
-        self.update_rule = kwargs.pop("update_rule", "sgd")
-        self.optim_config = kwargs.pop("optim_config", {})
-        self.lr_decay = kwargs.pop("lr_decay", 1.0)
-        self.batch_size = kwargs.pop("batch_size", 100)
-        self.num_epochs = kwargs.pop("num_epochs", 10)
-        self.num_train_samples = kwargs.pop("num_train_samples", 1000)
-        self.num_val_samples = kwargs.pop("num_val_samples", None)
-        self.checkpoint_name = kwargs.pop("checkpoint_name", None)
-        self.print_every = kwargs.pop("print_every", 10)
-        self.verbose = kwargs.pop("verbose", True)
-        self.random_state = kwargs.pop("random_state", None)
-        self.early_stopping = kwargs.pop("early_stopping", False)
-        self.n_iter_no_change = kwargs.pop("n_iter_no_change", 10)
-        self.lr_schedule = kwargs.pop("lr_schedule", "constant")
-        self.warmup_fraction = kwargs.pop("warmup_fraction", 0.0)
-        self.weight_averaging = kwargs.pop("weight_averaging", None)
-        self.augment = kwargs.pop("augment", False)
-        self.augment_pad = kwargs.pop("augment_pad", None)
-        if kwargs:
-            raise ValueError(f"Unrecognized arguments {', '.join(map(repr, kwargs))}.")
+    def _read_options(self, kwargs):
+        """Every option as an attribute, its default when not given; unknown ones raise."""
+        unknown = [name for name in kwargs if name not in self._OPTIONS]
+        if unknown:
+            raise ValueError(f"Unrecognized arguments {', '.join(map(repr, unknown))}.")
+        for name, default in self._OPTIONS.items():
+            # a copy, so that no two solvers share the default optim_config dict
+            setattr(self, name, kwargs[name] if name in kwargs else copy.copy(default))
 
+    def _resolve_update_rule(self):
+        """``update_rule`` as a function, and whether it may update in place."""
         if isinstance(self.update_rule, str):
             if self.update_rule not in optim.UPDATE_RULES:
                 raise ValueError(
@@ -232,8 +249,9 @@ class Solver:
         # the rules of skdeep.nn.optim can write into the parameters themselves
         self._updates_in_place = self.update_rule in (
             getattr(optim, name) for name in optim.UPDATE_RULES)
-        self._check_options()
-        self._check_data()
+
+    def _check_train_rows(self):
+        """``train_rows`` as valid row indices of ``X_train``, and rows to train on."""
         if self.train_rows is not None:
             self.train_rows = check_array(self.train_rows, "train_rows", ndim=1)
             if len(self.train_rows) and (
@@ -247,13 +265,6 @@ class Solver:
             self.train_rows = self.train_rows.astype(np.intp, copy=False)
         if self._num_train() == 0:
             raise ValueError("X_train has no samples to train on.")
-        if self.sample_weight is not None:
-            self.sample_weight = self._normalized_weights(self.sample_weight)
-        if self.early_stopping and not self._has_validation():
-            raise ValueError("early_stopping needs validation data (X_val and y_val).")
-        self._check_training_extras()
-        self._rng = as_rng(self.random_state)
-        self._reset()
 
     def _check_training_extras(self):
         check_choice(self.lr_schedule, "lr_schedule", _LR_SCHEDULES)
