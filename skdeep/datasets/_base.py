@@ -161,49 +161,15 @@ def _fetch_remote(remote, dirname):
     fd, partial = tempfile.mkstemp(dir=dirname, prefix=f".{remote.filename}.",
                                    suffix=".part")
     try:
-        md5 = hashlib.md5(usedforsecurity=False)
-        received = 0
         with os.fdopen(fd, "wb") as out:
-            try:
-                with urllib.request.urlopen(remote.url, timeout=_TIMEOUT) as response:
-                    announced = response.headers.get("Content-Length")
-                    if announced is not None and announced.isdigit() \
-                            and int(announced) != remote.size:
-                        raise _VerificationError(
-                            f"the server announces {int(announced):,} bytes where "
-                            f"{remote.size:,} were expected"
-                        )
-                    progress = _Progress(remote.size)
-                    while True:
-                        chunk = response.read(_CHUNK_SIZE)
-                        if not chunk:
-                            break
-                        received += len(chunk)
-                        if received > remote.size:
-                            raise _VerificationError(
-                                f"the server sent more than the expected "
-                                f"{remote.size:,} bytes"
-                            )
-                        out.write(chunk)
-                        md5.update(chunk)
-                        progress.update(received)
-                    progress.finish(received)
-            except (OSError, http.client.HTTPException) as exc:
-                if isinstance(exc, _VerificationError):
-                    raise
-                raise OSError(
-                    f"Downloading {remote.url} failed ({type(exc).__name__}: {exc}). "
-                    f"Check the network connection and try again, or download the "
-                    f"file yourself and save it as {target} (its size and MD5 are "
-                    f"checked before use)."
-                ) from exc
+            received, digest = _download(remote, out, target)
         if received != remote.size:
             raise _VerificationError(
                 f"the transfer stopped after {received:,} of {remote.size:,} bytes"
             )
-        if md5.hexdigest() != remote.md5:
+        if digest != remote.md5:
             raise _VerificationError(
-                f"its MD5 is {md5.hexdigest()}, expected {remote.md5}: the file is corrupt"
+                f"its MD5 is {digest}, expected {remote.md5}: the file is corrupt"
             )
         os.replace(partial, target)
     except _VerificationError as exc:
@@ -219,6 +185,58 @@ def _fetch_remote(remote, dirname):
         except FileNotFoundError:
             pass
     return target
+
+
+def _download(remote, out, target):
+    """Write the bytes of ``remote.url`` to the open file ``out``.
+
+    Returns the number of bytes received and their MD5 (hex).  Raises
+    `_VerificationError` as soon as the size is known to be wrong, and turns
+    network errors into an OSError that says what to do (``target`` is where
+    the user may save the file by hand).
+    """
+    try:
+        with urllib.request.urlopen(remote.url, timeout=_TIMEOUT) as response:
+            return _copy_response(response, out, remote.size)
+    except (OSError, http.client.HTTPException) as exc:
+        if isinstance(exc, _VerificationError):
+            raise
+        raise OSError(
+            f"Downloading {remote.url} failed ({type(exc).__name__}: {exc}). "
+            f"Check the network connection and try again, or download the "
+            f"file yourself and save it as {target} (its size and MD5 are "
+            f"checked before use)."
+        ) from exc
+
+
+def _copy_response(response, out, size):
+    """Copy ``response``'s body to ``out``, expecting ``size`` bytes, with progress.
+
+    Returns the number of bytes received and their MD5 (hex); a body announced
+    or found longer than ``size`` raises `_VerificationError` before it is written.
+    """
+    announced = response.headers.get("Content-Length")
+    if announced is not None and announced.isdigit() and int(announced) != size:
+        raise _VerificationError(
+            f"the server announces {int(announced):,} bytes where {size:,} were expected"
+        )
+    md5 = hashlib.md5(usedforsecurity=False)
+    received = 0
+    progress = _Progress(size)
+    while True:
+        chunk = response.read(_CHUNK_SIZE)
+        if not chunk:
+            break
+        received += len(chunk)
+        if received > size:
+            raise _VerificationError(
+                f"the server sent more than the expected {size:,} bytes"
+            )
+        out.write(chunk)
+        md5.update(chunk)
+        progress.update(received)
+    progress.finish(received)
+    return received, md5.hexdigest()
 
 
 class _VerificationError(OSError):
