@@ -1,4 +1,5 @@
-"""Timing shared by the benchmark scripts (imported from their own directory)."""
+"""Timing and reports shared by the benchmark scripts (imported from their directory)."""
+import os
 import time
 
 
@@ -25,3 +26,62 @@ def best_time(fn, repeat):
         result = fn()
         times.append(time.perf_counter() - start)
     return min(times), result
+
+
+def machine_line(when):
+    """``"N CPUs, load average L at WHEN"``: how busy the machine was, for the record."""
+    return f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at {when}"
+
+
+def verdict(value, goal):
+    """``"meets"`` when ``value`` is at most ``goal`` (a time ratio), else ``"misses"``."""
+    return "meets" if value <= goal else "misses"
+
+
+def timed_fit(clf, X, y, X_test, y_test):
+    """Fit ``clf`` once; return the seconds ``fit`` took and the test accuracy."""
+    start = time.perf_counter()
+    clf.fit(X, y)
+    seconds = time.perf_counter() - start
+    return seconds, clf.score(X_test, y_test)
+
+
+class FitReport:
+    """Fit times and test accuracies of named trainers, printed as they arrive.
+
+    ``record`` prints one line per trainer; ``table`` prints them all at the end,
+    ``ratio`` one trainer's time over a peer's against a goal.
+    """
+
+    def __init__(self):
+        self.results = {}
+
+    def record(self, name, result):
+        """Keep ``result``, ``(seconds, test accuracy)``, under ``name`` and print it."""
+        self.results[name] = result
+        print(f"  {name}: fit {result[0]:.1f}s, test acc {result[1]:.3f}", flush=True)
+
+    def record_torch(self, run_torch, *args, threads=None):
+        """Record ``run_torch(*args)`` as "PyTorch", or say why not when it is absent."""
+        try:
+            import torch
+        except ImportError:
+            print("PyTorch is not installed: skipping its twin")
+            return
+        threads = torch.get_num_threads() if threads is None else threads
+        print(f"PyTorch {torch.__version__}, {threads} threads")
+        self.record("PyTorch", run_torch(*args))
+
+    def table(self, width, n_images=None):
+        """All results, names ``width`` wide; with ``n_images``, images per second too."""
+        rate = f"{'images/s':>10}" if n_images else ""
+        print(f"\n{'':{width}}{'fit time':>10}{rate}{'test acc':>10}")
+        for name, (seconds, acc) in self.results.items():
+            rate = f"{n_images / seconds:10.0f}" if n_images else ""
+            print(f"{name:{width}}{seconds:9.1f}s{rate}{acc:10.3f}")
+
+    def ratio(self, ours, peer, goal):
+        """Print ``ours``' fit time over ``peer``'s and whether it meets ``goal``."""
+        ratio = self.results[ours][0] / self.results[peer][0]
+        print(f"{ours} / {peer} fit time: {ratio:.2f}x ({verdict(ratio, goal)} the "
+              f"goal of {goal:.2f}x)")

@@ -29,6 +29,8 @@ import numpy as np
 from skdeep.datasets import find_cifar10, load_cifar10
 from skdeep.neural_network import ConvNetClassifier
 
+from _timing import FitReport, machine_line  # benchmarks/, the script's own directory
+
 NUM_FILTERS = 32
 FILTER_SIZE = 7
 HIDDEN = 500
@@ -125,39 +127,23 @@ def main():
     print(f"CIFAR-10: {len(X)} training images (mean image removed), conv "
           f"{NUM_FILTERS}x{FILTER_SIZE}x{FILTER_SIZE} - pool - {HIDDEN} - 10, Adam "
           f"{LEARNING_RATE:g}, reg {REG:g}, batch {BATCH_SIZE}, {args.epochs} epoch(s)")
-    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start")
+    print(machine_line("start"))
 
-    results = {}
-
-    def record(name, result):
-        results[name] = result
-        print(f"  {name}: fit {result[0]:.1f}s, test acc {result[1]:.3f}", flush=True)
-
-    record("skdeep", run_skdeep(X, y, X_test, y_test, args.epochs))
+    report = FitReport()
+    report.record("skdeep", run_skdeep(X, y, X_test, y_test, args.epochs))
     if not args.skip_torch:
-        try:
-            import torch
-        except ImportError:
-            print("PyTorch is not installed: skipping its twin")
-        else:
-            print(f"PyTorch {torch.__version__}, {os.cpu_count()} threads")
-            record("PyTorch", run_torch(X, y, X_test, y_test, args.epochs))
+        report.record_torch(run_torch, X, y, X_test, y_test, args.epochs,
+                            threads=os.cpu_count())
 
-    print(f"\n{'':10}{'fit time':>10}{'images/s':>10}{'test acc':>10}")
-    for name, (seconds, acc) in results.items():
-        print(f"{name:10}{seconds:9.1f}s{len(X) * args.epochs / seconds:10.0f}"
-              f"{acc:10.3f}")
-    seconds, acc = results["skdeep"]
+    report.table(width=10, n_images=len(X) * args.epochs)
+    acc = report.results["skdeep"][1]
     full = len(X) == N_TRAIN and args.epochs == 1
     print(f"skdeep test accuracy {acc:.3f} "
           + (f"({'meets' if acc >= GOAL_ACCURACY else 'misses'} the goal of "
              f"{GOAL_ACCURACY})" if full else "(the goal is for the full run)"))
-    if "PyTorch" in results:
-        ratio = seconds / results["PyTorch"][0]
-        print(f"skdeep / PyTorch fit time: {ratio:.2f}x "
-              f"({'meets' if ratio <= GOAL_RATIO else 'misses'} the goal of "
-              f"{GOAL_RATIO}x)")
-    print(f"load average {os.getloadavg()[0]:.2f} at the end")
+    if "PyTorch" in report.results:
+        report.ratio("skdeep", "PyTorch", GOAL_RATIO)
+    print(machine_line("the end"))
 
 
 if __name__ == "__main__":

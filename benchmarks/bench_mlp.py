@@ -21,7 +21,6 @@ CIFAR_DIR is a ``cifar-10-batches-py`` directory or one containing it; by defaul
 machine's load: compare ratios from one run, on a quiet machine.
 """
 import argparse
-import os
 import sys
 import time
 import timeit
@@ -32,6 +31,9 @@ import numpy as np
 from skdeep.datasets import find_cifar10, load_cifar10
 from skdeep.neural_network import MLPClassifier
 from skdeep.nn.layers import batchnorm_backward, batchnorm_backward_alt, batchnorm_forward
+
+# benchmarks/, the script's own directory
+from _timing import FitReport, machine_line, timed_fit
 
 HIDDEN = (200, 200, 200, 200)
 LEARNING_RATE = 1e-3
@@ -64,10 +66,7 @@ def run_skdeep(X, y, X_test, y_test, epochs, **extra):
                         weight_scale=WEIGHT_SCALE, batch_size=BATCH_SIZE,
                         num_epochs=epochs, validation_fraction=1 - N_TRAIN / len(X),
                         random_state=0, **extra)
-    start = time.perf_counter()
-    clf.fit(X, y)
-    seconds = time.perf_counter() - start
-    return seconds, clf.score(X_test, y_test)
+    return timed_fit(clf, X, y, X_test, y_test)
 
 
 def run_skdeep_defaults(X, y, X_test, y_test, epochs):
@@ -75,10 +74,7 @@ def run_skdeep_defaults(X, y, X_test, y_test, epochs):
     clf = MLPClassifier(hidden_layer_sizes=HIDDEN, update_rule="adam",
                         learning_rate=LEARNING_RATE, lr_decay=LR_DECAY, reg=REG,
                         batch_size=BATCH_SIZE, num_epochs=epochs, random_state=0)
-    start = time.perf_counter()
-    clf.fit(X, y)
-    seconds = time.perf_counter() - start
-    return seconds, clf.score(X_test, y_test), clf.input_scale_
+    return (*timed_fit(clf, X, y, X_test, y_test), clf.input_scale_)
 
 
 def run_sklearn(X, y, X_test, y_test, epochs):
@@ -171,35 +167,19 @@ def main():
     print(f"CIFAR-10: {N_TRAIN} training rows of {X.shape[1]} pixels (mean image "
           f"removed), net {X.shape[1]}-{'-'.join(map(str, HIDDEN))}-10, Adam "
           f"{LEARNING_RATE:g}, reg {REG:g}, batch {BATCH_SIZE}, {args.epochs} epochs")
-    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start")
+    print(machine_line("start"))
 
-    results = {}
-
-    def record(name, result):
-        results[name] = result
-        print(f"  {name}: fit {result[0]:.1f}s, test acc {result[1]:.3f}", flush=True)
-
-    record("skdeep", run_skdeep(X, y, X_test, y_test, args.epochs))
+    report = FitReport()
+    report.record("skdeep", run_skdeep(X, y, X_test, y_test, args.epochs))
     if not args.skip_sklearn:
-        record("scikit-learn", run_sklearn(X, y, X_test, y_test, args.epochs))
+        report.record("scikit-learn", run_sklearn(X, y, X_test, y_test, args.epochs))
     if not args.skip_torch:
-        try:
-            import torch
-        except ImportError:
-            print("PyTorch is not installed: skipping its twin")
-        else:
-            print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads")
-            record("PyTorch", run_torch(X, y, X_test, y_test, args.epochs))
+        report.record_torch(run_torch, X, y, X_test, y_test, args.epochs)
 
-    print(f"\n{'':14}{'fit time':>10}{'test acc':>10}")
-    for name, (seconds, acc) in results.items():
-        print(f"{name:14}{seconds:9.1f}s{acc:10.3f}")
-    ours = results["skdeep"][0]
+    report.table(width=14)
     for name, goal in GOALS.items():
-        if name in results:
-            ratio = ours / results[name][0]
-            verdict = "meets" if ratio <= goal else "misses"
-            print(f"skdeep / {name}: {ratio:.2f}x ({verdict} the goal of {goal:.2f}x)")
+        if name in report.results:
+            report.ratio("skdeep", name, goal)
 
     if not args.skip_batchnorm:
         seconds, acc = run_skdeep(X, y, X_test, y_test, args.epochs,
@@ -217,7 +197,7 @@ def main():
         print(f"  standardized pixels:            {seconds:.1f}s, test acc {acc:.3f} "
               f"(goal 0.50), input_scale_ {scale:.2f}")
     compare_batchnorm_backwards()
-    print(f"\nload average {os.getloadavg()[0]:.2f} at the end")
+    print("\n" + machine_line("the end"))
 
 
 if __name__ == "__main__":
