@@ -526,6 +526,9 @@ def conv_kernels():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("x_shape, HH, WW, stride, pad", [
     ((2, 3, 7, 6), 3, 2, 1, 1),
+    # "same" padding at stride 1, the kernels' shifted-copy path
+    ((2, 3, 5, 9), 3, 3, 1, 1),
+    ((2, 2, 4, 3), 5, 7, 1, 3),
     ((1, 2, 9, 9), 3, 3, 2, 3),
     # big enough for the parallel loops of the compiled kernel
     ((8, 4, 30, 30), 5, 5, 1, 2),
@@ -540,9 +543,9 @@ def test_compiled_conv_kernel_equals_its_python_source(conv_kernels, rng, dtype,
     results = []
     for module in conv_kernels:
         cols = np.full((N, C * HH * WW, H_out * W_out), np.nan, dtype=dtype)
-        module.im2col(x, HH, WW, stride, pad, cols)
-        dx = np.full(x_shape, np.nan, dtype=dtype)
-        module.col2im(dcols, HH, WW, stride, pad, dx)
+        module.im2col(x.reshape(N, C, H * W), H, W, HH, WW, stride, pad, cols)
+        dx = np.full((N, C, H * W), np.nan, dtype=dtype)
+        module.col2im(dcols.copy(), H, W, HH, WW, stride, pad, dx)
         results.append((cols, dx))
     (cols, dx), (cols_py, dx_py) = results
     np.testing.assert_array_equal(cols, cols_py)

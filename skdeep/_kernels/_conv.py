@@ -5,7 +5,8 @@ column; the wrapper in ``skdeep.nn.layers`` does the products with NumPy's BLAS 
 calls these kernels for the data movement around them, which is where NumPy's own
 strided copies lose most of their time.
 
-Layouts: images are (N, C, H, W); the column matrices ``cols`` are per image,
+Layouts: images are (N, C, H, W), passed flattened to (N, C, H * W) with H and W;
+the column matrices ``cols`` are per image,
 (N, C * HH * WW, H_out * W_out): row ``(c * HH + i) * WW + j`` of image n holds input
 pixel ``(c, y * stride + i - pad, x * stride + j - pad)`` in column ``y * W_out + x``
 (zero where that pixel is padding).  A product with ``w.reshape(F, -1)`` then gives
@@ -23,10 +24,10 @@ import numpy as np
 # every thread of the team gets a core.
 PARALLEL_MIN = 65536
 
-#pythran export im2col(float32[:,:,:,:], int, int, int, int, float32[:,:,:])
-#pythran export im2col(float64[:,:,:,:], int, int, int, int, float64[:,:,:])
-#pythran export col2im(float32[:,:,:], int, int, int, int, float32[:,:,:,:])
-#pythran export col2im(float64[:,:,:], int, int, int, int, float64[:,:,:,:])
+#pythran export im2col(float32[:,:,:], int, int, int, int, int, int, float32[:,:,:])
+#pythran export im2col(float64[:,:,:], int, int, int, int, int, int, float64[:,:,:])
+#pythran export col2im(float32[:,:,:], int, int, int, int, int, int, float32[:,:,:])
+#pythran export col2im(float64[:,:,:], int, int, int, int, int, int, float64[:,:,:])
 #pythran export max_pool_forward(float32[:,:,:,:], int, int, int, float32[:,:,:,:], int32[:,:,:,:])
 #pythran export max_pool_forward(float64[:,:,:,:], int, int, int, float64[:,:,:,:], int32[:,:,:,:])
 #pythran export max_pool_backward(float32[:,:], int32[:,:], float32[:,:])
@@ -42,63 +43,92 @@ def _valid_range(offset, size, stride, n_out):
     return lo, hi
 
 
-def _window_row(plane, i, j, stride, pad, H_out, W_out, row):
-    """Row ``(i, j)`` of one channel's columns: the plane's pixels seen through
-    that filter tap, zero where they fall on the padding."""
-    H, W = plane.shape
+def _window_row(plane, H, W, i, j, stride, pad, H_out, W_out, row):
+    """Row ``(i, j)`` of one channel's columns: the pixels of the flattened
+    (H * W) plane seen through that filter tap, zero where they fall on the padding."""
     lo, hi = _valid_range(j - pad, W, stride, W_out)
     y_lo, y_hi = _valid_range(i - pad, H, stride, H_out)
     if lo == hi:
         y_lo = y_hi = 0
     row[:y_lo * W_out] = 0
     row[y_hi * W_out:] = 0
+    if y_lo == y_hi:
+        return
+    if stride == 1 and W_out == W:
+        # "same" padding: the tap's rows are the plane's pixels shifted by one
+        # offset, one long vectorized copy; the few positions whose column falls on
+        # the padding took pixels of the neighbouring image row and are cleared
+        shift = (i - pad) * W + j - pad
+        a = y_lo * W
+        b = y_hi * W
+        p0 = max(a, -shift)
+        p1 = min(b, H * W - shift)
+        row[a:p0] = 0
+        row[p0:p1] = plane[p0 + shift:p1 + shift]
+        row[p1:b] = 0
+        for y in range(y_lo, y_hi):
+            row[y * W:y * W + lo] = 0
+            row[y * W + hi:(y + 1) * W] = 0
+        return
     w_lo = lo * stride + j - pad
     for y in range(y_lo, y_hi):
         base = y * W_out
-        src = plane[y * stride + i - pad]
+        src = (y * stride + i - pad) * W + w_lo
         row[base:base + lo] = 0
         if stride == 1:
-            # a unit-step slice compiles to a vectorized copy; a strided one does not
-            row[base + lo:base + hi] = src[w_lo:w_lo + hi - lo]
+            row[base + lo:base + hi] = plane[src:src + hi - lo]
         else:
             for t in range(lo, hi):
-                row[base + t] = src[w_lo + (t - lo) * stride]
+                row[base + t] = plane[src + (t - lo) * stride]
         row[base + hi:base + W_out] = 0
 
 
-def im2col(x, HH, WW, stride, pad, cols):
-    """Fill ``cols`` with the (zero-padded) window of every output position of x."""
-    N, C, H, W = x.shape
+def im2col(x, H, W, HH, WW, stride, pad, cols):
+    """Fill ``cols`` with the (zero-padded) window of every output position of x,
+    given as (N, C, H * W)."""
+    N, C = x.shape[0], x.shape[1]
     H_out = (H + 2 * pad - HH) // stride + 1
     W_out = (W + 2 * pad - WW) // stride + 1
     for n in range(N):
         for c in range(C):
             for i in range(HH):
                 for j in range(WW):
-                    _window_row(x[n, c], i, j, stride, pad, H_out, W_out,
+                    _window_row(x[n, c], H, W, i, j, stride, pad, H_out, W_out,
                                 cols[n, (c * HH + i) * WW + j])
 
 
-def _add_window_row(row, i, j, stride, pad, H_out, W_out, plane):
+def _add_window_row(row, H, W, i, j, stride, pad, H_out, W_out, plane):
     """Add row ``(i, j)`` of one channel's column gradients back onto its pixels."""
-    H, W = plane.shape
     lo, hi = _valid_range(j - pad, W, stride, W_out)
     y_lo, y_hi = _valid_range(i - pad, H, stride, H_out)
-    w_lo = lo * stride + j - pad
-    if lo < hi:
+    if lo == hi or y_lo == y_hi:
+        return
+    if stride == 1 and W_out == W:
+        # the mirror of im2col's shifted copy: clear the gradients of positions on
+        # the padding, which reach no pixel, then add the rows in one pass
         for y in range(y_lo, y_hi):
-            base = y * W_out
-            dst = plane[y * stride + i - pad]
-            if stride == 1:
-                dst[w_lo:w_lo + hi - lo] += row[base + lo:base + hi]
-            else:
-                for t in range(lo, hi):
-                    dst[w_lo + (t - lo) * stride] += row[base + t]
+            row[y * W:y * W + lo] = 0
+            row[y * W + hi:(y + 1) * W] = 0
+        shift = (i - pad) * W + j - pad
+        p0 = max(y_lo * W, -shift)
+        p1 = min(y_hi * W, H * W - shift)
+        plane[p0 + shift:p1 + shift] += row[p0:p1]
+        return
+    w_lo = lo * stride + j - pad
+    for y in range(y_lo, y_hi):
+        base = y * W_out
+        dst = (y * stride + i - pad) * W + w_lo
+        if stride == 1:
+            plane[dst:dst + hi - lo] += row[base + lo:base + hi]
+        else:
+            for t in range(lo, hi):
+                plane[dst + (t - lo) * stride] += row[base + t]
 
 
-def col2im(cols, HH, WW, stride, pad, dx):
-    """dx = the sum of every column of ``cols`` added back onto its window."""
-    N, C, H, W = dx.shape
+def col2im(cols, H, W, HH, WW, stride, pad, dx):
+    """dx, given as (N, C, H * W), = the sum of every column of ``cols`` added back
+    onto its window.  ``cols`` is scratch: its entries on the padding are zeroed."""
+    N, C = dx.shape[0], dx.shape[1]
     H_out = (H + 2 * pad - HH) // stride + 1
     W_out = (W + 2 * pad - WW) // stride + 1
     for n in range(N):
@@ -107,8 +137,8 @@ def col2im(cols, HH, WW, stride, pad, dx):
             plane[:] = 0
             for i in range(HH):
                 for j in range(WW):
-                    _add_window_row(cols[n, (c * HH + i) * WW + j], i, j, stride, pad,
-                                    H_out, W_out, plane)
+                    _add_window_row(cols[n, (c * HH + i) * WW + j], H, W, i, j, stride,
+                                    pad, H_out, W_out, plane)
 
 
 def _max_pool_2x2_plane(xp, op, ap):

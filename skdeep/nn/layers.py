@@ -292,6 +292,14 @@ def _normalize_backward(dout, cache):
     param_axes = _param_grad_axes(dout, gamma)
     dbeta = dout.sum(axis=param_axes).reshape(np.shape(gamma))
     dgamma = (dout * xhat).sum(axis=param_axes).reshape(np.shape(gamma))
+    if param_axes == tuple(np.atleast_1d(axis)):
+        # gamma is constant over each statistic's values (batchnorm): the two means
+        # are dbeta and dgamma over M, scaled by gamma, and need no pass of their own
+        m = x.size // np.size(inv_std)
+        dx = dout - dbeta / m
+        dx -= xhat * (dgamma / m)
+        dx *= gamma * inv_std
+        return dx, dgamma, dbeta
     g = dout * gamma
     gx_mean = (g * xhat).mean(axis=axis, keepdims=True)
     g_mean = g.mean(axis=axis, keepdims=True)
@@ -363,22 +371,28 @@ def batchnorm_forward(x, gamma, beta, bn_param):
         test mode.
     """
     x, gamma, beta, eps = _check_norm_inputs(x, gamma, beta, bn_param, "bn_param")
+    return _batchnorm(x, gamma, beta, bn_param, eps, axis=0)
+
+
+def _batchnorm(x, gamma, beta, bn_param, eps, axis):
+    """Batch normalization over `axis` of x, gamma and beta shaped to broadcast
+    against it; the running statistics in `bn_param` are flat, one per feature."""
     mode = check_mode(bn_param, "bn_param")
     momentum = check_number(bn_param.get("momentum", 0.9), "bn_param['momentum']",
                             low=0, high=1)
-    n_features = x.shape[1]
+    n_features = np.size(gamma)
     running_mean = _running_stat(bn_param, "running_mean", n_features, x.dtype)
     running_var = _running_stat(bn_param, "running_var", n_features, x.dtype)
     if mode == "train" and x.shape[0] == 0:
         raise ValueError("x has no rows: batch statistics need at least one sample.")
     if mode == "train":
-        out, cache = _normalize_forward(x, gamma, beta, eps, axis=0)
+        out, cache = _normalize_forward(x, gamma, beta, eps, axis=axis)
         mean, var = cache[2].ravel(), cache[3].ravel()
         running_mean = momentum * running_mean + (1 - momentum) * mean
         running_var = momentum * running_var + (1 - momentum) * var
     else:
-        scale = gamma / np.sqrt(running_var + eps)
-        out = (x - running_mean) * scale
+        scale = gamma / np.sqrt(running_var + eps).reshape(np.shape(gamma))
+        out = (x - running_mean.reshape(np.shape(gamma))) * scale
         out += beta
         cache = None
     bn_param["running_mean"] = running_mean
@@ -760,7 +774,8 @@ def conv_backward_naive(dout, cache):
     """
     x, w, b, conv_param = cache
     stride, pad, H_out, W_out = _conv_geometry(x, w, b, conv_param)
-    N, F = x.shape[0], w.shape[0]
+    N, C, H, W = x.shape
+    F = w.shape[0]
     _check_dout(dout, (N, F, H_out, W_out))
     HH, WW = w.shape[2:]
     H, W = x.shape[2:]
@@ -879,9 +894,9 @@ def _im2col(x, HH, WW, stride, pad, H_out, W_out):
     Row ``(c * HH + i) * WW + j`` matches ``w.reshape(F, -1)``; column
     ``y * W_out + x`` matches an output position.
     """
-    N, C = x.shape[:2]
+    N, C, H, W = x.shape
     cols = np.empty((N, C * HH * WW, H_out * W_out), dtype=x.dtype)
-    _conv_kernel.im2col(x, HH, WW, stride, pad, cols)
+    _conv_kernel.im2col(x.reshape(N, C, H * W), H, W, HH, WW, stride, pad, cols)
     return cols
 
 
@@ -967,7 +982,8 @@ def conv_backward_fast(dout, cache, *, compute_dx=True):
     """
     x, w, b, conv_param = cache
     stride, pad, H_out, W_out = _conv_geometry(x, w, b, conv_param)
-    N, F = x.shape[0], w.shape[0]
+    N, C, H, W = x.shape
+    F = w.shape[0]
     _check_dout(dout, (N, F, H_out, W_out))
     HH, WW = w.shape[2:]
     dtype = x.dtype
@@ -979,8 +995,8 @@ def conv_backward_fast(dout, cache, *, compute_dx=True):
         cols = _im2col(x[n0:n1], HH, WW, stride, pad, H_out, W_out)
         dw_t = np.matmul(cols, dout[n0:n1].transpose(0, 2, 1)).sum(axis=0)
         if compute_dx:
-            _conv_kernel.col2im(np.matmul(w2t, dout[n0:n1]), HH, WW, stride, pad,
-                                dx[n0:n1])
+            _conv_kernel.col2im(np.matmul(w2t, dout[n0:n1]), H, W, HH, WW, stride, pad,
+                                dx[n0:n1].reshape(n1 - n0, C, H * W))
         return dw_t
 
     dw_t = sum(run_blocks(backward_block, _conv_blocks(x, w, H_out, W_out)))
@@ -1090,9 +1106,13 @@ def spatial_batchnorm_forward(x, gamma, beta, bn_param):
     N, C, H, W = x.shape
     check_shape(check_array(gamma, "gamma"), "gamma", (C,))
     check_shape(check_array(beta, "beta"), "beta", (C,))
-    rows = x.transpose(0, 2, 3, 1).reshape(-1, C)
-    out, cache = batchnorm_forward(rows, gamma, beta, bn_param)
-    return out.reshape(N, H, W, C).transpose(0, 3, 1, 2), (x.shape, cache)
+    check_dict(bn_param, "bn_param")
+    eps = check_number(bn_param.get("eps", 1e-5), "bn_param['eps']", low=0, low_open=True)
+    # the (N, C, H * W) view reduced over axes 0 and 2 is the (N * H * W, C) rows of
+    # batchnorm_forward without transposing a copy of x there and back
+    out, cache = _batchnorm(x.reshape(N, C, H * W), np.reshape(gamma, (1, C, 1)),
+                            np.reshape(beta, (1, C, 1)), bn_param, eps, axis=(0, 2))
+    return out.reshape(N, C, H, W), (x.shape, cache)
 
 
 def spatial_batchnorm_backward(dout, cache):
@@ -1117,9 +1137,9 @@ def spatial_batchnorm_backward(dout, cache):
     x_shape, bn_cache = cache
     _check_dout(dout, x_shape)
     N, C, H, W = x_shape
-    drows = dout.transpose(0, 2, 3, 1).reshape(-1, C)
-    dx, dgamma, dbeta = batchnorm_backward_alt(drows, bn_cache)
-    return dx.reshape(N, H, W, C).transpose(0, 3, 1, 2), dgamma, dbeta
+    check_cache(bn_cache, 8, "spatial_batchnorm_forward")
+    dx, dgamma, dbeta = _normalize_backward(np.reshape(dout, (N, C, H * W)), bn_cache)
+    return dx.reshape(N, C, H, W), dgamma.ravel(), dbeta.ravel()
 
 
 def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
