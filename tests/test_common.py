@@ -8,13 +8,9 @@ import skdeep
 # Settings under which an estimator is checked instead of its defaults, each with
 # its reason; the defaults are checked in the estimator's own test module.
 CHECKED_SETTINGS = {
-    # full float64 batches and no held-out split: the setting in which a sample
-    # weight of k is exactly k copies of the sample, as the sample-weight checks ask
-    "MLPClassifier": {"dtype": "float64", "validation_fraction": 0},
-    # the same, and a net for the checks' tiny inputs (2 to 20 features, read as a
-    # strip of grey pixels or a small square image): 1x1 filters and no pooling
-    "ConvNetClassifier": {"dtype": "float64", "validation_fraction": 0,
-                          "num_filters": 4, "filter_size": 1, "pool_every": 2,
+    # a net for the checks' tiny inputs (2 to 20 features, read as a strip of grey
+    # pixels or a small square image): 1x1 filters and no pooling
+    "ConvNetClassifier": {"num_filters": 4, "filter_size": 1, "pool_every": 2,
                           "hidden_dim": 8, "batch_size": 200, "num_epochs": 20,
                           "learning_rate": 1e-2},
 }

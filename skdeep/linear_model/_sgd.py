@@ -12,6 +12,7 @@ import numpy as np
 from .._kernels import _gather as _gather_kernel
 from ..exceptions import DivergenceError, DivergenceMonitor
 from ..nn.optim import sgd
+from ..utils._row_groups import row_groups
 from ..utils._threads import blas_max_threads, blas_single_thread, openmp_effective_n_threads
 from ._losses import linear_loss
 
@@ -51,74 +52,15 @@ def _second_thread_allowed():
     return openmp_effective_n_threads() >= 2 and blas_max_threads() >= 2
 
 
-# Columns whose bits order the rows before full comparisons: a few, spread out.
-_KEY_COLUMNS = 4
-# Odd multipliers that mix those columns' bits into one key.
-_KEY_MULTIPLIERS = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F,
-                             0x165667B19E3779F9, 0x27D4EB2F165667C5], dtype=np.uint64)
-
-
-def _canonical_order(X, y):
-    """An order of the rows that depends on their contents, not their positions.
-
-    Rows sort by label and a key mixed from the bits of a few spread-out
-    columns; rows tied on both sort by all their values.  So equal (row, label)
-    pairs end up adjacent, and the order is the same for any permutation of
-    the data.  Returns the order and, for each adjacent pair in it, whether
-    the two tie (their full values must still be compared).
-    """
-    bits = X.view(np.uint64 if X.itemsize == 8 else np.uint32)
-    columns = np.unique(np.linspace(0, X.shape[1] - 1, _KEY_COLUMNS).astype(int))
-    key = np.zeros(len(X), dtype=np.uint64)
-    for column, multiplier in zip(columns, _KEY_MULTIPLIERS):
-        # splitmix64's finalizer: float bits of round numbers end in zeros, and
-        # the shifts spread their high bits over the whole key
-        word = bits[:, column].astype(np.uint64)
-        word ^= word >> np.uint64(31)
-        word *= multiplier
-        word ^= word >> np.uint64(29)
-        key += word
-    order = np.lexsort((key, y))
-    ties = (key[order[1:]] == key[order[:-1]]) & (y[order[1:]] == y[order[:-1]])
-    bounds = np.flatnonzero(np.concatenate(([True], ~ties, [True])))
-    long_runs = np.flatnonzero(np.diff(bounds) > 1)
-    for first, stop in zip(bounds[long_runs], bounds[long_runs + 1]):
-        tied = order[first:stop]
-        order[first:stop] = tied[np.lexsort(bits[tied].T[::-1])]
-    return order, ties
-
-
-def _row_groups(X, y, sample_weight):
-    """Distinct (row, label) pairs in a canonical order, with their summed weights.
-
-    Returns ``(representatives, weights)``: one row index per distinct pair
-    of positive weight, in `_canonical_order`, and the sum of the pair's
-    weights.  Or None when
-    every pair is distinct and unweighted: the rows then keep their own order.
-    """
-    if sample_weight is not None and np.all(sample_weight == 1):
-        sample_weight = None  # unit weights are no weights
-    order, same = _canonical_order(X, y)
-    for i in np.flatnonzero(same):
-        same[i] = np.array_equal(X[order[i]], X[order[i + 1]])
-    if sample_weight is None and not same.any():
-        return None
-    weights = np.ones(len(X)) if sample_weight is None else sample_weight
-    starts = np.flatnonzero(np.concatenate(([True], ~same)))
-    group_weights = np.add.reduceat(weights[order], starts)
-    # rows of weight zero are as good as absent
-    drawn = group_weights > 0
-    return order[starts][drawn], group_weights[drawn]
-
-
 class _RowDraws:
     """Batch indices drawn with replacement, in proportion to the sample weights.
 
     Distinct unweighted rows: ``rng.randint(n_samples, size)``, the draws of
     the CS231n notebooks' ``np.random.choice(n_samples, size)``.  Otherwise the
     rows are merged into distinct (row, label) pairs of summed weight, in a
-    canonical order (see `_row_groups`), and each draw picks a pair with
-    probability proportional to its weight: with integer weights,
+    canonical order (see :func:`skdeep.utils._row_groups.row_groups`), and
+    each draw picks a pair with probability proportional to its weight: with
+    integer weights,
     ``rng.randint(total weight)`` mapped through the cumulative weights, so
     that weighting a row by ``w`` and repeating it ``w`` times draw exactly
     the same batches, in any row order; with other weights, a uniform draw
@@ -130,7 +72,7 @@ class _RowDraws:
         self._rng = rng
         self._n_samples = len(X)
         self._rows = None
-        groups = _row_groups(X, y, sample_weight)
+        groups = row_groups(X, y, sample_weight)
         if groups is not None:
             self._rows, weights = groups
             self._cumulative = np.cumsum(weights)

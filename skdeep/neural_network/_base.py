@@ -19,6 +19,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from ..nn.optim import UPDATE_RULES
 from ..nn.solver import Solver
+from ..utils._row_groups import row_groups
 from ..utils._threads import with_blas_single_thread
 from ..utils._scores import binary_decision, log_softmax, softmax
 from ..utils._validation import check_at_least_two_classes, encode_labels
@@ -72,19 +73,47 @@ def _child_rngs(random_state, n):
             for child in np.random.SeedSequence(int(seed)).spawn(n)]
 
 
-def _root_mean_square(X, sample_weight=None):
+def _root_mean_square(X, rows=None, sample_weight=None):
     """``sqrt(mean(X**2))`` over every entry of ``X``, in float64, in bounded memory.
 
-    With ``sample_weight``, each row's entries count with its weight, as they
-    would with the row repeated.
+    With ``rows``, over the entries of ``X[rows]`` (rows may repeat); with
+    ``sample_weight`` (one per row of ``X``), each row's entries count with its
+    weight, as they would with the row repeated.
     """
-    weight = np.ones(X.shape[0]) if sample_weight is None else sample_weight
+    n = X.shape[0] if rows is None else len(rows)
+    weight = np.ones(n) if sample_weight is None else sample_weight
+    if rows is not None and sample_weight is not None:
+        weight = sample_weight[rows]
     total = 0.0
     n_rows = get_chunk_n_rows(row_bytes=8 * X.shape[1], max_n_rows=4096)
-    for rows in gen_batches(X.shape[0], n_rows):
-        chunk = X[rows].astype(np.float64)
-        total += float(np.dot(np.einsum("ij,ij->i", chunk, chunk), weight[rows]))
+    for chunk_rows in gen_batches(n, n_rows):
+        chunk = X[chunk_rows if rows is None else rows[chunk_rows]].astype(np.float64)
+        total += float(np.dot(np.einsum("ij,ij->i", chunk, chunk), weight[chunk_rows]))
     return float(np.sqrt(total / (weight.sum() * X.shape[1])))
+
+
+def _weighted_rows(X, y, sample_weight):
+    """The rows to train on and the weights that remain for the loss.
+
+    Returns ``(rows, sample_weight)``, ``rows`` indexing ``X`` (None: every row
+    as it stands) and possibly repeating:
+
+    - no weights and distinct (row, label) pairs: ``(None, None)``;
+    - whole-number weights, or no weights but repeated pairs: equal pairs merged
+      and each repeated as many times as its summed weight, in the content
+      order of :func:`skdeep.utils._row_groups.row_groups`, and no weights.  A
+      weight of k is then k copies of the sample, exactly: the weighted data and
+      the data with repeated rows train on the same rows in the same order;
+    - other weights: the rows of positive weight and ``sample_weight``, for the
+      weighted mean loss.
+    """
+    groups = row_groups(X, y, sample_weight)
+    if groups is None:
+        return None, None
+    rows, weights = groups
+    if np.all(weights == np.round(weights)) and weights.sum() < 2**53:
+        return np.repeat(rows, weights.astype(np.intp)), None
+    return np.flatnonzero(sample_weight > 0), sample_weight
 
 
 def _stratified_split(y, validation_fraction, rng):
@@ -155,8 +184,12 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
         """Solver options of the subclass, added to (or replacing) the base's."""
         return {}
 
-    def _input_scale(self, X, sample_weight):
-        """What the rows of ``X`` are divided by before the model; 1 leaves them."""
+    def _input_scale(self, X, rows, sample_weight):
+        """What the rows of ``X`` are divided by before the model; 1 leaves them.
+
+        ``rows`` and ``sample_weight`` are the training rows and their weights,
+        as `_weighted_rows` gives them.
+        """
         return 1.0
 
     def _model_input(self, X, dtype):
@@ -188,9 +221,10 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
         y : array-like of shape (n_samples,)
             Class labels, of any type.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each sample in the training loss, which is
-            the weighted mean loss (see Notes of the class).  Samples of weight
-            zero are left out, from validation too.
+            Non-negative weight of each sample.  Whole numbers repeat samples:
+            a weight of ``k`` trains exactly as ``k`` copies of the sample, zero
+            as its absence (from validation too).  Other weights weigh the
+            training loss, which is then the weighted mean loss.
 
         Returns
         -------
@@ -221,7 +255,7 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
             Every class the estimator will see.  Required on the first call; a
             later call may repeat it but not change it.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each sample in the training loss.
+            Non-negative weight of each sample, as in :meth:`fit`.
 
         Returns
         -------
@@ -243,12 +277,14 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
                                                  ensure_non_negative=True)
         classes, y_encoded = self._encode_labels(y, classes, incremental, continuing,
                                                  sample_weight)
+        rows, sample_weight = _weighted_rows(X, y_encoded, sample_weight)
         model_rng, solver_rng, split_rng = _child_rngs(self.random_state, 3)
         if continuing:
             self._check_same_architecture(X.shape[1], incremental)
         else:
-            self._init_model(X, classes, sample_weight, model_rng)
-        data = self._training_data(X, y_encoded, sample_weight, incremental, split_rng)
+            self._init_model(X, classes, rows, sample_weight, model_rng)
+        data = self._training_data(X, y_encoded, rows, sample_weight, incremental,
+                                   split_rng)
         solver = self._train(data, incremental, solver_rng)
         self._record(solver)
         return self
@@ -305,11 +341,11 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
             )
         self.model_.reg = self.reg
 
-    def _init_model(self, X, classes, sample_weight, rng):
+    def _init_model(self, X, classes, rows, sample_weight, rng):
         """A new network and empty histories."""
         n_features = X.shape[1]
         self.classes_ = classes
-        self.input_scale_ = self._input_scale(X, sample_weight)
+        self.input_scale_ = self._input_scale(X, rows, sample_weight)
         self.model_ = self._build_model(n_features, len(classes), rng)
         self._fitted_architecture = self._architecture(n_features, len(classes))
         self.loss_history_ = []
@@ -318,13 +354,13 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
         self.n_iter_ = 0
         self._optim_configs = None
 
-    def _training_data(self, X, y_encoded, sample_weight, incremental, rng):
+    def _training_data(self, X, y_encoded, rows, sample_weight, incremental, rng):
         """The Solver's data dict: the training rows and the held-out split.
 
-        The Solver trains on ``train_rows`` of the whole array, so the split
-        costs no copy of the training data.
+        ``rows`` and ``sample_weight`` are as `_weighted_rows` gives them; the
+        split is drawn over ``rows``.  The Solver trains on ``train_rows`` of the
+        whole array, so the split costs no copy of the training data.
         """
-        rows = None if sample_weight is None else np.flatnonzero(sample_weight > 0)
         val_rows = np.empty(0, np.intp)
         if not incremental:
             labels = y_encoded if rows is None else y_encoded[rows]

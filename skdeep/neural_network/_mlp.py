@@ -120,15 +120,17 @@ class MLPClassifier(BaseNetClassifier):
     Raises :class:`skdeep.exceptions.DivergenceError`, naming the learning rate,
     when training diverges.
 
-    ``sample_weight`` weighs the loss: each minibatch's loss is the mean of its
+    ``sample_weight`` of whole numbers repeats samples: a sample of weight ``k``
+    is trained on as ``k`` copies of it (an epoch visits every copy; the split
+    and the minibatches are drawn over the copies), and one of weight zero is
+    left out, so the fit equals the fit on the data with rows repeated or
+    removed, to the last bit.  So that this holds wherever the copies stand,
+    weighted data, and data in which a (row, label) pair repeats, are ordered
+    by content (see the user guide); distinct unweighted rows keep their order.
+    Other weights weigh the loss: each minibatch's loss is the mean of its
     samples' losses times their weights, rescaled to average one over the
-    training samples, so an epoch's expected loss is the weighted mean loss.
-    Minibatches are drawn as without weights (weighted batches, not weighted
-    draws); samples of weight zero are left out, and the training and validation
-    accuracies that pick the best epoch are weighted too.  A weight of ``k`` is
-    exactly ``k`` copies of a sample when the whole data is one batch, in
-    float64, without a held-out split; otherwise it is so in expectation
-    (batchnorm statistics and dropout masks stay unweighted).
+    training samples, so an epoch's expected loss is the weighted mean loss;
+    the accuracies that pick the best epoch are weighted too.
 
     Examples
     --------
@@ -180,14 +182,14 @@ class MLPClassifier(BaseNetClassifier):
         sizes = self.hidden_layer_sizes
         return [int(sizes)] if isinstance(sizes, Integral) else [int(s) for s in sizes]
 
-    def _input_scale(self, X, sample_weight):
+    def _input_scale(self, X, rows, sample_weight):
         if self.weight_scale != "he":
             return 1.0
         # He initialization keeps unit-scale inputs at unit scale through the
         # layers; dividing the inputs by their measured scale makes them so,
         # whatever their units (raw pixels have a scale of about 60), and keeps
         # the optimizer's steps in proportion to the weights
-        scale = _root_mean_square(X, sample_weight)
+        scale = _root_mean_square(X, rows, sample_weight)
         return scale if 0 < scale < np.inf else 1.0
 
     def _architecture(self, n_features, n_classes):
