@@ -1,4 +1,4 @@
-"""Linear classifiers on CIFAR-10: skdeep's fit beside the seeds' training loop.
+"""Linear classifiers on CIFAR-10: skdeep's fit beside the CS231n notebooks' loop.
 
     python benchmarks/bench_linear.py [CIFAR_DIR] [--repeat N]
 
@@ -7,16 +7,16 @@ places are searched (``SKDEEP_DATA``, see ``skdeep.datasets.find_cifar10``).
 
 1. Fit time, 1,500 SGD steps of 200 rows on the first 49,000 training images (3,072
    raw pixel values each, mean image removed), for the SVM (lr 1e-7, reg 2.5e4) and
-   softmax (lr 2.5e-7, reg 8e3) settings.  The seeds' way: float64 data with a
-   column of ones appended, ``np.random.choice`` batches, the vectorized loss
+   softmax (lr 2.5e-7, reg 8e3) settings.  The CS231n notebooks' way: float64 data
+   with a column of ones appended, ``np.random.choice`` batches, the vectorized loss
    (skdeep's ``*_loss_vectorized``, so only the training loop differs) and plain
-   SGD.  It runs twice: with BLAS threads as configured (how the seeds' code runs)
+   SGD.  It runs twice: with BLAS threads as configured (how the notebooks' code runs)
    and limited to one thread (as skdeep's ``fit`` runs BLAS), which separates the
    threading effect from the rest.  skdeep: ``fit`` on the same rows in float64
    and in float32, training in float32 (the default ``dtype``: float64 rows are
    converted a batch at a time), and in float64 (``dtype='float64'``), whose
-   accuracy shows what float32 training costs.  Ratios are skdeep time / seeds'
-   time; the goal is <= 0.5 for the default.
+   accuracy shows what float32 training costs.  Ratios are skdeep time / the
+   notebooks' time; the goal is <= 0.5 for the default.
    Each time is the best of ``--repeat`` runs; on a shared machine they are noisy.
 2. Accuracy on the first 1,000 test images of the issue's pipelines,
    ``make_pipeline(StandardScaler(with_std=False), classifier)`` fed raw pixel
@@ -49,8 +49,8 @@ SETTINGS = [
 ]
 
 
-def seeds_train(loss_fn, X, y, learning_rate, reg, num_iters, batch_size):
-    """``LinearClassifier.train`` of the seeds, unchanged but for the loss argument."""
+def cs231n_train(loss_fn, X, y, learning_rate, reg, num_iters, batch_size):
+    """The CS231n notebooks' ``LinearClassifier.train``, but for the loss argument."""
     num_train, dim = X.shape
     num_classes = np.max(y) + 1
     W = 0.001 * np.random.randn(dim, num_classes)
@@ -91,27 +91,28 @@ def main(argv=None):
     mean_image = X64.mean(axis=0)
     X64 -= mean_image
     X_aug = np.hstack([X64, np.ones((NUM_TRAIN, 1))])
-    seeds_prep = time.perf_counter() - start
+    cs231n_prep = time.perf_counter() - start
     X32 = X64.astype(np.float32)
     X_test_aug = np.hstack([X_test_raw - mean_image, np.ones((NUM_TEST, 1))])
-    print(f"seeds' preprocessing (float64, mean image removed, bias column): "
-          f"{seeds_prep:.2f} s, not counted below\n")
+    print(f"CS231n notebooks' preprocessing (float64, mean image removed, bias column): "
+          f"{cs231n_prep:.2f} s, not counted below\n")
 
     print(f"{'loss':8} {'trainer':34} {'fit s':>8} {'ratio':>7} {'ratio 1T':>9} "
           f"{'test acc':>9}")
     for name, cls, loss_fn, learning_rate, reg in SETTINGS:
-        def seeds_run():
+        def cs231n_run():
             np.random.seed(0)
-            return seeds_train(loss_fn, X_aug, y, learning_rate, reg, NUM_ITERS,
+            return cs231n_train(loss_fn, X_aug, y, learning_rate, reg, NUM_ITERS,
                                BATCH_SIZE)[0]
 
-        t_seeds, W = best_time(seeds_run, args.repeat)
+        t_cs231n, W = best_time(cs231n_run, args.repeat)
         acc = np.mean(np.argmax(X_test_aug @ W, axis=1) == y_test)
-        print(f"{name:8} {'seeds, float64':34} {t_seeds:8.2f} {1:7.2f} {'':>9} {acc:9.3f}")
+        print(f"{name:8} {'CS231n notebooks, float64':34} {t_cs231n:8.2f} {1:7.2f} "
+              f"{'':>9} {acc:9.3f}")
         with threadpool_limits(limits=1, user_api="blas"):
-            t_seeds_1t, _ = best_time(seeds_run, args.repeat)
-        print(f"{name:8} {'seeds, float64, 1 BLAS thread':34} {t_seeds_1t:8.2f} "
-              f"{t_seeds_1t / t_seeds:7.2f} {1:9.2f}")
+            t_cs231n_1t, _ = best_time(cs231n_run, args.repeat)
+        print(f"{name:8} {'CS231n notebooks, 1 BLAS thread':34} {t_cs231n_1t:8.2f} "
+              f"{t_cs231n_1t / t_cs231n:7.2f} {1:9.2f}")
         for label, X, dtype in [("skdeep fit, float64 rows", X64, "float32"),
                                 ("skdeep fit, float32 rows", X32, "float32"),
                                 ("skdeep fit, float64, dtype=float64", X64, "float64")]:
@@ -119,10 +120,11 @@ def main(argv=None):
                       batch_size=BATCH_SIZE, random_state=0, dtype=dtype)
             t, _ = best_time(lambda: clf.fit(X, y), args.repeat)
             acc = clf.score((X_test_raw - mean_image).astype(X.dtype), y_test)
-            print(f"{name:8} {label:34} {t:8.2f} {t / t_seeds:7.2f} "
-                  f"{t / t_seeds_1t:9.2f} {acc:9.3f}")
-    print("ratio: skdeep (or seeds, 1 thread) time / seeds' time with default BLAS "
-          "threads; ratio 1T: / seeds' time with one BLAS thread.  Goal <= 0.5.\n")
+            print(f"{name:8} {label:34} {t:8.2f} {t / t_cs231n:7.2f} "
+                  f"{t / t_cs231n_1t:9.2f} {acc:9.3f}")
+    print("ratio: skdeep (or the notebooks, 1 thread) time / the notebooks' time with "
+          "default BLAS threads; ratio 1T: / their time with one BLAS thread.  "
+          "Goal <= 0.5.\n")
 
     del X_aug, X64, X32
     print("The issue's pipelines on raw pixel rows (StandardScaler makes them float64):")

@@ -139,7 +139,7 @@ def test_loss_functions_reject_bad_shapes(fn):
 # classifiers
 
 
-def _seeds_training(loss_fn, X, y, learning_rate, reg, num_iters, batch_size, seed):
+def _cs231n_training(loss_fn, X, y, learning_rate, reg, num_iters, batch_size, seed):
     """The CS231n way: bias column appended, (D + 1, C) weights, choice batches."""
     rng = np.random.RandomState(seed)
     X_aug = np.hstack([X, np.ones((X.shape[0], 1))])
@@ -155,10 +155,10 @@ def _seeds_training(loss_fn, X, y, learning_rate, reg, num_iters, batch_size, se
 
 @pytest.mark.parametrize("cls, loss_fn", [(LinearSVMClassifier, svm_loss_vectorized),
                                           (SoftmaxClassifier, softmax_loss_vectorized)])
-def test_fit_reproduces_the_seeds_bias_column_training(cls, loss_fn, digits):
+def test_fit_reproduces_the_cs231n_bias_column_training(cls, loss_fn, digits):
     X, y = digits
     params = dict(learning_rate=1e-3, reg=0.5, num_iters=300, batch_size=50)
-    W_ref, history_ref = _seeds_training(loss_fn, X, y, seed=7, **params)
+    W_ref, history_ref = _cs231n_training(loss_fn, X, y, seed=7, **params)
     clf = cls(random_state=7, dtype="float64", **params).fit(X, y)
     np.testing.assert_allclose(clf.coef_, W_ref[:-1].T, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(clf.intercept_, W_ref[-1], rtol=1e-9, atol=1e-12)
@@ -318,7 +318,7 @@ def test_batch_larger_than_training_set(cls, loss_fn, digits):
     # drawn with replacement, so a batch may hold more rows than the data
     X, y = digits[0][:30], digits[1][:30]
     params = dict(learning_rate=1e-2, reg=1e-3, num_iters=50, batch_size=100)
-    W_ref, _ = _seeds_training(loss_fn, X, y, seed=3, **params)
+    W_ref, _ = _cs231n_training(loss_fn, X, y, seed=3, **params)
     clf = cls(random_state=3, dtype="float64", **params).fit(X, y)
     np.testing.assert_allclose(clf.coef_, W_ref[:-1].T, rtol=1e-9, atol=1e-12)
     assert clf.score(X, y) > 0.9
@@ -477,7 +477,7 @@ def test_plot_class_templates_needs_a_fitted_linear_model(pyplot):
 
 
 # ----------------------------------------------------------------------------
-# CIFAR-10 with the seeds' settings
+# CIFAR-10 with the CS231n notebooks' settings
 
 
 @pytest.fixture(scope="module")
@@ -491,8 +491,8 @@ def cifar_rows(cifar10):
     (LinearSVMClassifier, 1e-7, 2.5e4),
     (SoftmaxClassifier, 2.5e-7, 8e3),
 ])
-def test_cifar10_seeds_settings_reach_036(cls, learning_rate, reg, cifar_rows):
-    # the issue's pipeline, on rows of raw pixels; the seeds report 0.37 to 0.39
+def test_cifar10_cs231n_settings_reach_036(cls, learning_rate, reg, cifar_rows):
+    # the issue's pipeline, on rows of raw pixels; the CS231n notebooks report 0.37 to 0.39
     X_train, y_train, X_test, y_test = cifar_rows
     pipe = make_pipeline(
         StandardScaler(with_std=False),
