@@ -37,18 +37,8 @@ def _model_list(text):
     return keys
 
 
-def build_parser():
-    """The command line of ``skdeep`` and its subcommands."""
-    from . import __version__
-
-    parser = _Parser(
-        prog="skdeep",
-        description="The CS231n image-classification stack as scikit-learn estimators. "
-                    "Without a subcommand, runs `skdeep ladder` on the digits.")
-    parser.add_argument("--version", action="version", version=f"skdeep {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="{ladder,info,fetch-cifar10}",
-                                     parser_class=_Parser)
-
+def _add_ladder_command(commands):
+    """The ``ladder`` subcommand and its data and run options."""
     ladder = commands.add_parser(
         "ladder", help="tune and compare every model, from kNN to the convnet",
         description="The CS231n ladder: kNN (L2, L1), linear SVM, softmax, HOG(+HSV) "
@@ -91,6 +81,21 @@ def build_parser():
                           "matrix and mistakes of the best model, learning curves, class "
                           "templates, convnet filters (needs matplotlib)")
     ladder.set_defaults(handler=_ladder)
+
+
+def build_parser():
+    """The command line of ``skdeep`` and its subcommands."""
+    from . import __version__
+
+    parser = _Parser(
+        prog="skdeep",
+        description="The CS231n image-classification stack as scikit-learn estimators. "
+                    "Without a subcommand, runs `skdeep ladder` on the digits.")
+    parser.add_argument("--version", action="version", version=f"skdeep {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="{ladder,info,fetch-cifar10}",
+                                     parser_class=_Parser)
+
+    _add_ladder_command(commands)
 
     info = commands.add_parser(
         "info", help="versions and which kernels are compiled",
