@@ -22,6 +22,8 @@ from skdeep.nn.layer_utils import (
     conv_relu_pool_forward,
 )
 from skdeep.nn.layers import (
+    batchnorm_backward,
+    batchnorm_forward,
     conv_backward_fast,
     conv_backward_naive,
     conv_forward_fast,
@@ -634,3 +636,31 @@ def test_fast_conv_memory_does_not_grow_with_the_columns_of_the_batch(rng):
     # beside the output and the input gradient, only the columns of the blocks
     # of images being worked on: a few images' worth per thread
     assert peak - x.nbytes - dout.nbytes < batch_cols_bytes / 6
+
+
+def test_spatial_batchnorm_of_a_large_batch_equals_batchnorm_on_its_rows(rng):
+    from threadpoolctl import threadpool_limits
+
+    # the (N, C, H * W) view reduced over two axes, against the transposed rows
+    N, C, H, W = 16, 16, 64, 64
+    x = 3 * rng.randn(N, C, H, W) + 5
+    gamma, beta = rng.randn(C), rng.randn(C)
+    dout = rng.randn(N, C, H, W)
+    out, cache = spatial_batchnorm_forward(x, gamma, beta, {"mode": "train"})
+    grads = spatial_batchnorm_backward(dout, cache)
+    rows = x.transpose(0, 2, 3, 1).reshape(-1, C)
+    out_rows, cache_rows = batchnorm_forward(rows, gamma, beta, {"mode": "train"})
+    np.testing.assert_allclose(out, out_rows.reshape(N, H, W, C).transpose(0, 3, 1, 2),
+                               rtol=1e-12, atol=1e-12)
+    dx_rows, dgamma_rows, dbeta_rows = batchnorm_backward(
+        dout.transpose(0, 2, 3, 1).reshape(-1, C), cache_rows)
+    np.testing.assert_allclose(grads[0], dx_rows.reshape(N, H, W, C).transpose(0, 3, 1, 2),
+                               rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(grads[1], dgamma_rows, rtol=1e-9)
+    np.testing.assert_allclose(grads[2], dbeta_rows, rtol=1e-9)
+    with threadpool_limits(1):
+        out_one, cache_one = spatial_batchnorm_forward(x, gamma, beta, {"mode": "train"})
+        grads_one = spatial_batchnorm_backward(dout, cache_one)
+    np.testing.assert_array_equal(out_one, out)
+    for g_one, g in zip(grads_one, grads):
+        np.testing.assert_array_equal(g_one, g)
