@@ -774,8 +774,7 @@ def conv_backward_naive(dout, cache):
     """
     x, w, b, conv_param = cache
     stride, pad, H_out, W_out = _conv_geometry(x, w, b, conv_param)
-    N, C, H, W = x.shape
-    F = w.shape[0]
+    N, F = x.shape[0], w.shape[0]
     _check_dout(dout, (N, F, H_out, W_out))
     HH, WW = w.shape[2:]
     H, W = x.shape[2:]
