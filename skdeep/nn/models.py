@@ -313,6 +313,26 @@ class FullyConnectedNet:
         return model
 
 
+def _check_conv_stack(input_dim, num_filters, filter_size):
+    """``(C, H, W)``, the filter counts and one filter size per conv layer, checked."""
+    if len(input_dim) != 3:
+        raise ValueError(f"input_dim must be (C, H, W), got {input_dim!r}.")
+    input_dim = tuple(check_int(d, "each entry of input_dim") for d in input_dim)
+    num_filters = [check_int(f, "each entry of num_filters") for f in num_filters]
+    if not num_filters:
+        raise ValueError("num_filters must name at least one conv layer.")
+    if isinstance(filter_size, numbers.Integral):
+        filter_sizes = [filter_size] * len(num_filters)
+    else:
+        filter_sizes = list(filter_size)
+        if len(filter_sizes) != len(num_filters):
+            raise ValueError(
+                f"filter_size must be an int or one size per conv layer: "
+                f"{len(num_filters)} layers, got {filter_size!r}."
+            )
+    return input_dim, num_filters, [check_int(f, "filter_size") for f in filter_sizes]
+
+
 class ConvNet:
     """A convolutional network of any depth, with optional normalization and dropout.
 
@@ -414,25 +434,8 @@ class ConvNet:
                  normalization=None, num_groups=8, dropout_keep_ratio=1,
                  label_smoothing=0.0, test_flip=False, reg=0.0, weight_scale=1e-3,
                  dtype=np.float32, seed=None, random_state=None):
-        if len(input_dim) != 3:
-            raise ValueError(f"input_dim must be (C, H, W), got {input_dim!r}.")
-        channels, height, width = (check_int(d, "each entry of input_dim")
-                                   for d in input_dim)
-        height_in, width_in = height, width
-        num_filters = [check_int(f, "each entry of num_filters")
-                       for f in num_filters]
-        if not num_filters:
-            raise ValueError("num_filters must name at least one conv layer.")
-        if isinstance(filter_size, numbers.Integral):
-            filter_sizes = [filter_size] * len(num_filters)
-        else:
-            filter_sizes = list(filter_size)
-            if len(filter_sizes) != len(num_filters):
-                raise ValueError(
-                    f"filter_size must be an int or one size per conv layer: "
-                    f"{len(num_filters)} layers, got {filter_size!r}."
-                )
-        filter_sizes = [check_int(f, "filter_size") for f in filter_sizes]
+        (channels, height, width), num_filters, filter_sizes = _check_conv_stack(
+            input_dim, num_filters, filter_size)
         pool_every = check_int(pool_every, "pool_every")
         hidden_dims = [check_int(h, "each hidden dim") for h in hidden_dims]
         num_classes = check_int(num_classes, "num_classes")
@@ -450,6 +453,34 @@ class ConvNet:
         check_number(label_smoothing, "label_smoothing", low=0, high=1, high_open=True)
         weight_scale = _check_weight_scale(weight_scale)
 
+        self._plan_conv_layers(num_filters, filter_sizes, pool_every, height, width)
+        self.normalization = normalization
+        self.num_groups = num_groups
+        self.label_smoothing = label_smoothing
+        self.test_flip = bool(test_flip)
+        self.use_dropout = dropout_keep_ratio != 1
+        self.reg = check_number(reg, "reg", low=0)
+        self.num_conv_layers = len(num_filters)
+        self.num_layers = self.num_conv_layers + len(hidden_dims) + 1
+        self.input_dim = (channels, height, width)
+        self.num_classes = num_classes
+        self.dtype = _check_dtype(dtype)
+        self.pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
+
+        rng = as_rng(random_state)
+        self._init_params(rng, channels, num_filters, filter_sizes,
+                          [*hidden_dims, num_classes], weight_scale)
+        self.bn_params = []
+        if normalization == "batchnorm":
+            self.bn_params = [{"mode": "train"} for _ in range(self.num_layers - 1)]
+        elif normalization == "groupnorm":
+            self.bn_params = ([{"G": num_groups} for _ in range(self.num_conv_layers)]
+                              + [{} for _ in hidden_dims])
+        self.dropout_param = _dropout_param(dropout_keep_ratio, seed, random_state, rng)
+
+    def _plan_conv_layers(self, num_filters, filter_sizes, pool_every, height, width):
+        """Padding, pools and output shape of each conv layer; refuses filters
+        larger than their input and pools of an odd-sized output."""
         self.output_shapes = []
         self.conv_params = []
         self._pools = []
@@ -479,27 +510,17 @@ class ConvNet:
             self._pools.append(pool)
             self.output_shapes.append((f, height, width))
 
-        self.normalization = normalization
-        self.num_groups = num_groups
-        self.label_smoothing = label_smoothing
-        self.test_flip = bool(test_flip)
-        self.use_dropout = dropout_keep_ratio != 1
-        self.reg = check_number(reg, "reg", low=0)
-        self.num_conv_layers = len(num_filters)
-        self.num_layers = self.num_conv_layers + len(hidden_dims) + 1
-        self.input_dim = (channels, height_in, width_in)
-        self.num_classes = num_classes
-        self.dtype = _check_dtype(dtype)
-        self.pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
-
-        rng = as_rng(random_state)
+    def _init_params(self, rng, channels, num_filters, filter_sizes, affine_dims,
+                     weight_scale):
+        """Weights drawn at ``weight_scale`` (or He's scale), zero biases, and the
+        normalization layers' gammas at one and betas at zero."""
         shapes = []
         previous = channels
         for f, size in zip(num_filters, filter_sizes):
             shapes.append((f, previous, size, size))
             previous = f
-        previous = num_filters[-1] * height * width
-        for dim in [*hidden_dims, num_classes]:
+        previous = int(np.prod(self.output_shapes[-1]))
+        for dim in affine_dims:
             shapes.append((previous, dim))
             previous = dim
         self.params = {}
@@ -510,19 +531,12 @@ class ConvNet:
             scale = np.sqrt(2.0 / fan_in) if weight_scale == "he" else weight_scale
             self.params[f"W{i}"] = (scale * rng.standard_normal(shape)).astype(self.dtype)
             self.params[f"b{i}"] = np.zeros(out_dim, dtype=self.dtype)
-            if normalization is not None and i < self.num_layers:
-                norm_shape = ((1, out_dim, 1, 1) if conv and normalization == "groupnorm"
+            if self.normalization is not None and i < self.num_layers:
+                norm_shape = ((1, out_dim, 1, 1)
+                              if conv and self.normalization == "groupnorm"
                               else (out_dim,))
                 self.params[f"gamma{i}"] = np.ones(norm_shape, dtype=self.dtype)
                 self.params[f"beta{i}"] = np.zeros(norm_shape, dtype=self.dtype)
-
-        self.bn_params = []
-        if normalization == "batchnorm":
-            self.bn_params = [{"mode": "train"} for _ in range(self.num_layers - 1)]
-        elif normalization == "groupnorm":
-            self.bn_params = ([{"G": num_groups} for _ in range(self.num_conv_layers)]
-                              + [{} for _ in hidden_dims])
-        self.dropout_param = _dropout_param(dropout_keep_ratio, seed, random_state, rng)
 
     def _hidden_normalization(self):
         return {"batchnorm": "batchnorm", "groupnorm": "layernorm"}.get(self.normalization)
