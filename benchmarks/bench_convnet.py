@@ -29,7 +29,7 @@ import numpy as np
 from skdeep.datasets import find_cifar10, load_cifar10
 from skdeep.neural_network import ConvNetClassifier
 
-from _timing import FitReport, machine_line  # benchmarks/, the script's own directory
+from _timing import FitReport, machine_line, train_torch  # benchmarks/, the script's own directory
 
 NUM_FILTERS = 32
 FILTER_SIZE = 7
@@ -88,26 +88,12 @@ def run_torch(X, y, X_test, y_test, epochs):
         for layer in (conv, hidden, out):
             layer.weight.normal_(0.0, WEIGHT_SCALE)
             layer.bias.zero_()
-    weights = [layer.weight for layer in (conv, hidden, out)]
-    biases = [layer.bias for layer in (conv, hidden, out)]
-    # weight decay on the weights only: the gradient of skdeep's 0.5 * reg * ||W||^2
-    optimizer = torch.optim.Adam([{"params": weights, "weight_decay": REG},
-                                  {"params": biases, "weight_decay": 0.0}],
-                                 lr=LEARNING_RATE)
-    X_t = torch.from_numpy(channels_first(X))
-    y_t = torch.from_numpy(y.astype(np.int64))
-    generator = torch.Generator().manual_seed(0)
-    n = len(X_t)
-    start = time.perf_counter()
-    for _ in range(epochs):
-        order = torch.randperm(n, generator=generator)
-        for i in range(0, n, BATCH_SIZE):
-            idx = order[i:i + BATCH_SIZE]
-            loss = torch.nn.functional.cross_entropy(net(X_t[idx]), y_t[idx])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-    seconds = time.perf_counter() - start
+    seconds = train_torch(net, [layer.weight for layer in (conv, hidden, out)],
+                          [layer.bias for layer in (conv, hidden, out)],
+                          torch.from_numpy(channels_first(X)),
+                          torch.from_numpy(y.astype(np.int64)),
+                          learning_rate=LEARNING_RATE, reg=REG, batch_size=BATCH_SIZE,
+                          epochs=epochs)
     with torch.no_grad():
         pred = net(torch.from_numpy(channels_first(X_test))).argmax(dim=1).numpy()
     return seconds, float(np.mean(pred == y_test))

@@ -33,7 +33,7 @@ from skdeep.neural_network import MLPClassifier
 from skdeep.nn.layers import batchnorm_backward, batchnorm_backward_alt, batchnorm_forward
 
 # benchmarks/, the script's own directory
-from _timing import FitReport, machine_line, timed_fit
+from _timing import FitReport, machine_line, timed_fit, train_torch
 
 HIDDEN = (200, 200, 200, 200)
 LEARNING_RATE = 1e-3
@@ -108,25 +108,10 @@ def run_torch(X, y, X_test, y_test, epochs):
     net = torch.nn.Sequential(*layers)
     weights = [p for name, p in net.named_parameters() if name.endswith("weight")]
     biases = [p for name, p in net.named_parameters() if name.endswith("bias")]
-    # weight decay on weights only: the gradient of skdeep's 0.5 * reg * ||W||^2
-    optimizer = torch.optim.Adam([{"params": weights, "weight_decay": REG},
-                                  {"params": biases, "weight_decay": 0.0}],
-                                 lr=LEARNING_RATE)
-    scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=LR_DECAY)
-    X_t = torch.from_numpy(X[:N_TRAIN])
-    y_t = torch.from_numpy(y[:N_TRAIN].astype(np.int64))
-    generator = torch.Generator().manual_seed(0)
-    start = time.perf_counter()
-    for _ in range(epochs):
-        order = torch.randperm(N_TRAIN, generator=generator)
-        for i in range(0, N_TRAIN, BATCH_SIZE):
-            idx = order[i:i + BATCH_SIZE]
-            loss = torch.nn.functional.cross_entropy(net(X_t[idx]), y_t[idx])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-        scheduler.step()
-    seconds = time.perf_counter() - start
+    seconds = train_torch(net, weights, biases, torch.from_numpy(X[:N_TRAIN]),
+                          torch.from_numpy(y[:N_TRAIN].astype(np.int64)),
+                          learning_rate=LEARNING_RATE, reg=REG, batch_size=BATCH_SIZE,
+                          epochs=epochs, lr_decay=LR_DECAY)
     with torch.no_grad():
         pred = net(torch.from_numpy(X_test)).argmax(dim=1).numpy()
     return seconds, float(np.mean(pred == y_test))
