@@ -25,14 +25,19 @@ avoid transcendental calls per channel without changing a single bin:
   the caller computes with NumPy's own ``arctan2``.
 
 Every image is independent: the batch loops run over images in parallel (OpenMP).
+
+The 2-D arrays are exported ``order(C)``: the callers pass C-ordered arrays, and
+every fresh install compiles the module, where each 2-D argument without it
+doubles the C++ to compile (a variant for transposed arrays), whose template
+instantiation is most of the compiler's time.
 """
 import math
 
 import numpy as np
 
-#pythran export hog_u8_table(uint8[:,:,:,:], float64[:,:], int8[:,:], int, int, int, int, int, str, float64[:,:])
-#pythran export hog_u8(uint8[:,:,:,:], float64[:], int, int, int, int, str, float64[:], float64[:], float64[:], int64[:], float64[:,:])
-#pythran export hog_float(float64[:,:,:,:], bool, int, int, int, int, str, float64[:], float64[:], float64[:], int64[:], float64[:,:])
+#pythran export hog_u8_table(uint8[:,:,:,:], float64[:,:] order(C), int8[:,:] order(C), int, int, int, int, int, str, float64[:,:] order(C))
+#pythran export hog_u8(uint8[:,:,:,:], float64[:], int, int, int, int, str, float64[:], float64[:], float64[:], int64[:], float64[:,:] order(C))
+#pythran export hog_float(float64[:,:,:,:], bool, int, int, int, int, str, float64[:], float64[:], float64[:], int64[:], float64[:,:] order(C))
 
 # Block normalisation: scikit-image's methods and epsilon.
 L1 = 0
