@@ -2,8 +2,8 @@
 A VGG-style convnet on CIFAR-10, from scratch on a laptop CPU.
 ==============================================================
 
-Three 3x3 conv layers of 32, 64 and 128 filters with spatial batchnorm, a 2x2 max
-pool after each, then the classifier: the whole net is
+Four 3x3 conv layers of 32, 64, 128 and 256 filters with spatial batchnorm, a 2x2
+max pool after each, then the classifier: the whole net is
 :class:`skdeep.ConvNetClassifier`'s parameters, nothing else.  It trains on the
 50,000 training images with what makes a short budget go far: random flips and
 shifts of every image (``augment``), Adam under a one-cycle schedule (a linear
@@ -13,7 +13,7 @@ image (``test_flip``).  The script prints the fit time and the accuracy on the
 10,000 test images and draws the loss and accuracy curves, the first layer's
 filters (:func:`skdeep.plotting.plot_conv_filters`) and the confusion matrix.
 
-    python examples/plot_cifar10_convnet.py [CIFAR_DIR] [--epochs 7]
+    python examples/plot_cifar10_convnet.py [CIFAR_DIR] [--epochs 5]
         [--budget-minutes M] [--n-train N] [--n-test N] [--out cifar10_convnet.png]
 
 ``--budget-minutes`` times one epoch on 2,000 images first and trains as many
@@ -37,7 +37,7 @@ from _example_common import CIFAR10_CLASSES, pyplot, save_figure, title_line
 
 # The recipe: everything below is a ConvNetClassifier parameter.
 CIFAR_NET = dict(
-    num_filters=(32, 64, 128),
+    num_filters=(32, 64, 128, 256),
     filter_size=3,
     pool_every=1,
     hidden_dim=(),
@@ -80,8 +80,8 @@ def parse_args():
     parser = argparse.ArgumentParser(description=title_line(__doc__))
     parser.add_argument("cifar_dir", nargs="?", default=None,
                         help="cifar-10-batches-py directory (or its parent)")
-    parser.add_argument("--epochs", type=int, default=7,
-                        help="passes over the training images (default 7)")
+    parser.add_argument("--epochs", type=int, default=5,
+                        help="passes over the training images (default 5)")
     parser.add_argument("--budget-minutes", type=float, default=None,
                         help="train as many epochs as fit in this many minutes")
     parser.add_argument("--n-train", type=int, default=None,
