@@ -30,8 +30,8 @@ PARALLEL_MIN = 65536
 #pythran export col2im(float64[:,:,:], int, int, int, int, int, int, float64[:,:,:])
 #pythran export max_pool_forward(float32[:,:,:,:], int, int, int, float32[:,:,:,:], int32[:,:,:,:])
 #pythran export max_pool_forward(float64[:,:,:,:], int, int, int, float64[:,:,:,:], int32[:,:,:,:])
-#pythran export max_pool_backward(float32[:,:], int32[:,:], float32[:,:])
-#pythran export max_pool_backward(float64[:,:], int32[:,:], float64[:,:])
+#pythran export max_pool_backward(float32[:,:] order(C), int32[:,:] order(C), float32[:,:] order(C))
+#pythran export max_pool_backward(float64[:,:] order(C), int32[:,:] order(C), float64[:,:] order(C))
 
 
 def _valid_range(offset, size, stride, n_out):

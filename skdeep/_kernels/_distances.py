@@ -7,23 +7,25 @@ float64, so float32 results are as accurate as float64 sums rounded to float32.
 
 Loops run over rows of X in parallel (OpenMP) against tiles of Y sized to stay in
 the per-core cache; every kernel writes into a caller-provided output, so the
-caller bounds the memory.
+caller bounds the memory.  The 2-D arguments are exported ``order(C)``, as the
+wrappers pass them: a plain ``[:,:]`` also compiles a variant for each combination of
+transposed arguments, which made this the slowest kernel to build.
 """
 import numpy as np
 
-#pythran export l1_block_u8(uint8[:,:], uint8[:,:], int32[:,:])
-#pythran export sq_l2_block_u8(uint8[:,:], uint8[:,:], int32[:,:])
-#pythran export l1_block_float(float32[:,:], float32[:,:], float64[:,:])
-#pythran export l1_block_float(float64[:,:], float64[:,:], float64[:,:])
-#pythran export sq_l2_block_float(float32[:,:], float32[:,:], float64[:,:])
-#pythran export sq_l2_block_float(float64[:,:], float64[:,:], float64[:,:])
-#pythran export sq_l2_rows_u8(uint8[:,:], uint8[:,:], int64[:,:], float64[:,:])
-#pythran export sq_l2_rows_float(float32[:,:], float32[:,:], int64[:,:], float64[:,:])
-#pythran export sq_l2_rows_float(float64[:,:], float64[:,:], int64[:,:], float64[:,:])
-#pythran export merge_k_smallest(int32[:,:], int, int32[:,:], int64[:,:])
-#pythran export merge_k_smallest(float64[:,:], int, float64[:,:], int64[:,:])
-#pythran export merge_k_smallest_gram(float32[:,:], float64[:], float64[:], int, float64[:,:], int64[:,:])
-#pythran export merge_k_smallest_gram(float64[:,:], float64[:], float64[:], int, float64[:,:], int64[:,:])
+#pythran export l1_block_u8(uint8[:,:] order(C), uint8[:,:] order(C), int32[:,:] order(C))
+#pythran export sq_l2_block_u8(uint8[:,:] order(C), uint8[:,:] order(C), int32[:,:] order(C))
+#pythran export l1_block_float(float32[:,:] order(C), float32[:,:] order(C), float64[:,:] order(C))
+#pythran export l1_block_float(float64[:,:] order(C), float64[:,:] order(C), float64[:,:] order(C))
+#pythran export sq_l2_block_float(float32[:,:] order(C), float32[:,:] order(C), float64[:,:] order(C))
+#pythran export sq_l2_block_float(float64[:,:] order(C), float64[:,:] order(C), float64[:,:] order(C))
+#pythran export sq_l2_rows_u8(uint8[:,:] order(C), uint8[:,:] order(C), int64[:,:] order(C), float64[:,:] order(C))
+#pythran export sq_l2_rows_float(float32[:,:] order(C), float32[:,:] order(C), int64[:,:] order(C), float64[:,:] order(C))
+#pythran export sq_l2_rows_float(float64[:,:] order(C), float64[:,:] order(C), int64[:,:] order(C), float64[:,:] order(C))
+#pythran export merge_k_smallest(int32[:,:] order(C), int, int32[:,:] order(C), int64[:,:] order(C))
+#pythran export merge_k_smallest(float64[:,:] order(C), int, float64[:,:] order(C), int64[:,:] order(C))
+#pythran export merge_k_smallest_gram(float32[:,:] order(C), float64[:], float64[:], int, float64[:,:] order(C), int64[:,:] order(C))
+#pythran export merge_k_smallest_gram(float64[:,:] order(C), float64[:], float64[:], int, float64[:,:] order(C), int64[:,:] order(C))
 #pythran export chunk_size()
 
 # Floats are summed CHUNK at a time in the input precision, then in float64.

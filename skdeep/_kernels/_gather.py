@@ -11,9 +11,9 @@ trainer already runs the gather on a helper thread beside the matrix products.
 Only ``skdeep.linear_model._sgd`` calls this.
 """
 
-#pythran export gather_rows(float64[:, :], int64[:], float32[:, :])
-#pythran export gather_rows(float32[:, :], int64[:], float32[:, :])
-#pythran export gather_rows(float32[:, :], int64[:], float64[:, :])
+#pythran export gather_rows(float64[:, :] order(C), int64[:], float32[:, :] order(C))
+#pythran export gather_rows(float32[:, :] order(C), int64[:], float32[:, :] order(C))
+#pythran export gather_rows(float32[:, :] order(C), int64[:], float64[:, :] order(C))
 
 
 def gather_rows(X, rows, out):
