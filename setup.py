@@ -90,6 +90,10 @@ def _cmdclass():
             # compiler (the translator is not known to be thread-safe).
             for ext in self.extensions:
                 ext.sources
+            # The workers take the kernels in this order: the largest first, so the
+            # longest compile does not start last and run alone at the end.
+            self.extensions.sort(key=lambda ext: -os.path.getsize(
+                os.path.join(KERNEL_DIR, ext.name.rsplit(".", 1)[-1] + ".py")))
             super().build_extensions()
 
     return {"build_ext": BuildKernels}
