@@ -551,9 +551,12 @@ def test_sample_weight_is_routed_through_pipeline_and_grid_search(cls, digits):
     with sklearn.config_context(enable_metadata_routing=True):
         pipe = make_pipeline(
             StandardScaler().set_fit_request(sample_weight=False),
-            cls(num_iters=60, random_state=0).set_fit_request(sample_weight=True))
+            cls(num_iters=60, random_state=0).set_fit_request(sample_weight=True)
+            .set_score_request(sample_weight=True))
         pipe.fit(X, y, sample_weight=weights)
         np.testing.assert_array_equal(pipe[-1].coef_, expected.coef_)
         search = GridSearchCV(pipe, {f"{pipe.steps[-1][0]}__reg": [1e-5]}, cv=2)
         search.fit(X, y, sample_weight=weights)
         np.testing.assert_array_equal(search.best_estimator_[-1].coef_, expected.coef_)
+        # the weights reach the scorer too: a refused request would score NaN
+        assert np.isfinite(search.cv_results_["mean_test_score"]).all()
