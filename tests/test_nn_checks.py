@@ -124,6 +124,16 @@ LABELS = np.array([0, 1, 2, 3, 1])
     (lambda: layers.batchnorm_forward(X46, np.ones(6), np.zeros(6),
                                       {"mode": "test", "running_mean": np.zeros(5)}),
      ValueError, r"bn_param\['running_mean'\] must have shape \(6,\)"),
+    # group norm used to take a negative eps and return NaN
+    (lambda: layers.spatial_groupnorm_forward(np.ones((2, 4, 3, 3)), np.ones((1, 4, 1, 1)),
+                                              np.zeros((1, 4, 1, 1)), 2, {"eps": -1}),
+     ValueError, r"gn_param\['eps'\] must be a finite number > 0"),
+    (lambda: layers.spatial_groupnorm_forward(np.ones((2, 4, 3, 3)), np.ones((1, 4, 1, 1)),
+                                              np.zeros((1, 4, 1, 1)), 2, "eps"),
+     TypeError, "gn_param must be a dict"),
+    (lambda: layers.spatial_batchnorm_forward(np.ones((2, 4, 3, 3)), np.ones(4),
+                                              np.zeros(4), {"mode": "train", "eps": 0}),
+     ValueError, r"bn_param\['eps'\] must be a finite number > 0"),
     # layernorm used to broadcast gamma of the wrong length
     (lambda: layers.layernorm_forward(X46, np.ones((4, 1)), np.zeros(6), {}), ValueError,
      r"gamma must have shape \(6,\)"),

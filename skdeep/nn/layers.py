@@ -319,15 +319,20 @@ def _running_stat(bn_param, key, n_features, dtype):
     return value
 
 
+def _check_eps(param, param_name):
+    """The settings dict of a normalization, checked, and its ``eps`` (default 1e-5)."""
+    check_dict(param, param_name)
+    return check_number(param.get("eps", 1e-5), f"{param_name}['eps']", low=0,
+                        low_open=True)
+
+
 def _check_norm_inputs(x, gamma, beta, param, param_name):
     """Entry checks shared by batchnorm_forward and layernorm_forward."""
     x = check_array(x, "x", ndim=2, shape_doc="(N, D)")
-    check_dict(param, param_name)
+    eps = _check_eps(param, param_name)
     for name, value in (("gamma", gamma), ("beta", beta)):
         value = check_array(value, name, floating=True)
         check_shape(value, name, (x.shape[1],), "to match the D columns of x")
-    eps = check_number(param.get("eps", 1e-5), f"{param_name}['eps']", low=0,
-                       low_open=True)
     return x, np.asarray(gamma), np.asarray(beta), eps
 
 
@@ -1105,8 +1110,7 @@ def spatial_batchnorm_forward(x, gamma, beta, bn_param):
     N, C, H, W = x.shape
     check_shape(check_array(gamma, "gamma"), "gamma", (C,))
     check_shape(check_array(beta, "beta"), "beta", (C,))
-    check_dict(bn_param, "bn_param")
-    eps = check_number(bn_param.get("eps", 1e-5), "bn_param['eps']", low=0, low_open=True)
+    eps = _check_eps(bn_param, "bn_param")
     # the (N, C, H * W) view reduced over axes 0 and 2 is the (N * H * W, C) rows of
     # batchnorm_forward without transposing a copy of x there and back
     out, cache = _batchnorm(x.reshape(N, C, H * W), np.reshape(gamma, (1, C, 1)),
@@ -1181,11 +1185,12 @@ def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
         raise ValueError(f"G must divide the {C} channels, got {G}.")
     check_shape(check_array(gamma, "gamma"), "gamma", (1, C, 1, 1))
     check_shape(check_array(beta, "beta"), "beta", (1, C, 1, 1))
+    eps = _check_eps(gn_param, "gn_param")
     group_shape = (N, G, C // G, H, W)
     param_shape = (1, G, C // G, 1, 1)
     out, cache = _normalize_forward(
         x.reshape(group_shape), gamma.reshape(param_shape), beta.reshape(param_shape),
-        gn_param.get("eps", 1e-5), axis=(2, 3, 4))
+        eps, axis=(2, 3, 4))
     return out.reshape(x.shape), (cache, x.shape)
 
 
