@@ -83,7 +83,7 @@ def test_check_mode_dict_and_cache():
 # failed deep inside NumPy before the checks existed
 
 from skdeep.nn import gradcheck, layer_utils, layers, optim  # noqa: E402
-from skdeep.nn.models import FullyConnectedNet, TwoLayerNet  # noqa: E402
+from skdeep.nn.models import ConvNet, FullyConnectedNet, TwoLayerNet  # noqa: E402
 from skdeep.nn.solver import Solver  # noqa: E402
 
 rng = np.random.RandomState(0)
@@ -240,6 +240,17 @@ def test_models_refuse_bad_settings_up_front(kwargs, error, match):
         if "dtype" not in kwargs:
             with pytest.raises(error, match=match):
                 TwoLayerNet(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    # used to fail inside the constructor with "'int' object is not iterable"
+    ({"num_filters": 32}, TypeError, "num_filters must be a list of ints, got 32"),
+    ({"num_filters": (8, 0)}, ValueError, r"num_filters\[1\] must be an int >= 1, got 0"),
+    ({"hidden_dims": "ab"}, TypeError, "hidden_dims must be a list of ints, got 'ab'"),
+])
+def test_conv_net_refuses_bad_layer_lists_naming_them(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        ConvNet(input_dim=(1, 8, 8), **kwargs)
 
 
 def test_model_loss_checks_inputs_before_the_forward_pass():

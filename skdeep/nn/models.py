@@ -53,6 +53,13 @@ def _check_weight_scale(weight_scale):
     return check_number(weight_scale, "weight_scale", low=0, low_open=True)
 
 
+def _check_int_list(values, name):
+    """A sequence of ints >= 1 (hidden sizes, filter counts), as a list."""
+    if isinstance(values, str) or not np.iterable(values):
+        raise TypeError(f"{name} must be a list of ints, got {values!r}.")
+    return [check_int(v, f"{name}[{i}]") for i, v in enumerate(values)]
+
+
 def _check_dtype(dtype):
     dtype = np.dtype(dtype)
     if dtype.kind != "f":
@@ -190,9 +197,7 @@ class FullyConnectedNet:
     def __init__(self, hidden_dims, input_dim=3 * 32 * 32, num_classes=10,
                  dropout_keep_ratio=1, normalization=None, reg=0.0,
                  weight_scale=1e-2, dtype=np.float32, seed=None, random_state=None):
-        if isinstance(hidden_dims, str) or not np.iterable(hidden_dims):
-            raise TypeError(f"hidden_dims must be a list of ints, got {hidden_dims!r}.")
-        hidden_dims = [check_int(h, f"hidden_dims[{i}]") for i, h in enumerate(hidden_dims)]
+        hidden_dims = _check_int_list(hidden_dims, "hidden_dims")
         input_dim = check_int(input_dim, "input_dim")
         num_classes = check_int(num_classes, "num_classes")
         check_choice(normalization, "normalization", (None, *NORMALIZATIONS))
@@ -318,7 +323,7 @@ def _check_conv_stack(input_dim, num_filters, filter_size):
     if len(input_dim) != 3:
         raise ValueError(f"input_dim must be (C, H, W), got {input_dim!r}.")
     input_dim = tuple(check_int(d, "each entry of input_dim") for d in input_dim)
-    num_filters = [check_int(f, "each entry of num_filters") for f in num_filters]
+    num_filters = _check_int_list(num_filters, "num_filters")
     if not num_filters:
         raise ValueError("num_filters must name at least one conv layer.")
     if isinstance(filter_size, numbers.Integral):
@@ -437,7 +442,7 @@ class ConvNet:
         (channels, height, width), num_filters, filter_sizes = _check_conv_stack(
             input_dim, num_filters, filter_size)
         pool_every = check_int(pool_every, "pool_every")
-        hidden_dims = [check_int(h, "each hidden dim") for h in hidden_dims]
+        hidden_dims = _check_int_list(hidden_dims, "hidden_dims")
         num_classes = check_int(num_classes, "num_classes")
         check_choice(normalization, "normalization", (None, "batchnorm", "groupnorm"))
         if normalization == "groupnorm":
