@@ -32,6 +32,8 @@ from skdeep.nn.layers import (
     max_pool_backward_naive,
     max_pool_forward_fast,
     max_pool_forward_naive,
+    relu_backward,
+    relu_forward,
     spatial_batchnorm_backward,
     spatial_batchnorm_forward,
     spatial_groupnorm_backward,
@@ -541,10 +543,10 @@ def test_compiled_conv_kernel_equals_its_python_source(conv_kernels, rng, dtype,
     H_out = (H + 2 * pad - HH) // stride + 1
     W_out = (W + 2 * pad - WW) // stride + 1
     x = rng.randn(*x_shape).astype(dtype)
-    dcols = rng.randn(N, C * HH * WW, H_out * W_out).astype(dtype)
+    dcols = rng.randn(C * HH * WW, N, H_out * W_out).astype(dtype)
     results = []
     for module in conv_kernels:
-        cols = np.full((N, C * HH * WW, H_out * W_out), np.nan, dtype=dtype)
+        cols = np.full((C * HH * WW, N, H_out * W_out), np.nan, dtype=dtype)
         module.im2col(x.reshape(N, C, H * W), H, W, HH, WW, stride, pad, cols)
         dx = np.full((N, C, H * W), np.nan, dtype=dtype)
         module.col2im(dcols.copy(), H, W, HH, WW, stride, pad, dx)
@@ -664,3 +666,62 @@ def test_spatial_batchnorm_of_a_large_batch_equals_batchnorm_on_its_rows(rng):
     np.testing.assert_array_equal(out_one, out)
     for g_one, g in zip(grads_one, grads):
         np.testing.assert_array_equal(g_one, g)
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-10), (np.float32, 2e-4)])
+@pytest.mark.parametrize("mode", ["train", "test"])
+def test_fused_batchnorm_relu_equals_the_layers_in_a_row(rng, dtype, rtol, mode):
+    # big enough for the kernels' parallel loops; an offset the statistics must handle
+    x = (4 * rng.randn(8, 6, 20, 20) + 30).astype(dtype)
+    w = (0.2 * rng.randn(16, 6, 3, 3)).astype(dtype)
+    b, gamma, beta = (rng.randn(16).astype(dtype) for _ in range(3))
+    running = {"running_mean": rng.randn(16).astype(dtype) + 30,
+               "running_var": rng.rand(16).astype(dtype) + 1}
+    conv_param = {"stride": 1, "pad": 1}
+    fused_param = {"mode": mode, "momentum": 0.8, **running}
+    row_param = {"mode": mode, "momentum": 0.8, **running}
+    out, cache = conv_norm_relu_forward(x, w, b, gamma, beta, conv_param, fused_param,
+                                        "batchnorm")
+    a, conv_cache = conv_forward_fast(x, w, b, conv_param)
+    an, bn_cache = spatial_batchnorm_forward(a, gamma, beta, row_param)
+    expected, relu_cache = relu_forward(an)
+    assert out.dtype == dtype
+    np.testing.assert_allclose(out, expected, rtol=rtol, atol=rtol)
+    for key in running:
+        np.testing.assert_allclose(fused_param[key], row_param[key], rtol=rtol)
+    if mode == "test":
+        return
+    dout = rng.randn(*out.shape).astype(dtype)
+    dx, dw, db, dgamma, dbeta = conv_norm_relu_backward(dout, cache)
+    da, dgamma_rows, dbeta_rows = spatial_batchnorm_backward(
+        relu_backward(dout, relu_cache), bn_cache)
+    dx_rows, dw_rows, _ = conv_backward_fast(da, conv_cache)
+    for grad, grad_rows in ((dx, dx_rows), (dw, dw_rows), (dgamma, dgamma_rows),
+                            (dbeta, dbeta_rows)):
+        assert grad.dtype == dtype
+        scale = np.abs(grad_rows).max()
+        np.testing.assert_allclose(grad, grad_rows, rtol=rtol, atol=rtol * scale)
+
+
+def test_fused_batchnorm_relu_propagates_nan(rng):
+    x = rng.randn(4, 3, 20, 20)
+    x[1, 2, 5, 7] = np.nan
+    out, _ = conv_norm_relu_forward(x, np.ones((3, 3, 1, 1)), np.zeros(3), np.ones(3),
+                                    np.zeros(3), {"stride": 1, "pad": 0},
+                                    {"mode": "train"}, "batchnorm")
+    # the NaN spreads through the convolution to every channel's statistics
+    assert np.isnan(out).all()
+
+
+@pytest.mark.parametrize("x_shape, w_shape", [((40, 3, 32, 32), (32, 3, 3, 3)),
+                                              ((40, 128, 4, 4), (256, 128, 3, 3))])
+def test_conv_output_of_an_image_does_not_depend_on_its_batch(rng, x_shape, w_shape):
+    # predictions must not change with the batch they are made in
+    x = rng.randn(*x_shape).astype(np.float32)
+    w = rng.randn(*w_shape).astype(np.float32)
+    b = rng.randn(w_shape[0]).astype(np.float32)
+    conv_param = {"stride": 1, "pad": 1}
+    full, _ = conv_forward_fast(x, w, b, conv_param)
+    for lo, hi in ((0, 1), (3, 10), (7, 40)):
+        part, _ = conv_forward_fast(x[lo:hi], w, b, conv_param)
+        np.testing.assert_array_equal(part, full[lo:hi])

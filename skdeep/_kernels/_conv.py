@@ -6,11 +6,13 @@ calls these kernels for the data movement around them, which is where NumPy's ow
 strided copies lose most of their time.
 
 Layouts: images are (N, C, H, W), passed flattened to (N, C, H * W) with H and W;
-the column matrices ``cols`` are per image,
-(N, C * HH * WW, H_out * W_out): row ``(c * HH + i) * WW + j`` of image n holds input
-pixel ``(c, y * stride + i - pad, x * stride + j - pad)`` in column ``y * W_out + x``
-(zero where that pixel is padding).  A product with ``w.reshape(F, -1)`` then gives
-each image's output already in (F, H_out, W_out) order.  ``im2col`` and ``col2im``
+the columns ``cols`` of a block of N images are (C * HH * WW, N, H_out * W_out):
+``cols[(c * HH + i) * WW + j, n, y * W_out + x]`` holds input pixel
+``(c, y * stride + i - pad, x * stride + j - pad)`` of image n (zero where that
+pixel is padding).  Seen as a (C * HH * WW, N * H_out * W_out) matrix, the whole
+block is then one product with ``w.reshape(F, -1)``, which keeps BLAS efficient
+when the images are small (a 4x4 image gives a per-image product only 16 columns
+wide).  ``im2col`` and ``col2im``
 run on the calling thread: the wrapper hands them blocks of a few images from a
 pool of threads (the compiled functions release the GIL), so that each block's
 columns stay in cache between the kernel and the products.  The pooling kernels
@@ -28,117 +30,149 @@ PARALLEL_MIN = 65536
 #pythran export im2col(float64[:,:,:], int, int, int, int, int, int, float64[:,:,:])
 #pythran export col2im(float32[:,:,:], int, int, int, int, int, int, float32[:,:,:])
 #pythran export col2im(float64[:,:,:], int, int, int, int, int, int, float64[:,:,:])
+#pythran export channel_moments(float32[:,:,:], float64[:], float64[:])
+#pythran export channel_moments(float64[:,:,:], float64[:], float64[:])
+#pythran export normalize_relu(float32[:,:,:], float32[:], float32[:], float32[:], float32[:,:,:])
+#pythran export normalize_relu(float64[:,:,:], float64[:], float64[:], float64[:], float64[:,:,:])
+#pythran export normalize_relu_backward(float32[:,:,:], float32[:,:,:], float32[:], float32[:], float32[:], float32[:], float32[:,:,:], float64[:], float64[:])
+#pythran export normalize_relu_backward(float64[:,:,:], float64[:,:,:], float64[:], float64[:], float64[:], float64[:], float64[:,:,:], float64[:], float64[:])
 #pythran export max_pool_forward(float32[:,:,:,:], int, int, int, float32[:,:,:,:], int32[:,:,:,:])
 #pythran export max_pool_forward(float64[:,:,:,:], int, int, int, float64[:,:,:,:], int32[:,:,:,:])
 #pythran export max_pool_backward(float32[:,:] order(C), int32[:,:] order(C), float32[:,:] order(C))
 #pythran export max_pool_backward(float64[:,:] order(C), int32[:,:] order(C), float64[:,:] order(C))
 
 
-def _valid_range(offset, size, stride, n_out):
-    """Output positions ``lo <= t < hi`` whose input ``t * stride + offset`` is in [0, size)."""
-    lo = 0 if offset >= 0 else (-offset + stride - 1) // stride
-    hi = (size - offset + stride - 1) // stride if size > offset else 0
-    hi = min(hi, n_out)
-    lo = min(lo, hi)
-    return lo, hi
-
-
-def _window_row(plane, H, W, i, j, stride, pad, H_out, W_out, row):
-    """Row ``(i, j)`` of one channel's columns: the pixels of the flattened
-    (H * W) plane seen through that filter tap, zero where they fall on the padding."""
-    lo, hi = _valid_range(j - pad, W, stride, W_out)
-    y_lo, y_hi = _valid_range(i - pad, H, stride, H_out)
-    if lo == hi:
-        y_lo = y_hi = 0
-    row[:y_lo * W_out] = 0
-    row[y_hi * W_out:] = 0
-    if y_lo == y_hi:
-        return
-    if stride == 1 and W_out == W:
-        # "same" padding: the tap's rows are the plane's pixels shifted by one
-        # offset, one long vectorized copy; the few positions whose column falls on
-        # the padding took pixels of the neighbouring image row and are cleared
-        shift = (i - pad) * W + j - pad
-        a = y_lo * W
-        b = y_hi * W
-        p0 = max(a, -shift)
-        p1 = min(b, H * W - shift)
-        row[a:p0] = 0
-        row[p0:p1] = plane[p0 + shift:p1 + shift]
-        row[p1:b] = 0
-        for y in range(y_lo, y_hi):
-            row[y * W:y * W + lo] = 0
-            row[y * W + hi:(y + 1) * W] = 0
-        return
-    w_lo = lo * stride + j - pad
-    for y in range(y_lo, y_hi):
-        base = y * W_out
-        src = (y * stride + i - pad) * W + w_lo
-        row[base:base + lo] = 0
-        if stride == 1:
-            row[base + lo:base + hi] = plane[src:src + hi - lo]
-        else:
-            for t in range(lo, hi):
-                row[base + t] = plane[src + (t - lo) * stride]
-        row[base + hi:base + W_out] = 0
+def _pad_plane(plane, W, pad, padded):
+    """Copy one (H * W) plane into the middle of ``padded``, whose border stays zero."""
+    for y in range(padded.shape[0] - 2 * pad):
+        for t in range(W):
+            padded[y + pad, t + pad] = plane[y * W + t]
 
 
 def im2col(x, H, W, HH, WW, stride, pad, cols):
     """Fill ``cols`` with the (zero-padded) window of every output position of x,
-    given as (N, C, H * W)."""
+    given as (N, C, H * W).
+
+    Each plane is first copied into a zero-bordered buffer, so that every tap's
+    row is a plain strided copy with no bounds to test: the rows of small images
+    are only a few pixels long, and per-row bookkeeping would cost more than the
+    copy.  At stride 1 rows of 8 or more are copied as slices, which vectorize;
+    shorter ones element by element, which costs less than a slice's setup.
+    """
     N, C = x.shape[0], x.shape[1]
     H_out = (H + 2 * pad - HH) // stride + 1
     W_out = (W + 2 * pad - WW) // stride + 1
+    padded = np.zeros((H + 2 * pad, W + 2 * pad), x.dtype)
     for n in range(N):
         for c in range(C):
+            _pad_plane(x[n, c], W, pad, padded)
             for i in range(HH):
                 for j in range(WW):
-                    _window_row(x[n, c], H, W, i, j, stride, pad, H_out, W_out,
-                                cols[n, (c * HH + i) * WW + j])
-
-
-def _add_window_row(row, H, W, i, j, stride, pad, H_out, W_out, plane):
-    """Add row ``(i, j)`` of one channel's column gradients back onto its pixels."""
-    lo, hi = _valid_range(j - pad, W, stride, W_out)
-    y_lo, y_hi = _valid_range(i - pad, H, stride, H_out)
-    if lo == hi or y_lo == y_hi:
-        return
-    if stride == 1 and W_out == W:
-        # the mirror of im2col's shifted copy: clear the gradients of positions on
-        # the padding, which reach no pixel, then add the rows in one pass
-        for y in range(y_lo, y_hi):
-            row[y * W:y * W + lo] = 0
-            row[y * W + hi:(y + 1) * W] = 0
-        shift = (i - pad) * W + j - pad
-        p0 = max(y_lo * W, -shift)
-        p1 = min(y_hi * W, H * W - shift)
-        plane[p0 + shift:p1 + shift] += row[p0:p1]
-        return
-    w_lo = lo * stride + j - pad
-    for y in range(y_lo, y_hi):
-        base = y * W_out
-        dst = (y * stride + i - pad) * W + w_lo
-        if stride == 1:
-            plane[dst:dst + hi - lo] += row[base + lo:base + hi]
-        else:
-            for t in range(lo, hi):
-                plane[dst + (t - lo) * stride] += row[base + t]
+                    k = (c * HH + i) * WW + j
+                    if stride == 1 and W_out >= 8:
+                        for y in range(H_out):
+                            cols[k, n, y * W_out:(y + 1) * W_out] = padded[
+                                y + i, j:j + W_out]
+                    else:
+                        for y in range(H_out):
+                            for t in range(W_out):
+                                cols[k, n, y * W_out + t] = padded[y * stride + i,
+                                                                   t * stride + j]
 
 
 def col2im(cols, H, W, HH, WW, stride, pad, dx):
     """dx, given as (N, C, H * W), = the sum of every column of ``cols`` added back
-    onto its window.  ``cols`` is scratch: its entries on the padding are zeroed."""
+    onto its window, accumulated in a zero-bordered buffer as :func:`im2col` reads
+    one; what lands on the border is padding and is dropped."""
     N, C = dx.shape[0], dx.shape[1]
     H_out = (H + 2 * pad - HH) // stride + 1
     W_out = (W + 2 * pad - WW) // stride + 1
+    padded = np.zeros((H + 2 * pad, W + 2 * pad), dx.dtype)
     for n in range(N):
         for c in range(C):
-            plane = dx[n, c]
-            plane[:] = 0
+            padded[:] = 0
             for i in range(HH):
                 for j in range(WW):
-                    _add_window_row(cols[n, (c * HH + i) * WW + j], H, W, i, j, stride,
-                                    pad, H_out, W_out, plane)
+                    k = (c * HH + i) * WW + j
+                    if stride == 1 and W_out >= 8:
+                        for y in range(H_out):
+                            padded[y + i, j:j + W_out] += cols[
+                                k, n, y * W_out:(y + 1) * W_out]
+                    else:
+                        for y in range(H_out):
+                            for t in range(W_out):
+                                padded[y * stride + i, t * stride + j] += cols[
+                                    k, n, y * W_out + t]
+            plane = dx[n, c]
+            for y in range(H):
+                for t in range(W):
+                    plane[y * W + t] = padded[y + pad, t + pad]
+
+
+def channel_moments(x, mean, var):
+    """mean[c] and the biased var[c] of x (N, C, P) over n and p, in two passes (the
+    mean, then the squared deviations from it, so that a channel's large offset
+    does not cancel its variance away), each row's sum accumulated in float64."""
+    N, C, P = x.shape
+    count = N * P
+    parallel = x.size >= PARALLEL_MIN
+    #omp parallel for if(parallel)
+    for c in range(C):
+        total = 0.
+        for n in range(N):
+            total += np.sum(x[n, c])
+        mu = total / count
+        squares = 0.
+        for n in range(N):
+            squares += np.sum(np.square(x[n, c] - mu))
+        mean[c] = mu
+        var[c] = squares / count
+
+
+# The functions below work on whole rows of P values: Pythran vectorizes row
+# expressions, where scalar loops with a select on the sign ran 4 to 5 times slower.
+
+def normalize_relu(x, mean, scale, beta, out):
+    """out = relu((x - mean[c]) * scale[c] + beta[c]) for x (N, C, P); NaN stays
+    NaN, as with ``np.maximum``."""
+    N, C, P = x.shape
+    parallel = x.size >= PARALLEL_MIN
+    #omp parallel for if(parallel)
+    for nc in range(N * C):
+        n = nc // C
+        c = nc % C
+        y = (x[n, c] - mean[c]) * scale[c] + beta[c]
+        out[n, c] = np.where(y <= 0, 0, y)
+
+
+def normalize_relu_backward(dout, x, mean, inv_std, gamma, beta, dx, dgamma, dbeta):
+    """Gradients of :func:`normalize_relu` under batch statistics (mean and inv_std
+    of each channel over n and p): the ReLU passes dout where its input is
+    positive, recomputed from x as the forward pass computed it (cheaper than
+    reading its output back from memory), then the
+    closed-form batchnorm gradient ``dx = gamma * inv_std * (dy - mean(dy) - xhat *
+    mean(dy * xhat))``.  A first pass takes its two sums, dbeta and dgamma /
+    inv_std, each row's sum accumulated in float64."""
+    N, C, P = x.shape
+    count = N * P
+    parallel = x.size >= PARALLEL_MIN
+    #omp parallel for if(parallel)
+    for c in range(C):
+        m = mean[c]
+        s = gamma[c] * inv_std[c]
+        total = 0.
+        total_x = 0.
+        for n in range(N):
+            dy = dout[n, c] * ((x[n, c] - m) * s + beta[c] > 0)
+            total += np.sum(dy)
+            total_x += np.sum(dy * (x[n, c] - m))
+        dbeta[c] = total
+        dgamma[c] = total_x * inv_std[c]
+        a = s * (total / count)
+        b = s * (total_x * inv_std[c] * inv_std[c] / count)
+        for n in range(N):
+            dx[n, c] = (s * (dout[n, c] * ((x[n, c] - m) * s + beta[c] > 0)) - a
+                        - (x[n, c] - m) * b)
 
 
 def _max_pool_2x2_plane(xp, op, ap):

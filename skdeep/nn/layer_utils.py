@@ -1,10 +1,13 @@
 """Sandwich layers: common sequences of layers as one forward and one backward call.
 
-Each is a plain composition of the functions in :mod:`skdeep.nn.layers`; the cache
-is the tuple of the inner caches.
+Each is a composition of the functions in :mod:`skdeep.nn.layers`; the cache is
+the tuple of the inner caches.  The one exception is a convolution's batchnorm and
+ReLU, which run fused (see :func:`conv_norm_relu_forward`).
 """
 from ._checks import check_cache, check_choice
 from .layers import (
+    _spatial_batchnorm_relu_backward,
+    _spatial_batchnorm_relu_forward,
     affine_backward,
     affine_forward,
     batchnorm_backward_alt,
@@ -17,8 +20,6 @@ from .layers import (
     max_pool_forward_fast,
     relu_backward,
     relu_forward,
-    spatial_batchnorm_backward,
-    spatial_batchnorm_forward,
     spatial_groupnorm_backward,
     spatial_groupnorm_forward,
 )
@@ -274,19 +275,26 @@ def conv_relu_pool_backward(dout, cache, *, compute_dx=True):
     return conv_backward_fast(da, conv_cache, compute_dx=compute_dx)
 
 
-def _spatial_groupnorm_forward(x, gamma, beta, gn_param):
-    return spatial_groupnorm_forward(x, gamma, beta, gn_param["G"], gn_param)
+def _spatial_groupnorm_relu_forward(x, gamma, beta, gn_param):
+    an, norm_cache = spatial_groupnorm_forward(x, gamma, beta, gn_param["G"], gn_param)
+    out, relu_cache = relu_forward(an)
+    return out, (norm_cache, relu_cache)
 
 
-# normalization name -> (forward, backward) of the spatial layer it inserts; both
-# forwards take (x, gamma, beta, norm_param)
-_SPATIAL_NORM_LAYERS = {
-    "batchnorm": (spatial_batchnorm_forward, spatial_batchnorm_backward),
-    "groupnorm": (_spatial_groupnorm_forward, spatial_groupnorm_backward),
+def _spatial_groupnorm_relu_backward(dout, cache):
+    norm_cache, relu_cache = cache
+    return spatial_groupnorm_backward(relu_backward(dout, relu_cache), norm_cache)
+
+
+# normalization name -> (forward, backward) of the spatial normalization and ReLU
+# that follow a convolution; both forwards take (x, gamma, beta, norm_param)
+_SPATIAL_NORM_RELU_LAYERS = {
+    "batchnorm": (_spatial_batchnorm_relu_forward, _spatial_batchnorm_relu_backward),
+    "groupnorm": (_spatial_groupnorm_relu_forward, _spatial_groupnorm_relu_backward),
 }
 
 #: Names accepted by :func:`conv_norm_relu_forward`.
-SPATIAL_NORMALIZATIONS = tuple(_SPATIAL_NORM_LAYERS)
+SPATIAL_NORMALIZATIONS = tuple(_SPATIAL_NORM_RELU_LAYERS)
 
 
 def conv_norm_relu_forward(x, w, b, gamma, beta, conv_param, norm_param, normalization):
@@ -315,14 +323,21 @@ def conv_norm_relu_forward(x, w, b, gamma, beta, conv_param, norm_param, normali
     out : ndarray of shape (N, F, H_out, W_out)
         Output of the layer.
     cache : tuple
-        ``(conv_cache, norm_cache, relu_cache, normalization)`` for
+        ``(conv_cache, norm_relu_cache, normalization)`` for
         :func:`conv_norm_relu_backward`.
+
+    Notes
+    -----
+    With batchnorm, the normalization and the ReLU run fused in compiled passes
+    over the convolution's output; the result equals
+    :func:`~skdeep.nn.layers.spatial_batchnorm_forward` then
+    :func:`~skdeep.nn.layers.relu_forward` to rounding (the channel statistics are
+    accumulated in float64).
     """
-    norm_forward, _ = _norm_layer(normalization, _SPATIAL_NORM_LAYERS)
+    norm_relu_forward, _ = _norm_layer(normalization, _SPATIAL_NORM_RELU_LAYERS)
     a, conv_cache = conv_forward_fast(x, w, b, conv_param)
-    an, norm_cache = norm_forward(a, gamma, beta, norm_param)
-    out, relu_cache = relu_forward(an)
-    return out, (conv_cache, norm_cache, relu_cache, normalization)
+    out, norm_relu_cache = norm_relu_forward(a, gamma, beta, norm_param)
+    return out, (conv_cache, norm_relu_cache, normalization)
 
 
 def conv_norm_relu_backward(dout, cache, *, compute_dx=True):
@@ -348,10 +363,9 @@ def conv_norm_relu_backward(dout, cache, *, compute_dx=True):
     dgamma, dbeta : ndarray of the shape of gamma
         Gradients with respect to ``gamma`` and ``beta``.
     """
-    conv_cache, norm_cache, relu_cache, normalization = cache
-    _, norm_backward = _norm_layer(normalization, _SPATIAL_NORM_LAYERS)
-    dan = relu_backward(dout, relu_cache)
-    da, dgamma, dbeta = norm_backward(dan, norm_cache)
+    conv_cache, norm_relu_cache, normalization = cache
+    _, norm_relu_backward = _norm_layer(normalization, _SPATIAL_NORM_RELU_LAYERS)
+    da, dgamma, dbeta = norm_relu_backward(dout, norm_relu_cache)
     dx, dw, db = conv_backward_fast(da, conv_cache, compute_dx=compute_dx)
     return dx, dw, db, dgamma, dbeta
 

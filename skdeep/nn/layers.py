@@ -379,29 +379,42 @@ def batchnorm_forward(x, gamma, beta, bn_param):
     return _batchnorm(x, gamma, beta, bn_param, eps, axis=0)
 
 
-def _batchnorm(x, gamma, beta, bn_param, eps, axis):
-    """Batch normalization over `axis` of x, gamma and beta shaped to broadcast
-    against it; the running statistics in `bn_param` are flat, one per feature."""
+def _batchnorm_state(bn_param, n_features, dtype):
+    """Mode, momentum and running statistics of a batchnorm, checked."""
     mode = check_mode(bn_param, "bn_param")
     momentum = check_number(bn_param.get("momentum", 0.9), "bn_param['momentum']",
                             low=0, high=1)
-    n_features = np.size(gamma)
-    running_mean = _running_stat(bn_param, "running_mean", n_features, x.dtype)
-    running_var = _running_stat(bn_param, "running_var", n_features, x.dtype)
+    running_mean = _running_stat(bn_param, "running_mean", n_features, dtype)
+    running_var = _running_stat(bn_param, "running_var", n_features, dtype)
+    return mode, momentum, running_mean, running_var
+
+
+def _update_running_stats(bn_param, mode, momentum, running_mean, running_var, mean,
+                          var):
+    """Store the running statistics, moved towards the batch's in train mode."""
+    if mode == "train":
+        running_mean = momentum * running_mean + (1 - momentum) * mean
+        running_var = momentum * running_var + (1 - momentum) * var
+    bn_param["running_mean"] = running_mean
+    bn_param["running_var"] = running_var
+
+
+def _batchnorm(x, gamma, beta, bn_param, eps, axis):
+    """Batch normalization over `axis` of x, gamma and beta shaped to broadcast
+    against it; the running statistics in `bn_param` are flat, one per feature."""
+    mode, momentum, running_mean, running_var = _batchnorm_state(
+        bn_param, np.size(gamma), x.dtype)
     if mode == "train" and x.shape[0] == 0:
         raise ValueError("x has no rows: batch statistics need at least one sample.")
     if mode == "train":
         out, cache = _normalize_forward(x, gamma, beta, eps, axis=axis)
         mean, var = cache[2].ravel(), cache[3].ravel()
-        running_mean = momentum * running_mean + (1 - momentum) * mean
-        running_var = momentum * running_var + (1 - momentum) * var
     else:
         scale = gamma / np.sqrt(running_var + eps).reshape(np.shape(gamma))
         out = (x - running_mean.reshape(np.shape(gamma))) * scale
         out += beta
-        cache = None
-    bn_param["running_mean"] = running_mean
-    bn_param["running_var"] = running_var
+        cache = mean = var = None
+    _update_running_stats(bn_param, mode, momentum, running_mean, running_var, mean, var)
     return out, cache
 
 
@@ -893,13 +906,15 @@ def _conv_blocks(x, w, H_out, W_out):
 
 
 def _im2col(x, HH, WW, stride, pad, H_out, W_out):
-    """Columns of every filter window, shape (N, C * HH * WW, H_out * W_out).
+    """Columns of every filter window of a block of images, (C * HH * WW, N,
+    H_out * W_out).
 
-    Row ``(c * HH + i) * WW + j`` matches ``w.reshape(F, -1)``; column
-    ``y * W_out + x`` matches an output position.
+    Row ``(c * HH + i) * WW + j`` matches ``w.reshape(F, -1)``; ``[:, n, y * W_out +
+    x]`` is output position (y, x) of image n.  Seen as a matrix of N * H_out *
+    W_out columns, the block is one product with the filters.
     """
     N, C, H, W = x.shape
-    cols = np.empty((N, C * HH * WW, H_out * W_out), dtype=x.dtype)
+    cols = np.empty((C * HH * WW, N, H_out * W_out), dtype=x.dtype)
     _conv_kernel.im2col(x.reshape(N, C, H * W), H, W, HH, WW, stride, pad, cols)
     return cols
 
@@ -911,6 +926,10 @@ def conv_forward_fast(x, w, b, conv_param):
     into blocks of a few images, shared among threads; for each block a compiled
     kernel gathers the input windows into columns (im2col) and one product per
     image with the filters makes its output, already in (F, H_out, W_out) order.
+    The products are per image, not one per block, so that an image's output does
+    not depend on the other images of the batch: BLAS results change in their
+    last bits with a column's place in a product, and predictions must not change
+    with the batch they are made in.
     A block's columns stay in cache between the two and are never kept for the
     whole batch: the backward pass gathers them again, which costs less than
     writing and reading them through main memory, and bounds the memory of a
@@ -953,8 +972,8 @@ def conv_forward_fast(x, w, b, conv_param):
     out = np.empty((N, F, H_out * W_out), dtype=dtype)
 
     def forward_block(n0, n1):
-        np.matmul(w2, _im2col(x[n0:n1], HH, WW, stride, pad, H_out, W_out),
-                  out=out[n0:n1])
+        cols = _im2col(x[n0:n1], HH, WW, stride, pad, H_out, W_out)
+        np.matmul(w2, cols.transpose(1, 0, 2), out=out[n0:n1])
         out[n0:n1] += bias
 
     run_blocks(forward_block, _conv_blocks(x, w, H_out, W_out))
@@ -996,15 +1015,18 @@ def conv_backward_fast(dout, cache, *, compute_dx=True):
     dx = np.empty(x.shape, dtype=dtype) if compute_dx else None
 
     def backward_block(n0, n1):
+        # one product per block, which small images need to keep BLAS efficient
         cols = _im2col(x[n0:n1], HH, WW, stride, pad, H_out, W_out)
-        dw_t = np.matmul(cols, dout[n0:n1].transpose(0, 2, 1)).sum(axis=0)
+        cols = cols.reshape(cols.shape[0], -1)
+        dout_block = np.ascontiguousarray(dout[n0:n1].transpose(1, 0, 2)).reshape(F, -1)
+        dw_block = dout_block @ cols.T
         if compute_dx:
-            _conv_kernel.col2im(np.matmul(w2t, dout[n0:n1]), H, W, HH, WW, stride, pad,
-                                dx[n0:n1].reshape(n1 - n0, C, H * W))
-        return dw_t
+            dcols = w2t @ dout_block
+            _conv_kernel.col2im(dcols.reshape(-1, n1 - n0, H_out * W_out), H, W, HH, WW,
+                                stride, pad, dx[n0:n1].reshape(n1 - n0, C, H * W))
+        return dw_block
 
-    dw_t = sum(run_blocks(backward_block, _conv_blocks(x, w, H_out, W_out)))
-    dw = np.ascontiguousarray(dw_t.T).reshape(w.shape)
+    dw = sum(run_blocks(backward_block, _conv_blocks(x, w, H_out, W_out))).reshape(w.shape)
     db = dout.sum(axis=(0, 2), dtype=dtype)
     return dx, dw, db
 
@@ -1106,16 +1128,22 @@ def spatial_batchnorm_forward(x, gamma, beta, bn_param):
     ValueError
         When x is not 4-D or gamma or beta is not of shape (C,).
     """
-    check_array(x, "x", ndim=4, shape_doc="(N, C, H, W)")
+    eps = _check_spatial_norm_inputs(x, gamma, beta, bn_param)
     N, C, H, W = x.shape
-    check_shape(check_array(gamma, "gamma"), "gamma", (C,))
-    check_shape(check_array(beta, "beta"), "beta", (C,))
-    eps = _check_eps(bn_param, "bn_param")
     # the (N, C, H * W) view reduced over axes 0 and 2 is the (N * H * W, C) rows of
     # batchnorm_forward without transposing a copy of x there and back
     out, cache = _batchnorm(x.reshape(N, C, H * W), np.reshape(gamma, (1, C, 1)),
                             np.reshape(beta, (1, C, 1)), bn_param, eps, axis=(0, 2))
     return out.reshape(N, C, H, W), (x.shape, cache)
+
+
+def _check_spatial_norm_inputs(x, gamma, beta, bn_param):
+    """Entry checks of the spatial batchnorm layers; returns eps."""
+    check_array(x, "x", ndim=4, shape_doc="(N, C, H, W)")
+    C = x.shape[1]
+    check_shape(check_array(gamma, "gamma"), "gamma", (C,))
+    check_shape(check_array(beta, "beta"), "beta", (C,))
+    return _check_eps(bn_param, "bn_param")
 
 
 def spatial_batchnorm_backward(dout, cache):
@@ -1143,6 +1171,59 @@ def spatial_batchnorm_backward(dout, cache):
     check_cache(bn_cache, 8, "spatial_batchnorm_forward")
     dx, dgamma, dbeta = _normalize_backward(np.reshape(dout, (N, C, H * W)), bn_cache)
     return dx.reshape(N, C, H, W), dgamma.ravel(), dbeta.ravel()
+
+
+def _spatial_batchnorm_relu_forward(x, gamma, beta, bn_param):
+    """:func:`spatial_batchnorm_forward` then :func:`relu_forward`, fused.
+
+    Same arguments and output as the two layers in a row (to rounding), in two
+    compiled passes over x, parallel over channels: the channel statistics (in
+    float64), then normalization, scale, shift and ReLU at once.  The layers in a
+    row make about ten NumPy passes, each over a fresh array, which made them cost
+    as much as the convolution before them.  The cache is ``(x_shape, x, mean,
+    inv_std, gamma, beta)`` (None in test mode) for
+    :func:`_spatial_batchnorm_relu_backward`.
+    """
+    eps = _check_spatial_norm_inputs(x, gamma, beta, bn_param)
+    N, C, H, W = x.shape
+    dtype = _float_dtype(x, gamma, beta)
+    mode, momentum, running_mean, running_var = _batchnorm_state(bn_param, C, x.dtype)
+    x3 = np.ascontiguousarray(np.reshape(x, (N, C, H * W)), dtype=dtype)
+    if mode == "train":
+        if N == 0:
+            raise ValueError("x has no rows: batch statistics need at least one sample.")
+        mean, var = np.empty(C), np.empty(C)
+        with kernel_threads():
+            _conv_kernel.channel_moments(x3, mean, var)
+    else:
+        mean, var = running_mean, running_var
+    _update_running_stats(bn_param, mode, momentum, running_mean, running_var,
+                          mean.astype(x.dtype), var.astype(x.dtype))
+    inv_std = (1 / np.sqrt(var + eps)).astype(dtype)
+    mean = mean.astype(dtype)
+    gamma = np.asarray(gamma, dtype=dtype)
+    beta = np.asarray(beta, dtype=dtype)
+    out = np.empty_like(x3)
+    with kernel_threads():
+        _conv_kernel.normalize_relu(x3, mean, gamma * inv_std, beta, out)
+    cache = (x.shape, x3, mean, inv_std, gamma, beta) if mode == "train" else None
+    return out.reshape(N, C, H, W), cache
+
+
+def _spatial_batchnorm_relu_backward(dout, cache):
+    """Backward pass of :func:`_spatial_batchnorm_relu_forward`: dx, dgamma, dbeta."""
+    check_cache(cache, 6, "_spatial_batchnorm_relu_forward")
+    x_shape, x3, mean, inv_std, gamma, beta = cache
+    _check_dout(dout, x_shape)
+    C = x_shape[1]
+    dout3 = np.ascontiguousarray(np.reshape(dout, x3.shape), dtype=x3.dtype)
+    dx = np.empty_like(x3)
+    dgamma, dbeta = np.empty(C), np.empty(C)
+    with kernel_threads():
+        _conv_kernel.normalize_relu_backward(dout3, x3, mean, inv_std, gamma, beta, dx,
+                                             dgamma, dbeta)
+    return (dx.reshape(x_shape), dgamma.astype(x3.dtype),
+            dbeta.astype(x3.dtype))
 
 
 def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
