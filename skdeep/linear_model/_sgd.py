@@ -117,7 +117,9 @@ def _initial_weights(rng, n_features, n_classes, dtype):
     and its last row is the bias.  Appending the column would copy X.
     """
     W_full = 0.001 * rng.randn(n_features + 1, n_classes)
-    W = np.ascontiguousarray(W_full[:n_features], dtype=dtype)
+    # W is the (D, C) view of a C-contiguous (C, D) array: the layout of coef_,
+    # and the one linear_loss computes dW in fastest
+    W = np.ascontiguousarray(W_full[:n_features].T, dtype=dtype).T
     b = W_full[n_features].astype(dtype)
     return W, b
 
@@ -187,7 +189,8 @@ def train_linear_sgd(score_loss, X, y, n_classes, *, learning_rate, reg, num_ite
                  np.empty((batch_size, n_features), dtype=dtype))
     y_batch = np.empty(batch_size, dtype=y.dtype)
     scores = np.empty((batch_size, n_classes), dtype=dtype)
-    dW = np.empty_like(W)
+    dW = np.empty_like(W)  # the layout of W
+    W_t, dW_t = W.T, dW.T  # C-contiguous, as the update needs
     step = {"learning_rate": learning_rate}
     loss_history = np.empty(num_iters)
 
@@ -218,7 +221,7 @@ def train_linear_sgd(score_loss, X, y, n_classes, *, learning_rate, reg, num_ite
             loss_history[it] = loss
             if verbose and it % 100 == 0:
                 print("iteration %d / %d: loss %f" % (it, num_iters, loss))
-            sgd(W, dW, step, out=W)
+            sgd(W_t, dW_t, step, out=W_t)
             sgd(b, db, step, out=b)
             if next_batch is not None:
                 next_batch.result()
