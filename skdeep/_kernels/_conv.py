@@ -9,10 +9,11 @@ Layouts: images are (N, C, H, W), passed flattened to (N, C, H * W) with H and W
 the columns ``cols`` of a block of N images are (C * HH * WW, N, H_out * W_out):
 ``cols[(c * HH + i) * WW + j, n, y * W_out + x]`` holds input pixel
 ``(c, y * stride + i - pad, x * stride + j - pad)`` of image n (zero where that
-pixel is padding).  Seen as a (C * HH * WW, N * H_out * W_out) matrix, the whole
-block is then one product with ``w.reshape(F, -1)``, which keeps BLAS efficient
-when the images are small (a 4x4 image gives a per-image product only 16 columns
-wide).  ``im2col`` and ``col2im``
+pixel is padding).  The wrapper's forward pass multiplies ``w.reshape(F, -1)``
+with each image's (C * HH * WW, H_out * W_out) slice; its backward pass takes the
+block as one (C * HH * WW, N * H_out * W_out) matrix, which keeps BLAS efficient
+when the images are small (a 4x4 image's product is only 16 columns wide).
+``im2col`` and ``col2im``
 run on the calling thread: the wrapper hands them blocks of a few images from a
 pool of threads (the compiled functions release the GIL), so that each block's
 columns stay in cache between the kernel and the products.  The pooling kernels
