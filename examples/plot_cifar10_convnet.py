@@ -13,7 +13,7 @@ image (``test_flip``).  The script prints the fit time and the accuracy on the
 10,000 test images and draws the loss and accuracy curves, the first layer's
 filters (:func:`skdeep.plotting.plot_conv_filters`) and the confusion matrix.
 
-    python examples/plot_cifar10_convnet.py [CIFAR_DIR] [--epochs 5]
+    python examples/plot_cifar10_convnet.py [CIFAR_DIR] [--epochs 9]
         [--budget-minutes M] [--n-train N] [--n-test N] [--out cifar10_convnet.png]
 
 ``--budget-minutes`` times one epoch on 2,000 images first and trains as many
@@ -80,8 +80,8 @@ def parse_args():
     parser = argparse.ArgumentParser(description=title_line(__doc__))
     parser.add_argument("cifar_dir", nargs="?", default=None,
                         help="cifar-10-batches-py directory (or its parent)")
-    parser.add_argument("--epochs", type=int, default=5,
-                        help="passes over the training images (default 5)")
+    parser.add_argument("--epochs", type=int, default=9,
+                        help="passes over the training images (default 9)")
     parser.add_argument("--budget-minutes", type=float, default=None,
                         help="train as many epochs as fit in this many minutes")
     parser.add_argument("--n-train", type=int, default=None,
