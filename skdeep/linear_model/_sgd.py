@@ -12,7 +12,7 @@ import numpy as np
 from .._kernels import _gather as _gather_kernel
 from ..exceptions import DivergenceError, DivergenceMonitor
 from ..nn.optim import sgd
-from ..utils._row_groups import row_groups
+from ..utils._row_groups import are_whole_numbers, row_groups
 from ..utils._threads import blas_max_threads, blas_single_thread, openmp_effective_n_threads
 from ._losses import linear_loss
 
@@ -76,8 +76,7 @@ class _RowDraws:
         if groups is not None:
             self._rows, weights = groups
             self._cumulative = np.cumsum(weights)
-            self._integer = bool(np.all(weights == np.round(weights))
-                                 and self._cumulative[-1] < 2**53)
+            self._integer = are_whole_numbers(weights)
 
     def __call__(self, size):
         if self._rows is None:

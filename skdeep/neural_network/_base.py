@@ -19,7 +19,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from ..nn.optim import UPDATE_RULES
 from ..nn.solver import Solver
-from ..utils._row_groups import row_groups
+from ..utils._row_groups import are_whole_numbers, row_groups
 from ..utils._threads import with_blas_single_thread
 from ..utils._scores import binary_decision, log_softmax, softmax
 from ..utils._validation import check_at_least_two_classes, encode_labels
@@ -111,7 +111,7 @@ def _weighted_rows(X, y, sample_weight):
     if groups is None:
         return None, None
     rows, weights = groups
-    if np.all(weights == np.round(weights)) and weights.sum() < 2**53:
+    if are_whole_numbers(weights):
         return np.repeat(rows, weights.astype(np.intp)), None
     return np.flatnonzero(sample_weight > 0), sample_weight
 

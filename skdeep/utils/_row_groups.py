@@ -87,3 +87,9 @@ def row_groups(X, y, sample_weight):
     # rows of weight zero are as good as absent
     kept = group_weights > 0
     return order[starts][kept], group_weights[kept]
+
+
+def are_whole_numbers(weights):
+    """Whether group weights are whole numbers that count copies exactly: each
+    an integer, and their sum below 2**53, where float64 still counts by ones."""
+    return bool(np.all(weights == np.round(weights)) and weights.sum() < 2**53)
