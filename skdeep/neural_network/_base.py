@@ -81,9 +81,10 @@ def _root_mean_square(X, rows=None, sample_weight=None):
     weight, as they would with the row repeated.
     """
     n = X.shape[0] if rows is None else len(rows)
-    weight = np.ones(n) if sample_weight is None else sample_weight
-    if rows is not None and sample_weight is not None:
-        weight = sample_weight[rows]
+    if sample_weight is None:
+        weight = np.ones(n)
+    else:
+        weight = sample_weight if rows is None else sample_weight[rows]
     total = 0.0
     n_rows = get_chunk_n_rows(row_bytes=8 * X.shape[1], max_n_rows=4096)
     for chunk_rows in gen_batches(n, n_rows):
