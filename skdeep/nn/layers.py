@@ -379,9 +379,12 @@ def batchnorm_forward(x, gamma, beta, bn_param):
     return _batchnorm(x, gamma, beta, bn_param, eps, axis=0)
 
 
-def _batchnorm_state(bn_param, n_features, dtype):
-    """Mode, momentum and running statistics of a batchnorm, checked."""
+def _batchnorm_state(bn_param, n_features, dtype, n_rows):
+    """Mode, momentum and running statistics of a batchnorm, checked; a batch
+    of ``n_rows`` samples (the first axis of x) must have one in train mode."""
     mode = check_mode(bn_param, "bn_param")
+    if mode == "train" and n_rows == 0:
+        raise ValueError("x has no rows: batch statistics need at least one sample.")
     momentum = check_number(bn_param.get("momentum", 0.9), "bn_param['momentum']",
                             low=0, high=1)
     running_mean = _running_stat(bn_param, "running_mean", n_features, dtype)
@@ -403,9 +406,7 @@ def _batchnorm(x, gamma, beta, bn_param, eps, axis):
     """Batch normalization over `axis` of x, gamma and beta shaped to broadcast
     against it; the running statistics in `bn_param` are flat, one per feature."""
     mode, momentum, running_mean, running_var = _batchnorm_state(
-        bn_param, np.size(gamma), x.dtype)
-    if mode == "train" and x.shape[0] == 0:
-        raise ValueError("x has no rows: batch statistics need at least one sample.")
+        bn_param, np.size(gamma), x.dtype, x.shape[0])
     if mode == "train":
         out, cache = _normalize_forward(x, gamma, beta, eps, axis=axis)
         mean, var = cache[2].ravel(), cache[3].ravel()
@@ -1187,11 +1188,9 @@ def _spatial_batchnorm_relu_forward(x, gamma, beta, bn_param):
     eps = _check_spatial_norm_inputs(x, gamma, beta, bn_param)
     N, C, H, W = x.shape
     dtype = _float_dtype(x, gamma, beta)
-    mode, momentum, running_mean, running_var = _batchnorm_state(bn_param, C, x.dtype)
+    mode, momentum, running_mean, running_var = _batchnorm_state(bn_param, C, x.dtype, N)
     x3 = np.ascontiguousarray(np.reshape(x, (N, C, H * W)), dtype=dtype)
     if mode == "train":
-        if N == 0:
-            raise ValueError("x has no rows: batch statistics need at least one sample.")
         mean, var = np.empty(C), np.empty(C)
         with kernel_threads():
             _conv_kernel.channel_moments(x3, mean, var)
