@@ -50,7 +50,9 @@ def _check_loss_args(W, X, y):
 
 
 def _sum_of_squares(a):
-    flat = a.reshape(-1)
+    # ravel in memory order: a view of the trainer's W, the transpose of a
+    # C-contiguous array, which reshape(-1) would copy
+    flat = a.ravel(order="K")
     return float(np.dot(flat, flat))
 
 
@@ -81,11 +83,13 @@ def linear_loss(score_loss, W, X, y, reg, b=None, scores_out=None, dW_out=None,
     dW_out : ndarray of shape (D, C), optional
         Buffer that receives ``dW``; fastest as the transpose of a C-contiguous
         (C, D) array, as the trainer keeps it.
-    helper : concurrent.futures.Executor, optional
-        When given, ``dW`` is computed as two products over halves of the
-        features, the second half submitted to ``helper``.  The split is the same
-        whether the helper is another thread or runs tasks in place, so the
-        result does not depend on the threads.
+    helper : executor, optional
+        Anything with ``submit(fn, *args, **kwargs)`` returning an object with
+        ``result()``, as ``concurrent.futures.Executor``.  When given, ``dW`` is
+        computed as two products over halves of the features, the second half
+        submitted to ``helper``.  The split is the same whether the helper is
+        another thread or runs tasks in place, so the result does not depend on
+        the threads.
 
     Returns
     -------
@@ -98,10 +102,6 @@ def linear_loss(score_loss, W, X, y, reg, b=None, scores_out=None, dW_out=None,
     if b is not None:
         scores += b
     data_loss, dscores = score_loss(scores, y)
-    reg_loss = _sum_of_squares(W)
-    if b is not None:
-        reg_loss += _sum_of_squares(b)
-    loss = data_loss + reg * reg_loss
     # dW is computed transposed, as dscores.T @ X: with few classes OpenBLAS runs
     # that shape faster than X.T @ dscores.  A dW_out laid out as the transpose of
     # a C-contiguous (C, D) array takes the product in place.
@@ -109,19 +109,27 @@ def linear_loss(score_loss, W, X, y, reg, b=None, scores_out=None, dW_out=None,
         dW_t = np.empty(W.shape[::-1], dtype=np.result_type(X, dscores))
     else:
         dW_t = dW_out.T
+    second_half = None
     if helper is None:
         np.matmul(dscores.T, X, out=dW_t)
     else:
         half = X.shape[1] // 2
-        second = helper.submit(np.matmul, dscores.T, X[:, half:], out=dW_t[:, half:])
+        second_half = helper.submit(np.matmul, dscores.T, X[:, half:],
+                                    out=dW_t[:, half:])
         np.matmul(dscores.T, X[:, :half], out=dW_t[:, :half])
-        second.result()
-    dW = dW_t.T
-    dW += (2 * reg) * W
+    # what needs no dW is done while the helper may still be busy
+    reg_loss = _sum_of_squares(W)
+    if b is not None:
+        reg_loss += _sum_of_squares(b)
+    loss = data_loss + reg * reg_loss
     db = None
     if b is not None:
         db = dscores.sum(axis=0)
         db += (2 * reg) * b
+    if second_half is not None:
+        second_half.result()
+    dW = dW_t.T
+    dW += (2 * reg) * W
     return loss, dW, db
 
 
