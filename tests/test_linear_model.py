@@ -292,17 +292,32 @@ def test_gather_kernel_and_its_python_source_equal_numpy_indexing(x_dtype, out_d
         np.testing.assert_array_equal(out, expected)
 
 
+def test_helper_thread_runs_calls_in_order_and_reraises_their_errors():
+    from skdeep.linear_model._sgd import _HelperThread
+
+    done = []
+    with _HelperThread() as helper:
+        calls = [helper.submit(done.append, i) for i in range(50)]
+        failing = helper.submit(int, "not a number")
+        last = helper.submit(len, [1, 2, 3])
+        assert last.result() == 3
+        assert [call.result() for call in calls] == [None] * 50
+        assert done == list(range(50))
+        with pytest.raises(ValueError, match="invalid literal"):
+            failing.result()
+
+
 def test_helper_thread_is_used_only_for_large_batches(digits, monkeypatch):
     from skdeep.linear_model import _sgd as _classifiers
 
     started = []
 
-    class RecordingExecutor(_classifiers.ThreadPoolExecutor):
-        def __init__(self, *args, **kwargs):
+    class RecordingHelper(_classifiers._HelperThread):
+        def __init__(self):
             started.append(True)
-            super().__init__(*args, **kwargs)
+            super().__init__()
 
-    monkeypatch.setattr(_classifiers, "ThreadPoolExecutor", RecordingExecutor)
+    monkeypatch.setattr(_classifiers, "_HelperThread", RecordingHelper)
     monkeypatch.setattr(_classifiers, "_second_thread_allowed", lambda: True)
     X, y = digits
     LinearSVMClassifier(num_iters=5, batch_size=200).fit(X, y)  # 200 x 64 values
