@@ -292,6 +292,29 @@ def test_gather_kernel_and_its_python_source_equal_numpy_indexing(x_dtype, out_d
         np.testing.assert_array_equal(out, expected)
 
 
+@pytest.mark.parametrize("weights", [None, "integer", "real"])
+def test_batches_drawn_in_blocks_are_the_per_step_draws(weights, digits, monkeypatch):
+    """Drawing many steps at once keeps the stream, and the generator's end state."""
+    from skdeep.linear_model import _sgd
+
+    X, y = digits
+    sample_weight = {None: None,
+                     "integer": np.arange(len(y)) % 3 + 1.0,
+                     "real": np.linspace(0.1, 2.0, len(y))}[weights]
+    num_iters, batch_size = 23, 10
+    # blocks of 7 steps: three whole blocks and a remainder of two
+    monkeypatch.setattr(_sgd, "_ROWS_PER_DRAW", 7 * batch_size + 3)
+    per_step_rng, block_rng = np.random.RandomState(4), np.random.RandomState(4)
+    per_step = _sgd._RowDraws(per_step_rng, X, y, sample_weight)
+    expected = [per_step(batch_size) for _ in range(num_iters)]
+    drawn = list(_sgd._batch_rows(_sgd._RowDraws(block_rng, X, y, sample_weight),
+                                  num_iters, batch_size))
+    assert len(drawn) == num_iters
+    for rows, rows_expected in zip(drawn, expected):
+        np.testing.assert_array_equal(rows, rows_expected)
+    assert block_rng.randint(2**31) == per_step_rng.randint(2**31)
+
+
 def test_helper_thread_runs_calls_in_order_and_reraises_their_errors():
     from skdeep.linear_model._sgd import _HelperThread
 

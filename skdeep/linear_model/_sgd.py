@@ -18,6 +18,10 @@ from ..utils._row_groups import are_whole_numbers, row_groups
 from ..utils._threads import blas_max_threads, blas_single_thread, openmp_effective_n_threads
 from ._losses import linear_loss
 
+# Row indices drawn per call of the random generator: many steps' worth, in a
+# block of a few hundred kilobytes.
+_ROWS_PER_DRAW = 2**15
+
 # Below this many batch values per step (batch_size x n_features) a helper
 # thread's two hand-offs cost more than the work it takes over: it loses at
 # 512 features and wins from 1,024 with batches of 200.
@@ -145,6 +149,7 @@ class _RowDraws:
             self._integer = are_whole_numbers(weights)
 
     def __call__(self, size):
+        """Row indices of shape ``size`` (an int or a tuple)."""
         if self._rows is None:
             return self._rng.randint(self._n_samples, size=size)
         total = self._cumulative[-1]
@@ -156,6 +161,20 @@ class _RowDraws:
         # a point within rounding of the total must not fall past the last group
         np.minimum(groups, len(self._rows) - 1, out=groups)
         return self._rows[groups]
+
+
+def _batch_rows(draw, num_iters, batch_size):
+    """The row indices of each step's batch, one array per step, in order.
+
+    Drawn for many steps at once: NumPy's generators give the same stream
+    whether ``k * n`` values are drawn in one call or in ``k`` calls of ``n``,
+    and a call per step costs more than the rest of the step's bookkeeping.
+    Never more than ``num_iters`` batches are drawn, so a ``RandomState``
+    passed in is left as a draw per step would leave it.
+    """
+    steps_per_draw = max(1, _ROWS_PER_DRAW // batch_size)
+    for start in range(0, num_iters, steps_per_draw):
+        yield from draw((min(steps_per_draw, num_iters - start), batch_size))
 
 
 def _gather(X, rows, out):
@@ -268,9 +287,10 @@ def train_linear_sgd(score_loss, X, y, n_classes, *, learning_rate, reg, num_ite
     with blas_single_thread(), np.errstate(
         over="ignore", invalid="ignore"
     ), _HelperThread() if use_helper else _Inline() as helper:
-        # Drawing a step ahead keeps the CS231n notebooks' random stream, as
-        # nothing else draws.
-        batch_idx = draw(batch_size)
+        # Drawing ahead keeps the CS231n notebooks' random stream, as nothing
+        # else draws.
+        batches = _batch_rows(draw, num_iters, batch_size)
+        batch_idx = next(batches)
         _gather(X, batch_idx, X_batches[0])
         divergence = DivergenceMonitor()
         for it in range(num_iters):
@@ -278,7 +298,7 @@ def train_linear_sgd(score_loss, X, y, n_classes, *, learning_rate, reg, num_ite
             np.take(y, batch_idx, out=y_batch, mode="clip")
             next_batch = None
             if it + 1 < num_iters:
-                batch_idx = draw(batch_size)
+                batch_idx = next(batches)
                 next_batch = helper.submit(_gather, X, batch_idx, X_batches[(it + 1) % 2])
             loss, _, db = linear_loss(score_loss, W, X_batch, y_batch, reg, b=b,
                                       scores_out=scores, dW_out=dW, helper=helper)
