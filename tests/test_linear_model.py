@@ -1,6 +1,7 @@
 """Tests for skdeep.linear_model: the loss functions and the two SGD classifiers."""
 import pickle
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -328,6 +329,27 @@ def test_helper_thread_runs_calls_in_order_and_reraises_their_errors():
         assert done == list(range(50))
         with pytest.raises(ValueError, match="invalid literal"):
             failing.result()
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS)
+def test_float64_rows_beyond_float32_are_refused_not_called_divergence(
+        cls, digits, monkeypatch):
+    from skdeep.linear_model import _sgd
+
+    X, y = digits
+    X = X.astype(np.float64)
+    # finite, but infinite in the float32 batches, in the half of the features
+    # whose gradient the helper thread computes
+    X[3, 60] = 1e300
+    # with the helper thread, whose products then meet the infinity too
+    monkeypatch.setattr(_sgd, "_HELPER_MIN_BATCH_VALUES", 0)
+    monkeypatch.setattr(_sgd, "_second_thread_allowed", lambda: True)
+    with warnings.catch_warnings(), pytest.raises(ValueError, match="range of float32"):
+        warnings.simplefilter("error")  # on the helper thread too
+        cls(num_iters=400, batch_size=200, random_state=0).fit(X, y)
+    # float64 training takes such values; the learning rate is then the problem
+    with pytest.raises(DivergenceError, match="learning rate"):
+        cls(num_iters=400, batch_size=200, random_state=0, dtype="float64").fit(X, y)
 
 
 def test_helper_thread_is_used_only_for_large_batches(digits, monkeypatch):

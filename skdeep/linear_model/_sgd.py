@@ -208,6 +208,23 @@ def _initial_weights(rng, n_features, n_classes, dtype):
     return W, b
 
 
+def _check_rows_fit_dtype(X, dtype):
+    """Refuse float64 rows beyond the range of float32 training, once it diverged.
+
+    Converted a batch at a time, such values become infinities and training
+    diverges, for a reason the learning rate has nothing to do with; checked
+    only then, as a check up front would read all of ``X`` on every fit.
+    """
+    if X.dtype.itemsize > dtype.itemsize:
+        largest = np.finfo(dtype).max
+        if max(X.max(), -X.min()) > largest:
+            raise ValueError(
+                f"X holds values beyond the range of {dtype.name} (+-{largest:.4g}), "
+                f"the dtype training computes in; use dtype='float64' or rescale "
+                f"the features."
+            )
+
+
 def _check_weights_finite(W, b, learning_rate):
     if not (np.isfinite(W).all() and np.isfinite(b).all()):
         raise DivergenceError(
@@ -265,50 +282,68 @@ def train_linear_sgd(score_loss, X, y, n_classes, *, learning_rate, reg, num_ite
     ------
     skdeep.exceptions.DivergenceError
         When the loss or the weights become NaN or infinite.
+    ValueError
+        When training diverged because ``X`` holds values beyond the range of
+        ``dtype``.
     """
-    n_samples, n_features = X.shape
-    W, b = _initial_weights(rng, n_features, n_classes, dtype)
-    draw = _RowDraws(rng, X, y, sample_weight)
-    X_batches = (np.empty((batch_size, n_features), dtype=dtype),
-                 np.empty((batch_size, n_features), dtype=dtype))
+    W, b = _initial_weights(rng, X.shape[1], n_classes, dtype)
+    use_helper = (batch_size * X.shape[1] >= _HELPER_MIN_BATCH_VALUES
+                  and _second_thread_allowed())
+    try:
+        # The products are (batch_size x D) by (D x C) with C small: BLAS's
+        # own threads barely help them on an idle machine and, busy-waiting,
+        # slow them many times over on a busy one or inside parallel grid
+        # searches.  Overflow is left to the divergence checks, on both threads.
+        with blas_single_thread(), np.errstate(
+            over="ignore", invalid="ignore"
+        ), _HelperThread() if use_helper else _Inline() as helper:
+            loss_history = _sgd_steps(
+                score_loss, X, y, W, b, _RowDraws(rng, X, y, sample_weight), helper,
+                learning_rate=learning_rate, reg=reg, num_iters=num_iters,
+                batch_size=batch_size, verbose=verbose,
+            )
+        _check_weights_finite(W, b, learning_rate)
+    except DivergenceError:
+        _check_rows_fit_dtype(X, dtype)
+        raise
+    return W, b, loss_history
+
+
+def _sgd_steps(score_loss, X, y, W, b, draw, helper, *, learning_rate, reg,
+               num_iters, batch_size, verbose):
+    """The steps of :func:`train_linear_sgd`, updating ``W`` and ``b`` in place.
+
+    Returns the loss of each step.
+    """
+    X_batches = (np.empty((batch_size, X.shape[1]), dtype=W.dtype),
+                 np.empty((batch_size, X.shape[1]), dtype=W.dtype))
     y_batch = np.empty(batch_size, dtype=y.dtype)
-    scores = np.empty((batch_size, n_classes), dtype=dtype)
+    scores = np.empty((batch_size, W.shape[1]), dtype=W.dtype)
     dW = np.empty_like(W)  # the layout of W
     W_t, dW_t = W.T, dW.T  # C-contiguous, as the update needs
     step = {"learning_rate": learning_rate}
     loss_history = np.empty(num_iters)
-
-    use_helper = (batch_size * n_features >= _HELPER_MIN_BATCH_VALUES
-                  and _second_thread_allowed())
-    # The products are (batch_size x D) by (D x C) with C small: BLAS's own
-    # threads barely help them on an idle machine and, busy-waiting, slow them
-    # many times over on a busy one or inside parallel grid searches.
-    # Overflow is left to the divergence checks, on both threads.
-    with blas_single_thread(), np.errstate(
-        over="ignore", invalid="ignore"
-    ), _HelperThread() if use_helper else _Inline() as helper:
-        # Drawing ahead keeps the CS231n notebooks' random stream, as nothing
-        # else draws.
-        batches = _batch_rows(draw, num_iters, batch_size)
-        batch_idx = next(batches)
-        _gather(X, batch_idx, X_batches[0])
-        divergence = DivergenceMonitor()
-        for it in range(num_iters):
-            X_batch = X_batches[it % 2]
-            np.take(y, batch_idx, out=y_batch, mode="clip")
-            next_batch = None
-            if it + 1 < num_iters:
-                batch_idx = next(batches)
-                next_batch = helper.submit(_gather, X, batch_idx, X_batches[(it + 1) % 2])
-            loss, _, db = linear_loss(score_loss, W, X_batch, y_batch, reg, b=b,
-                                      scores_out=scores, dW_out=dW, helper=helper)
-            divergence.check(loss, learning_rate, it)
-            loss_history[it] = loss
-            if verbose and it % 100 == 0:
-                print("iteration %d / %d: loss %f" % (it, num_iters, loss))
-            sgd(W_t, dW_t, step, out=W_t)
-            sgd(b, db, step, out=b)
-            if next_batch is not None:
-                next_batch.result()
-    _check_weights_finite(W, b, learning_rate)
-    return W, b, loss_history
+    divergence = DivergenceMonitor()
+    # Drawing ahead keeps the CS231n notebooks' random stream, as nothing else
+    # draws.
+    batches = _batch_rows(draw, num_iters, batch_size)
+    batch_idx = next(batches)
+    _gather(X, batch_idx, X_batches[0])
+    for it in range(num_iters):
+        X_batch = X_batches[it % 2]
+        np.take(y, batch_idx, out=y_batch, mode="clip")
+        next_batch = None
+        if it + 1 < num_iters:
+            batch_idx = next(batches)
+            next_batch = helper.submit(_gather, X, batch_idx, X_batches[(it + 1) % 2])
+        loss, _, db = linear_loss(score_loss, W, X_batch, y_batch, reg, b=b,
+                                  scores_out=scores, dW_out=dW, helper=helper)
+        divergence.check(loss, learning_rate, it)
+        loss_history[it] = loss
+        if verbose and it % 100 == 0:
+            print("iteration %d / %d: loss %f" % (it, num_iters, loss))
+        sgd(W_t, dW_t, step, out=W_t)
+        sgd(b, db, step, out=b)
+        if next_batch is not None:
+            next_batch.result()
+    return loss_history
