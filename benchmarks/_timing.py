@@ -28,6 +28,35 @@ def best_time(fn, repeat):
     return min(times), result
 
 
+def best_times_interleaved(fns, repeat):
+    """Run every function of ``fns`` once per round, ``repeat`` rounds; best time of each.
+
+    Interleaving gives each function a run in each stretch of the machine's
+    varying speed, so that ratios between them compare like with like; timing one
+    function ``repeat`` times and then the next compares different minutes.
+
+    Parameters
+    ----------
+    fns : dict of callable
+        What to time, by name, each called without arguments.
+    repeat : int
+        Number of rounds.
+
+    Returns
+    -------
+    dict
+        ``{name: (shortest seconds, what the last call returned)}``.
+    """
+    times = {name: [] for name in fns}
+    results = {}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            results[name] = fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: (min(times[name]), results[name]) for name in fns}
+
+
 def machine_line(when):
     """``"N CPUs, load average L at WHEN"``: how busy the machine was, for the record."""
     return f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at {when}"

@@ -17,7 +17,9 @@ places are searched (``SKDEEP_DATA``, see ``skdeep.datasets.find_cifar10``).
    converted a batch at a time), and in float64 (``dtype='float64'``), whose
    accuracy shows what float32 training costs.  Ratios are skdeep time / the
    notebooks' time; the goal is <= 0.5 for the default.
-   Each time is the best of ``--repeat`` runs; on a shared machine they are noisy.
+   Each time is the best of ``--repeat`` rounds (default 3); a round runs every
+   configuration of a loss once, in turn, so that a ratio compares runs made in
+   the same minutes of a machine whose speed drifts.
 2. Accuracy on the first 1,000 test images of the issue's pipelines,
    ``make_pipeline(StandardScaler(with_std=False), classifier)`` fed raw pixel
    rows (goal >= 0.36 for both).
@@ -39,7 +41,7 @@ from skdeep.linear_model import (
     svm_loss_vectorized,
 )
 
-from _timing import best_time  # benchmarks/, the script's own directory
+from _timing import best_times_interleaved  # benchmarks/, the script's own directory
 
 NUM_TRAIN, NUM_TEST = 49_000, 1_000
 NUM_ITERS, BATCH_SIZE = 1500, 200
@@ -69,8 +71,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("cifar_dir", nargs="?", default=None,
                         help="extracted cifar-10-batches-py directory")
-    parser.add_argument("--repeat", type=int, default=2,
-                        help="timed runs per configuration; the best counts (default 2)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="rounds of timed runs, each configuration once per round; "
+                             "the best counts (default 3)")
     args = parser.parse_args(argv)
     path = find_cifar10(args.cifar_dir)
     if path is None:
@@ -84,7 +87,7 @@ def main(argv=None):
     y_test = y_test[:NUM_TEST]
     del X_train, y_train, X_test
     print(f"CIFAR-10 from {path}: {X_raw.shape[0]} x {X_raw.shape[1]} training rows, "
-          f"{NUM_ITERS} steps of {BATCH_SIZE}, best of {args.repeat} run(s)")
+          f"{NUM_ITERS} steps of {BATCH_SIZE}, best of {args.repeat} interleaved round(s)")
 
     start = time.perf_counter()
     X64 = X_raw.astype(np.float64)
@@ -99,26 +102,36 @@ def main(argv=None):
 
     print(f"{'loss':8} {'trainer':34} {'fit s':>8} {'ratio':>7} {'ratio 1T':>9} "
           f"{'test acc':>9}")
+    skdeep_runs = [("skdeep fit, float64 rows", X64, "float32"),
+                   ("skdeep fit, float32 rows", X32, "float32"),
+                   ("skdeep fit, float64, dtype=float64", X64, "float64")]
     for name, cls, loss_fn, learning_rate, reg in SETTINGS:
         def cs231n_run():
             np.random.seed(0)
             return cs231n_train(loss_fn, X_aug, y, learning_rate, reg, NUM_ITERS,
                                BATCH_SIZE)[0]
 
-        t_cs231n, W = best_time(cs231n_run, args.repeat)
+        def cs231n_run_1t():
+            with threadpool_limits(limits=1, user_api="blas"):
+                return cs231n_run()
+
+        def skdeep_run(X, dtype):
+            clf = cls(learning_rate=learning_rate, reg=reg, num_iters=NUM_ITERS,
+                      batch_size=BATCH_SIZE, random_state=0, dtype=dtype)
+            return lambda: clf.fit(X, y)
+
+        runs = {"cs231n": cs231n_run, "cs231n 1T": cs231n_run_1t}
+        runs.update((label, skdeep_run(X, dtype)) for label, X, dtype in skdeep_runs)
+        timed = best_times_interleaved(runs, args.repeat)
+        t_cs231n, W = timed["cs231n"]
+        t_cs231n_1t = timed["cs231n 1T"][0]
         acc = np.mean(np.argmax(X_test_aug @ W, axis=1) == y_test)
         print(f"{name:8} {'CS231n notebooks, float64':34} {t_cs231n:8.2f} {1:7.2f} "
               f"{'':>9} {acc:9.3f}")
-        with threadpool_limits(limits=1, user_api="blas"):
-            t_cs231n_1t, _ = best_time(cs231n_run, args.repeat)
         print(f"{name:8} {'CS231n notebooks, 1 BLAS thread':34} {t_cs231n_1t:8.2f} "
               f"{t_cs231n_1t / t_cs231n:7.2f} {1:9.2f}")
-        for label, X, dtype in [("skdeep fit, float64 rows", X64, "float32"),
-                                ("skdeep fit, float32 rows", X32, "float32"),
-                                ("skdeep fit, float64, dtype=float64", X64, "float64")]:
-            clf = cls(learning_rate=learning_rate, reg=reg, num_iters=NUM_ITERS,
-                      batch_size=BATCH_SIZE, random_state=0, dtype=dtype)
-            t, _ = best_time(lambda: clf.fit(X, y), args.repeat)
+        for label, X, _ in skdeep_runs:
+            t, clf = timed[label]
             acc = clf.score((X_test_raw - mean_image).astype(X.dtype), y_test)
             print(f"{name:8} {label:34} {t:8.2f} {t / t_cs231n:7.2f} "
                   f"{t / t_cs231n_1t:9.2f} {acc:9.3f}")
