@@ -20,12 +20,7 @@ def best_time(fn, repeat):
     result : object
         What the last call returned.
     """
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return min(times), result
+    return best_times_interleaved({"": fn}, repeat)[""]
 
 
 def best_times_interleaved(fns, repeat):
