@@ -68,7 +68,7 @@ def _tasks(only, cifar_dir, n_cifar):
     """(name, run(n_jobs)) of everything timed."""
     tasks = []
     if only in (None, "main"):
-        from skdeep._main import main as skdeep_command
+        from skdeep._cli import main as skdeep_command
 
         def main_job(n_jobs):
             status = skdeep_command(["ladder", "--n-jobs", str(n_jobs), "--no-progress"],

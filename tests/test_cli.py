@@ -16,8 +16,8 @@ import tarfile
 import numpy as np
 import pytest
 
-from skdeep import _ladder, _main, _progress
-from skdeep._main import digits_main, main
+from skdeep._cli import _ladder, _main, _progress
+from skdeep._cli import digits_main, main
 from skdeep.datasets import _cifar10
 from skdeep.datasets._base import RemoteFileMetadata
 
@@ -98,7 +98,7 @@ def test_no_subcommand_runs_the_ladder_and_the_old_name_is_an_alias(capsys):
 
 
 def test_default_ladder_has_every_model():
-    from skdeep._ladder import build_ladder, convnet_class, load_digits_dataset
+    from skdeep._cli._ladder import build_ladder, convnet_class, load_digits_dataset
 
     names = [rung.name for rung in build_ladder(load_digits_dataset())]
     expected = ["kNN (L2)", "kNN (L1)", "linear SVM", "softmax", "HOG + linear SVM",

@@ -1,6 +1,6 @@
 """The CS231n ladder: every skdeep model as a pipeline tuned by cross-validation.
 
-Behind ``skdeep ladder`` (see :mod:`skdeep._main`): the rungs of the CS231n
+Behind ``skdeep ladder`` (see :mod:`skdeep._cli._main`): the rungs of the CS231n
 assignments, from k-nearest neighbours to a convolutional network, each a
 scikit-learn pipeline with a parameter grid, tuned by ``GridSearchCV`` on the
 training images, refit on all of them and scored on the held-out test images.
@@ -58,7 +58,7 @@ def load_digits_dataset(n_train=None, n_test=None, random_state=0):
 
 
 def _holds_batches(directory):
-    from .datasets._cifar10 import _holds_cifar10
+    from ..datasets._cifar10 import _holds_cifar10
 
     return _holds_cifar10(directory)
 
@@ -71,8 +71,8 @@ def load_cifar10_dataset(data_home=None, n_train=5000, n_test=1000, download=Fal
     Without the data there, :func:`skdeep.datasets.fetch_cifar10` downloads it
     when ``download`` is true; otherwise a :class:`LadderError` says how to get it.
     """
-    from .datasets import fetch_cifar10, load_cifar10
-    from .datasets._base import _data_home_path
+    from ..datasets import fetch_cifar10, load_cifar10
+    from ..datasets._base import _data_home_path
 
     if data_home is not None and _holds_batches(data_home):
         X_train, y_train, X_test, y_test = load_cifar10(data_home)
@@ -101,7 +101,7 @@ def load_cifar10_dataset(data_home=None, n_train=5000, n_test=1000, download=Fal
 def convnet_class():
     """``skdeep.ConvNetClassifier``, or None in a version that lacks it."""
     try:
-        from .neural_network import ConvNetClassifier
+        from ..neural_network import ConvNetClassifier
     except ImportError:
         return None
     return ConvNetClassifier
@@ -141,7 +141,7 @@ def build_ladder(dataset, preset="fast", random_state=0):
     from sklearn.pipeline import make_pipeline, make_union
     from sklearn.preprocessing import StandardScaler
 
-    from . import (HOGTransformer, HSVHistogramTransformer, KNNClassifier,
+    from .. import (HOGTransformer, HSVHistogramTransformer, KNNClassifier,
                    LinearSVMClassifier, MLPClassifier, SoftmaxClassifier)
 
     s = _settings(dataset, preset)

@@ -85,7 +85,7 @@ def _add_ladder_command(commands):
 
 def build_parser():
     """The command line of ``skdeep`` and its subcommands."""
-    from . import __version__
+    from .. import __version__
 
     parser = _Parser(
         prog="skdeep",
@@ -117,14 +117,14 @@ def build_parser():
 
 
 def _info(args, out):
-    from ._config import show_config
+    from .._config import show_config
 
     show_config(file=out)
     return 0
 
 
 def _fetch(args, out):
-    from .datasets import fetch_cifar10, get_data_home
+    from ..datasets import fetch_cifar10, get_data_home
 
     data = fetch_cifar10(args.data_home)
     print(f"CIFAR-10 in {get_data_home(args.data_home)}/cifar-10-batches-py: "
@@ -134,8 +134,8 @@ def _fetch(args, out):
 
 
 def _kernel_summary():
-    from . import __version__
-    from ._kernels import kernel_status
+    from .. import __version__
+    from .._kernels import kernel_status
 
     status = kernel_status()
     compiled = sum(info["compiled"] for info in status.values())

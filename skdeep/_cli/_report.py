@@ -57,7 +57,7 @@ def _confusion(dataset, result, directory):
 
 
 def _mistakes(dataset, result, directory):
-    from .plotting import plot_image_gallery
+    from ..plotting import plot_image_gallery
 
     wrong = np.flatnonzero(result["y_pred"] != dataset.y_test)
     if len(wrong) == 0:
@@ -71,7 +71,7 @@ def _mistakes(dataset, result, directory):
 
 
 def _history(result, directory):
-    from .plotting import plot_history
+    from ..plotting import plot_history
 
     network = _final_step(result["estimator"])
     if not getattr(network, "loss_history_", None):
@@ -81,7 +81,7 @@ def _history(result, directory):
 
 
 def _templates(dataset, result, directory):
-    from .plotting import plot_class_templates
+    from ..plotting import plot_class_templates
 
     fig = plot_class_templates(result["estimator"], image_shape=dataset.image_shape,
                                class_names=list(dataset.class_names))
@@ -90,7 +90,7 @@ def _templates(dataset, result, directory):
 
 def _filters(result, directory):
     try:
-        from .plotting import plot_conv_filters
+        from ..plotting import plot_conv_filters
     except ImportError:
         return None
     fig = plot_conv_filters(_final_step(result["estimator"]))
