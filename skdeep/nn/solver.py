@@ -13,6 +13,7 @@ validation accuracy, and the solver keeps the histories.
 import copy
 import math
 import pickle
+import time
 
 import numpy as np
 
@@ -27,7 +28,9 @@ from ._checks import (
     check_labels,
     check_number,
 )
+from ..utils._scores import log_softmax
 from ._random import as_rng
+from .callbacks import Callback
 
 __all__ = ["Solver"]
 
@@ -67,6 +70,20 @@ def _flip_and_shift(x, pad, rng, out):
         x0, x1 = max(0, -dx), min(width, width - dx)
         out[i, :, y0:y1, x0:x1] = source[:, y0 + dy:y1 + dy, x0 + dx:x1 + dx]
     return out
+
+
+def _accuracy(scores, y, sample_weight=None):
+    """(Weighted) fraction of rows whose highest score is at their label."""
+    return float(np.average(np.argmax(scores, axis=1) == y, weights=sample_weight))
+
+
+def _cross_entropy(scores, y, sample_weight=None):
+    """(Weighted) mean softmax cross-entropy of class scores against labels."""
+    log_proba = log_softmax(np.asarray(scores, dtype=np.float64))
+    if len(y) and y.max() >= log_proba.shape[1]:
+        # a model without a score for a label gives it probability zero
+        return math.inf
+    return float(np.average(-log_proba[np.arange(len(y)), y], weights=sample_weight))
 
 
 class Solver:
@@ -165,6 +182,11 @@ class Solver:
     augment_pad : int or None, default=None
         skdeep extension: the largest shift of ``augment``; None is an eighth of
         the image's width, at least 1 (4 pixels on CIFAR-10's 32).
+    callbacks : list of skdeep.nn.callbacks.Callback, default=()
+        skdeep extension: objects called at fixed points of training (see
+        :mod:`skdeep.nn.callbacks`), after the solver's own.  A callback can
+        transform each minibatch, watch each step and epoch, and stop training
+        after an epoch.
 
     Attributes
     ----------
@@ -182,6 +204,16 @@ class Solver:
         Validation accuracy after each epoch.
     optim_configs : dict of str to dict
         Each parameter's update-rule config and state.
+    history : list of dict
+        One row per epoch: ``epoch`` (1-based), ``train_loss`` (mean of the
+        epoch's minibatch losses), ``train_accuracy`` (as in
+        ``train_acc_history``), ``val_loss`` (mean softmax cross-entropy of the
+        test-mode scores on the validation data, or on ``num_val_samples`` of its
+        rows, weighted by ``sample_weight_val``), ``val_accuracy`` (both NaN
+        without validation data), ``learning_rate`` (the rate of the epoch's last
+        step) and ``seconds`` (wall time of the epoch, evaluation included).
+    iteration : int
+        Update steps taken so far.
     """
 
     # skdeep's options and their defaults, read from Solver's keyword arguments
@@ -191,7 +223,7 @@ class Solver:
         "checkpoint_name": None, "print_every": 10, "verbose": True,
         "random_state": None, "early_stopping": False, "n_iter_no_change": 10,
         "lr_schedule": "constant", "warmup_fraction": 0.0, "weight_averaging": None,
-        "augment": False, "augment_pad": None,
+        "augment": False, "augment_pad": None, "callbacks": (),
     }
 
     def __init__(self, model, data, **kwargs):
@@ -207,6 +239,7 @@ class Solver:
         if self.early_stopping and not self._has_validation():
             raise ValueError("early_stopping needs validation data (X_val and y_val).")
         self._check_training_extras()
+        self._check_callbacks()
         self._rng = as_rng(self.random_state)
         self._reset()
 
@@ -285,6 +318,15 @@ class Solver:
                 self.augment_pad = check_int(self.augment_pad, "augment_pad", low=0,
                                              allow_none=True)
 
+    def _check_callbacks(self):
+        if not (isinstance(self.callbacks, (list, tuple))
+                and all(isinstance(cb, Callback) for cb in self.callbacks)):
+            raise ValueError(
+                f"callbacks must be a list of skdeep.nn.callbacks.Callback instances, "
+                f"got {self.callbacks!r}."
+            )
+        self.callbacks = list(self.callbacks)
+
     def _normalized_weights(self, sample_weight):
         """``sample_weight`` rescaled to average one over the training rows."""
         weight = np.asarray(sample_weight, dtype=np.float64)
@@ -347,6 +389,8 @@ class Solver:
         self.loss_history = []
         self.train_acc_history = []
         self.val_acc_history = []
+        self.history = []
+        self.iteration = 0
         self.optim_configs = {p: dict(self.optim_config) for p in self.model.params}
         self._averaged = None
         self._divergence = DivergenceMonitor()
@@ -457,30 +501,42 @@ class Solver:
         y = check_labels(y, X.shape[0], name="y")
         num_samples = check_int(num_samples, "num_samples", allow_none=True)
         batch_size = check_int(batch_size, "batch_size")
-        n = X.shape[0]
-        if num_samples is not None and n > num_samples:
+        return _accuracy(*self._sampled_scores(X, y, num_samples, batch_size,
+                                               sample_weight))
+
+    def _sampled_scores(self, X, y, num_samples=None, batch_size=100,
+                        sample_weight=None):
+        """Test-mode scores of ``X``, or of ``num_samples`` of its rows drawn at
+        random, with their labels and weights."""
+        if num_samples is not None and X.shape[0] > num_samples:
             # sorted, so the gather below reads X in order
-            idx = np.sort(self._rng.choice(n, num_samples, replace=False))
+            idx = np.sort(self._rng.choice(X.shape[0], num_samples, replace=False))
             X, y = X[idx], y[idx]
             sample_weight = None if sample_weight is None else sample_weight[idx]
-            n = num_samples
-        y_pred = np.empty(n, dtype=np.intp)
-        for start in range(0, n, batch_size):
-            scores = self.model.loss(X[start:start + batch_size])
-            y_pred[start:start + batch_size] = np.argmax(scores, axis=1)
-        return float(np.average(y_pred == y, weights=sample_weight))
+        scores = [self.model.loss(X[start:start + batch_size])
+                  for start in range(0, X.shape[0], batch_size)]
+        return np.concatenate(scores), y, sample_weight
 
     def _train_accuracy(self):
         if self.train_rows is None:
-            return self.check_accuracy(self.X_train, self.y_train,
-                                       num_samples=self.num_train_samples,
-                                       sample_weight=self.sample_weight)
+            return _accuracy(*self._sampled_scores(
+                self.X_train, self.y_train, num_samples=self.num_train_samples,
+                sample_weight=self.sample_weight))
         rows = self.train_rows
         if self.num_train_samples is not None and len(rows) > self.num_train_samples:
             rows = np.sort(self._rng.choice(rows, self.num_train_samples, replace=False))
-        return self.check_accuracy(
+        return _accuracy(*self._sampled_scores(
             self.X_train[rows], self.y_train[rows],
-            sample_weight=None if self.sample_weight is None else self.sample_weight[rows])
+            sample_weight=None if self.sample_weight is None else self.sample_weight[rows]))
+
+    def _validation_scores(self):
+        """Validation accuracy and mean cross-entropy (NaN, NaN without validation data)."""
+        if not self._has_validation():
+            return float("nan"), float("nan")
+        scores, y, weight = self._sampled_scores(self.X_val, self.y_val,
+                                                 num_samples=self.num_val_samples,
+                                                 sample_weight=self.sample_weight_val)
+        return _accuracy(scores, y, weight), _cross_entropy(scores, y, weight)
 
     def train(self):
         """Run ``num_epochs`` epochs of training.
@@ -511,12 +567,27 @@ class Solver:
         # says what happened; NumPy's overflow warnings on the way would only be noise.
         # One BLAS thread: results independent of the thread limits (see _threads)
         with np.errstate(over="ignore", invalid="ignore"), blas_single_thread():
+            self._call("on_train_begin")
             self._run_epochs(batch_buffer, num_iterations, validate)
         if validate:
             self._restore_best()
         else:
             self._swap_averaged()
+        self._call("on_train_end")
         return self
+
+    def _call(self, hook, *args):
+        """Call method ``hook`` of every callback; True when any returns True."""
+        results = [getattr(callback, hook)(self, *args) for callback in self.callbacks]
+        return any(bool(result) for result in results)
+
+    def _call_batch_begin(self, X_batch, y_batch):
+        """``on_batch_begin`` of every callback, each receiving the last one's batch."""
+        for callback in self.callbacks:
+            transformed = callback.on_batch_begin(self, X_batch, y_batch)
+            if transformed is not None:
+                X_batch = transformed
+        return X_batch
 
     def _set_learning_rate(self, step, num_steps):
         """Learning rate of the schedule at ``step``, written into every config."""
@@ -538,6 +609,8 @@ class Solver:
         scheduled = self.lr_schedule != "constant" or self.warmup_fraction > 0
         augmented_buffer = np.empty_like(batch_buffer) if self.augment else None
         for _ in range(self.num_epochs):
+            self._call("on_epoch_begin")
+            epoch_start = time.perf_counter()
             order = self._rng.permutation(num_train)
             if train_rows is not None:
                 order = train_rows[order]
@@ -549,16 +622,20 @@ class Solver:
                 if self.augment:
                     X_batch = _flip_and_shift(X_batch, self.augment_pad, self._rng,
                                               augmented_buffer[:len(idx)])
+                X_batch = self._call_batch_begin(X_batch, y_train[idx])
                 if scheduled:
                     self._set_learning_rate(t, num_iterations)
                 self._step(X_batch, y_train[idx],
                            None if self.sample_weight is None else self.sample_weight[idx])
                 t += 1
+                self.iteration += 1
+                self._call("on_batch_end", self.loss_history[-1])
                 if self.verbose and self.print_every and t % self.print_every == 0:
                     print(f"(Iteration {t} / {num_iterations}) "
                           f"loss: {self.loss_history[-1]:f}")
 
             self.epoch += 1
+            learning_rate = self._learning_rate()
             for config in self.optim_configs.values():
                 if "learning_rate" in config:
                     config["learning_rate"] *= self.lr_decay
@@ -568,10 +645,8 @@ class Solver:
             train_acc = self._train_accuracy()
             self.train_acc_history.append(train_acc)
             line = f"(Epoch {self.epoch} / {self.num_epochs}) train acc: {train_acc:f}"
+            val_acc, val_loss = self._validation_scores()
             if validate:
-                val_acc = self.check_accuracy(self.X_val, self.y_val,
-                                              num_samples=self.num_val_samples,
-                                              sample_weight=self.sample_weight_val)
                 self.val_acc_history.append(val_acc)
                 line += f"; val_acc: {val_acc:f}"
                 improved = val_acc > self.best_val_acc
@@ -583,6 +658,13 @@ class Solver:
             if self.verbose:
                 print(f"{line}; loss: {epoch_loss:f}")
             self._save_checkpoint()
+            self.history.append({
+                "epoch": self.epoch, "train_loss": epoch_loss, "train_accuracy": train_acc,
+                "val_loss": val_loss, "val_accuracy": val_acc,
+                "learning_rate": learning_rate,
+                "seconds": time.perf_counter() - epoch_start})
+            if self._call("on_epoch_end", self.history[-1]):
+                break
             if self.early_stopping and epochs_without_improvement >= self.n_iter_no_change:
                 if self.verbose:
                     print(f"Validation accuracy did not improve for "
