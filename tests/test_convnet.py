@@ -9,6 +9,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 from skdeep.neural_network import ConvNetClassifier
+from skdeep.neural_network._base import _PREDICT_ROWS
 from skdeep.nn.gradcheck import eval_numerical_gradient
 from skdeep.nn.models import ConvNet
 
@@ -128,57 +129,57 @@ def test_normalized_deeper_net_learns_digits(digits_split, normalization):
     assert clf.fit(X_train[:600], y_train[:600]).score(X_test, y_test) > 0.9
 
 
-def test_predictions_in_float32_unless_float64_is_asked_for(digits):
+def _record_forward_passes(monkeypatch):
+    """The (shape, dtype) of the input of every ConvNet forward from now on."""
+    seen = []
+    real_loss = ConvNet.loss
+
+    def recording_loss(model, X_batch, y_batch=None, **kwargs):
+        seen.append((X_batch.shape, X_batch.dtype))
+        return real_loss(model, X_batch, y_batch, **kwargs)
+
+    monkeypatch.setattr(ConvNet, "loss", recording_loss)
+    return seen
+
+
+def test_predictions_in_float64_whatever_the_training_dtype(digits, monkeypatch):
     X, y = digits
     X, y = X[:300], y[:300]
     clf32 = ConvNetClassifier(**SMALL, num_epochs=2, random_state=0).fit(X, y)
     clf64 = ConvNetClassifier(**SMALL, num_epochs=2, dtype="float64",
                               random_state=0).fit(X, y)
+    assert clf32.model_.params["W1"].dtype == np.float32
     assert clf64.model_.params["W1"].dtype == np.float64
-    seen = []
-    real_loss = ConvNet.loss
-
-    def recording_loss(model, X_batch, y_batch=None, **kwargs):
-        seen.append(X_batch.dtype)
-        return real_loss(model, X_batch, y_batch, **kwargs)
-
-    ConvNet.loss = recording_loss
-    try:
-        scores32 = clf32.decision_function(X)
-        assert set(seen) == {np.dtype(np.float32)}
-        seen.clear()
-        scores64 = clf64.decision_function(X)
-        assert set(seen) == {np.dtype(np.float64)}
-        seen.clear()
-        clf64.decision_function(X.astype(np.float32))
-        assert set(seen) == {np.dtype(np.float32)}
-    finally:
-        ConvNet.loss = real_loss
+    seen = _record_forward_passes(monkeypatch)
+    scores32 = clf32.decision_function(X)
+    scores64 = clf64.decision_function(X)
+    clf32.decision_function(X.astype(np.float32))
+    assert {dtype for _, dtype in seen} == {np.dtype(np.float64)}
+    # the float32 weights, read exactly in float64: the same scores as a float64
+    # copy of the network computes
+    model = clf32.model_.astype(np.float64)
+    np.testing.assert_allclose(scores32, model.loss(clf32._model_input(X, np.float64)),
+                               rtol=1e-12, atol=1e-12)
     # the same initial weights and minibatches: float32 training follows float64's
     np.testing.assert_allclose(scores32, scores64, rtol=1e-2, atol=1e-2)
 
 
-def test_prediction_chunks_follow_working_memory(digits):
+def test_predictions_do_not_depend_on_batching(digits, monkeypatch):
     X, y = digits
-    clf = ConvNetClassifier(**SMALL, num_epochs=1, dtype="float64",
+    clf = ConvNetClassifier(**SMALL, num_epochs=1, normalization="batchnorm",
                             random_state=0).fit(X[:200], y[:200])
-    sizes = []
-    real_loss = ConvNet.loss
-
-    def recording_loss(model, X_batch, y_batch=None, **kwargs):
-        sizes.append(len(X_batch))
-        return real_loss(model, X_batch, y_batch, **kwargs)
-
-    whole = clf.predict_proba(X[:300])
-    ConvNet.loss = recording_loss
-    try:
-        # about 17 KB per image: a tenth of a MiB holds 6 images
-        with sklearn.config_context(working_memory=0.1):
-            chunked = clf.predict_proba(X[:300])
-    finally:
-        ConvNet.loss = real_loss
-    assert max(sizes) < 10 and sum(sizes) == 300
-    np.testing.assert_allclose(chunked, whole, rtol=1e-12)
+    seen = _record_forward_passes(monkeypatch)
+    full = clf.decision_function(X[:300])
+    one_by_one = np.vstack([clf.decision_function(X[i:i + 1]) for i in range(300)])
+    np.testing.assert_array_equal(one_by_one, full)
+    # about 17 KB of activations per image: a tenth of a MiB would hold 6, but
+    # working_memory only groups the forward passes, of the same shape
+    with sklearn.config_context(working_memory=0.1):
+        np.testing.assert_array_equal(clf.decision_function(X[:300]), full)
+    # by construction, on any processor: every forward pass has one shape and
+    # dtype, so BLAS computes each image with the same kernels whatever its batch
+    assert set(seen) == {((_PREDICT_ROWS, 1, 8, 8), np.dtype(np.float64))}
+    assert len(seen) == 3 + 300 + 3  # ceil(300 / 128) blocks, 300 single images
 
 
 @pytest.mark.parametrize("params, match", [

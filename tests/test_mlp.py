@@ -15,6 +15,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skdeep.exceptions import DivergenceError
 from skdeep.neural_network import MLPClassifier
+from skdeep.neural_network._base import _PREDICT_ROWS
+from skdeep.nn.models import FullyConnectedNet
 
 
 @pytest.fixture(scope="module")
@@ -310,15 +312,27 @@ def test_pickle_clone_pipeline_and_parallel_grid_search(blobs):
     assert search.best_params_["hidden_layer_sizes"] in [(10,), (30,)]
 
 
-def test_predictions_do_not_depend_on_batching(digits):
+def test_predictions_do_not_depend_on_batching(digits, monkeypatch):
     X, y = digits
     clf = MLPClassifier(num_epochs=2, normalization="batchnorm", random_state=0).fit(X, y)
+    shapes = []
+    real_loss = FullyConnectedNet.loss
+
+    def recording_loss(model, X_batch, y_batch=None, **kwargs):
+        shapes.append((X_batch.shape, X_batch.dtype))
+        return real_loss(model, X_batch, y_batch, **kwargs)
+
+    monkeypatch.setattr(FullyConnectedNet, "loss", recording_loss)
     full = clf.decision_function(X[:300])
     one_by_one = np.vstack([clf.decision_function(X[i:i + 1]) for i in range(300)])
     np.testing.assert_array_equal(one_by_one, full)
-    # a small working_memory makes the forward passes smaller, not different
+    # a small working_memory groups fewer forward passes, of the same shape
     with sklearn.config_context(working_memory=0.1):
         np.testing.assert_array_equal(clf.decision_function(X[:300]), full)
+    # by construction, on any processor: every forward pass has one shape and
+    # dtype, so BLAS computes each row with the same kernels whatever its batch
+    assert set(shapes) == {((_PREDICT_ROWS, X.shape[1]), np.dtype(np.float64))}
+    assert len(shapes) == 3 + 300 + 3  # ceil(300 / 128) blocks, 300 single rows
 
 
 @pytest.fixture(scope="module")

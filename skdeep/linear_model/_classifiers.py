@@ -10,7 +10,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from ..nn.layers import softmax_loss, svm_loss
 from ..utils._threads import with_blas_single_thread
-from ..utils._scores import binary_decision, log_softmax, softmax
+from ..utils._classifier import ScoresClassifierMixin, SoftmaxProbaMixin
 from ..utils._validation import encode_labels
 from ._sgd import train_linear_sgd
 
@@ -35,7 +35,7 @@ def _check_batch_memory(estimator, batch_size, X, dtype):
         )
 
 
-class _BaseLinearClassifier(ClassifierMixin, BaseEstimator):
+class _BaseLinearClassifier(ScoresClassifierMixin, ClassifierMixin, BaseEstimator):
     """Shared training and prediction of the SGD-trained linear classifiers.
 
     Subclasses set ``_score_loss``, a function ``(scores, y) -> (loss, dscores)``.
@@ -130,46 +130,12 @@ class _BaseLinearClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     @with_blas_single_thread
-    def _class_scores(self, X):
+    def _scores(self, X):
         check_is_fitted(self)
         X = validate_data(
             self, X, dtype=[np.float64, np.float32], accept_sparse=False, reset=False
         )
         return X @ self.coef_.T + self.intercept_
-
-    def decision_function(self, X):
-        """Class scores of the samples in ``X``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples, n_classes) or (n_samples,)
-            ``X @ coef_.T + intercept_``, one column per class in ``classes_``.
-            With two classes, scikit-learn's binary convention: the score of
-            ``classes_[1]`` minus the score of ``classes_[0]``, positive where
-            ``classes_[1]`` is predicted.
-        """
-        return binary_decision(self._class_scores(X))
-
-    def predict(self, X):
-        """Predict the class of each sample: the one with the highest score.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-            Labels from ``classes_``; ties go to the class listed first.
-        """
-        scores = self._class_scores(X)
-        return self.classes_[np.argmax(scores, axis=1)]
 
 
 class LinearSVMClassifier(_BaseLinearClassifier):
@@ -276,7 +242,7 @@ class LinearSVMClassifier(_BaseLinearClassifier):
         )
 
 
-class SoftmaxClassifier(_BaseLinearClassifier):
+class SoftmaxClassifier(SoftmaxProbaMixin, _BaseLinearClassifier):
     """Softmax (multinomial logistic) classifier trained by minibatch SGD.
 
     Minimizes the mean cross-entropy of the softmax of the class scores
@@ -379,35 +345,3 @@ class SoftmaxClassifier(_BaseLinearClassifier):
             random_state=random_state,
             verbose=verbose,
         )
-
-    def predict_log_proba(self, X):
-        """Log of the softmax probabilities of each class.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-            Columns in the order of ``classes_``; finite for any finite scores.
-        """
-        scores = self._class_scores(X)
-        return log_softmax(scores, out=scores)
-
-    def predict_proba(self, X):
-        """Softmax probabilities of each class.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Columns in the order of ``classes_``; each row sums to one.
-        """
-        scores = self._class_scores(X)
-        return softmax(scores, out=scores)

@@ -21,12 +21,13 @@ from ..nn.optim import UPDATE_RULES
 from ..nn.solver import Solver
 from ..utils._row_groups import are_whole_numbers, row_groups
 from ..utils._threads import with_blas_single_thread
-from ..utils._scores import binary_decision, log_softmax, softmax
-from ..utils._validation import check_at_least_two_classes, encode_labels
+from ..utils._classifier import ScoresClassifierMixin, SoftmaxProbaMixin
+from ..utils._validation import check_at_least_two_classes, encode_labels, row_chunks
 
-# Rows of every forward pass at prediction time (working_memory may ask for fewer).
-# One fixed shape, padded when fewer rows remain, so that BLAS computes a row the
-# same way whichever rows share its product: predictions do not depend on batching.
+# Rows of every forward pass at prediction time, whatever working_memory says.
+# One fixed shape, padded when fewer rows remain, so that BLAS picks the same
+# kernels for every block and computes a row the same way whichever rows share
+# its product: predictions do not depend on batching, on any processor.
 _PREDICT_ROWS = 128
 
 
@@ -139,7 +140,8 @@ def _stratified_split(y, validation_fraction, rng):
     return np.flatnonzero(is_train), val_idx
 
 
-class BaseNetClassifier(ClassifierMixin, BaseEstimator):
+class BaseNetClassifier(SoftmaxProbaMixin, ScoresClassifierMixin, ClassifierMixin,
+                        BaseEstimator):
     """Base class of the network classifiers (not for direct use).
 
     Declares and validates the training parameters every network shares
@@ -417,83 +419,39 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
         self.best_val_acc_ = solver.best_val_acc if solver.val_acc_history else None
 
     # ---- prediction --------------------------------------------------------
+    def _prediction_model(self):
+        """The fitted network as prediction runs it: a float64 copy of ``model_``.
+
+        float64 whatever the training dtype: float32 products of the trained
+        weights would round more than the scores' last digits a user compares.
+        """
+        return self.model_.astype(np.float64)
+
     @with_blas_single_thread
     def _scores(self, X):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        # float64 inference: float32 products of the trained weights would round
-        # more than the scores' last digits a user compares
-        model = self.model_.astype(np.float64)
-        n_rows = get_chunk_n_rows(row_bytes=16 * X.shape[1], max_n_rows=_PREDICT_ROWS)
-        padded = np.zeros((n_rows, X.shape[1]))
+        model = self._prediction_model()
         scores = np.empty((X.shape[0], len(self.classes_)))
-        for rows in gen_batches(X.shape[0], n_rows):
-            n = rows.stop - rows.start
-            padded[:n] = X[rows]
-            padded[n:] = 0
-            scores[rows] = model.loss(self._scaled_input(padded, np.float64))[:n]
+        # working_memory bounds the model inputs prepared at a time (two float64
+        # copies of the rows), in whole blocks: it groups forward passes, never
+        # changes their shape
+        n_blocks = -(-X.shape[0] // _PREDICT_ROWS)
+        for blocks in row_chunks(n_blocks, _PREDICT_ROWS * 16 * X.shape[1]):
+            start = blocks.start * _PREDICT_ROWS
+            inputs = self._scaled_input(X[start:blocks.stop * _PREDICT_ROWS], np.float64)
+            for offset in range(0, len(inputs), _PREDICT_ROWS):
+                block = inputs[offset:offset + _PREDICT_ROWS]
+                rows = slice(start + offset, start + offset + len(block))
+                scores[rows] = self._block_scores(model, block)
         return scores
 
-    def decision_function(self, X):
-        """Class scores of the network (the inputs of its softmax).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples, n_classes), or (n_samples,) for two
-            classes, where it is the score of ``classes_[1]`` minus that of
-            ``classes_[0]``.
-        """
-        return binary_decision(self._scores(X))
-
-    def predict_proba(self, X):
-        """Class probabilities: the softmax of the class scores.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Columns in the order of ``classes_``.
-        """
-        scores = self._scores(X)
-        return softmax(scores, out=scores)
-
-    def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`, computed stably.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-            Columns in the order of ``classes_``.
-        """
-        scores = self._scores(X)
-        return log_softmax(scores, out=scores)
-
-    def predict(self, X):
-        """Predicted class labels.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,)
-            Labels from ``classes_``.
-        """
-        scores = self._scores(X)
-        return self.classes_[np.argmax(scores, axis=1)]
+    @staticmethod
+    def _block_scores(model, inputs):
+        """Test-mode scores of up to ``_PREDICT_ROWS`` model inputs, as a full block."""
+        n = len(inputs)
+        if n < _PREDICT_ROWS:
+            padded = np.zeros((_PREDICT_ROWS,) + inputs.shape[1:], dtype=inputs.dtype)
+            padded[:n] = inputs
+            inputs = padded
+        return model.loss(inputs)[:n]

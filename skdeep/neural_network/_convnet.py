@@ -3,18 +3,11 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils import gen_batches
-from sklearn.utils._chunking import get_chunk_n_rows
 from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..nn.models import ConvNet
 from ..utils._images import fit_image_shape as _fit_image_shape
-from ..utils._threads import with_blas_single_thread
 from ._base import BaseNetClassifier, _Number, _SequenceOfInts
-
-# Rows per forward pass at prediction time, unless working_memory asks for fewer.
-_PREDICT_MAX_ROWS = 256
 
 
 def _as_list(value):
@@ -128,8 +121,11 @@ class ConvNetClassifier(BaseNetClassifier):
         When True, ``fit`` continues from the fitted network (same architecture
         and classes) instead of initializing a new one.
     dtype : {'float32', 'float64'}, default='float32'
-        Dtype of training.  Prediction runs in float32 too, unless this is
-        float64 and ``X`` is float64.
+        Dtype of training.  Predictions are always computed in float64 from
+        the trained weights, in forward passes of a fixed number of images
+        (padded), so an image's prediction does not depend on the other images
+        passed with it; ``working_memory`` bounds how many images are prepared
+        at a time, not the size of a forward pass.
     random_state : int, RandomState instance or None, default=None
         Source of all randomness: initial weights, validation split, minibatch
         order, dropout masks and augmentation.
@@ -314,33 +310,8 @@ class ConvNetClassifier(BaseNetClassifier):
         return options
 
     # ---- prediction ----------------------------------------------------------
-    def _bytes_per_row(self, itemsize):
-        """Bytes of the temporaries of one image in a forward pass, at most."""
-        model = self.model_
-        channels = self.image_shape_[2]
-        height, width = self.image_shape_[:2]
-        largest = 0
-        for i, (filters, out_h, out_w) in enumerate(model.output_shapes, start=1):
-            size = model.params[f"W{i}"].shape[2]
-            # the window columns of the conv and a few images of its output
-            layer = channels * size * size * height * width + 4 * filters * height * width
-            largest = max(largest, layer)
-            channels, height, width = filters, out_h, out_w
-        return largest * itemsize
-
-    @with_blas_single_thread
-    def _scores(self, X):
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        dtype = np.dtype(np.float64 if X.dtype == np.float64 and
-                         np.dtype(self.dtype) == np.float64 else np.float32)
-        # a copy, so that test_flip set after fit applies without touching model_
-        model = self.model_.astype(dtype)
+    def _prediction_model(self):
+        model = super()._prediction_model()
+        # on the copy, so that test_flip set after fit applies without touching model_
         model.test_flip = self.test_flip
-        scores = np.empty((X.shape[0], len(self.classes_)))
-        # working_memory bounds the activations of each chunk of images
-        n_rows = get_chunk_n_rows(row_bytes=self._bytes_per_row(dtype.itemsize),
-                                  max_n_rows=_PREDICT_MAX_ROWS)
-        for chunk in gen_batches(X.shape[0], max(1, n_rows)):
-            scores[chunk] = model.loss(self._model_input(X[chunk], dtype))
-        return scores
+        return model
