@@ -118,6 +118,9 @@ def affine_norm_relu_forward(x, w, b, gamma, beta, norm_param, normalization):
         ``bn_param`` of :func:`~skdeep.nn.layers.batchnorm_forward` or ``ln_param``
         of :func:`~skdeep.nn.layers.layernorm_forward`.
     normalization : {'batchnorm', 'layernorm'}
+        The normalization between the affine layer and the ReLU: batch
+        normalization of each feature over the batch, or layer normalization of
+        each sample over its features.
 
     Returns
     -------
@@ -317,6 +320,9 @@ def conv_norm_relu_forward(x, w, b, gamma, beta, conv_param, norm_param, normali
         ``gn_param`` of :func:`~skdeep.nn.layers.spatial_groupnorm_forward` with
         the number of groups under the key ``'G'``.
     normalization : {'batchnorm', 'groupnorm'}
+        The normalization between the convolution and the ReLU: spatial batch
+        normalization of each channel over (N, H, W), or group normalization of
+        each sample's groups of channels.
 
     Returns
     -------
@@ -389,6 +395,7 @@ def conv_norm_relu_pool_forward(x, w, b, gamma, beta, conv_param, norm_param,
     norm_param : dict
         As in :func:`conv_norm_relu_forward`.
     normalization : {'batchnorm', 'groupnorm'}
+        As in :func:`conv_norm_relu_forward`.
     pool_param : dict
         ``pool_height``, ``pool_width`` and ``stride``.
 
