@@ -15,6 +15,8 @@ import tarfile
 
 import numpy as np
 import pytest
+from sklearn.base import clone
+from sklearn.model_selection import ParameterGrid, StratifiedKFold
 
 from skdeep._cli import _ladder, _main, _progress
 from skdeep._cli import digits_main, main
@@ -29,13 +31,13 @@ SMALL_DIGITS = ["--n-train", "300", "--n-test", "100", "--no-progress"]
 @pytest.fixture
 def tiny_settings(monkeypatch):
     """Presets cut to a single short fit per grid point: the tests check plumbing."""
-    settings = _ladder._settings
+    settings = _ladder.settings
 
     def tiny(dataset, preset):
         return dict(settings(dataset, preset), linear_iters=30, linear_lr=[1e-3],
                     linear_reg=[1e-4], mlp_epochs=3, conv_epochs=1)
 
-    monkeypatch.setattr(_ladder, "_settings", tiny)
+    monkeypatch.setattr(_ladder, "settings", tiny)
 
 
 def run_main(argv):
@@ -98,14 +100,42 @@ def test_no_subcommand_runs_the_ladder_and_the_old_name_is_an_alias(capsys):
 
 
 def test_default_ladder_has_every_model():
-    from skdeep._cli._ladder import build_ladder, convnet_class, load_digits_dataset
+    rungs = _ladder.build_ladder(_ladder.load_digits_dataset())
+    assert [rung.name for rung in rungs] == [
+        "kNN (L2)", "kNN (L1)", "linear SVM", "softmax", "HOG + linear SVM", "HOG + MLP",
+        "MLP (batchnorm, dropout)", "ConvNet"]
+    # --models accepts exactly these keys
+    assert [rung.key for rung in rungs] == list(_ladder.RUNG_KEYS) == [
+        "knn-l2", "knn-l1", "svm", "softmax", "features-svm", "features-mlp", "mlp",
+        "convnet"]
 
-    names = [rung.name for rung in build_ladder(load_digits_dataset())]
-    expected = ["kNN (L2)", "kNN (L1)", "linear SVM", "softmax", "HOG + linear SVM",
-                "HOG + MLP", "MLP (batchnorm, dropout)"]
-    if convnet_class() is not None:
-        expected.append("ConvNet")
-    assert names == expected
+
+def _validate_every_estimator(estimator):
+    """Check the parameters of ``estimator`` and of every estimator inside it, as fit does.
+
+    Each is held to the constraints it declares (every skdeep and scikit-learn
+    estimator of the ladder but FeatureUnion declares some).
+    """
+    for part in [estimator, *estimator.get_params(deep=True).values()]:
+        if hasattr(part, "_parameter_constraints"):
+            part._validate_params()
+
+
+@pytest.mark.parametrize("preset", _ladder.PRESETS)
+@pytest.mark.parametrize("data", ["digits", "cifar10"])
+def test_every_grid_point_of_every_rung_is_a_valid_estimator(data, preset, tmp_path):
+    if data == "digits":
+        dataset = _ladder.load_digits_dataset()
+    else:
+        write_cifar_dir(tmp_path / "cifar-10-batches-py")
+        dataset = _ladder.load_cifar10_dataset(str(tmp_path), n_train=60, n_test=30)
+    StratifiedKFold(_ladder.settings(dataset, preset)["cv"])  # refuses fewer than 2 folds
+    for rung in _ladder.build_ladder(dataset, preset):
+        for point in ParameterGrid(rung.grid):
+            estimator = clone(rung.estimator).set_params(**point)
+            params = estimator.get_params(deep=True)
+            assert {key: params[key] for key in point} == point, rung.key
+            _validate_every_estimator(estimator)
 
 
 def test_python_m_skdeep_runs_as_a_subprocess():
@@ -135,7 +165,7 @@ def test_help_of_every_subcommand(command, expected, capsys):
     (["ladder", "--n-train", "0"], 2, "argument --n-train: expected a positive integer"),
     (["ladder", "--frobnicate"], 2, "unrecognized arguments: --frobnicate"),
     (["nonsense"], 2, "invalid choice: 'nonsense'"),
-    (["ladder", "--models", "knn-l3"], 1, "unknown model 'knn-l3' in --models"),
+    (["ladder", "--models", "knn-l3"], 2, "argument --models: unknown model 'knn-l3'"),
     (["ladder", "--models", "knn-l2", "--n-train", "20"], 1,
      "3-fold cross-validation needs at least 3 training images of every class"),
 ])
@@ -190,13 +220,16 @@ def test_cifar10_ladder_writes_a_report(tmp_path, capsys, tiny_settings):
 
 def test_report_has_the_learning_curves_of_the_networks(tmp_path, tiny_settings):
     report = tmp_path / "out"
-    status, out = run_main(["ladder", "--models", "mlp", *SMALL_DIGITS,
+    status, out = run_main(["ladder", "--models", "mlp,convnet", *SMALL_DIGITS,
                             "--report", str(report)])
     assert status == 0
     page = (report / "report.md").read_text()
     assert "## Learning curves" in page and "![MLP (batchnorm, dropout) history]" in page
-    assert (report / "history_mlp.png").read_bytes().startswith(b"\x89PNG")
-    # the best (only) model is a network: no class templates to show
+    assert "![ConvNet history](history_convnet.png)" in page
+    assert "## First-layer filters" in page and "![ConvNet filters](filters_convnet.png)" in page
+    for name in ("history_mlp.png", "history_convnet.png", "filters_convnet.png"):
+        assert (report / name).read_bytes().startswith(b"\x89PNG")
+    # both models are networks: no class templates to show
     assert "## Class templates" not in page
 
 

@@ -5,6 +5,7 @@ assignments, from k-nearest neighbours to a convolutional network, each a
 scikit-learn pipeline with a parameter grid, tuned by ``GridSearchCV`` on the
 training images, refit on all of them and scored on the held-out test images.
 """
+import copy
 import time
 from typing import NamedTuple
 
@@ -15,6 +16,10 @@ CIFAR10_CLASSES = ("plane", "car", "bird", "cat", "deer",
                    "dog", "frog", "horse", "ship", "truck")
 
 PRESETS = ("fast", "thorough")
+
+# the rungs of build_ladder, in order, as --models names them
+RUNG_KEYS = ("knn-l2", "knn-l1", "svm", "softmax", "features-svm", "features-mlp", "mlp",
+             "convnet")
 
 
 class Dataset(NamedTuple):
@@ -98,71 +103,89 @@ def load_cifar10_dataset(data_home=None, n_train=5000, n_test=1000, download=Fal
                    (32, 32, 3), CIFAR10_CLASSES)
 
 
-def convnet_class():
-    """``skdeep.ConvNetClassifier``, or None in a version that lacks it."""
-    try:
-        from ..neural_network import ConvNetClassifier
-    except ImportError:
-        return None
-    return ConvNetClassifier
+# The settings of the rungs, one row per setting, one column per kind of image and
+# preset.  Grey images are the digits' 64 pixels, colour ones CIFAR-10's 3,072.
+_SETTINGS_COLUMNS = (("grey", "fast"), ("grey", "thorough"),
+                     ("colour", "fast"), ("colour", "thorough"))
+_SETTINGS = {
+    # name: (grey fast, grey thorough, colour fast, colour thorough)
+    # folds of every grid search
+    "cv": (3, 5, 3, 5),
+    # kNN: the number of neighbours
+    "k": ([1, 5, 10], [1, 3, 5, 8, 10, 20], [1, 5, 10], [1, 3, 5, 8, 10, 20]),
+    # linear SVM and softmax, on standardized inputs: scores grow with the number
+    # of features, so the CIFAR pixels want smaller steps than the digit pixels
+    "linear_lr": ([1e-3, 1e-2], [1e-3, 3e-3, 1e-2], [3e-5, 3e-4], [1e-5, 3e-5, 1e-4, 3e-4]),
+    "linear_reg": ([1e-4, 1e-1], [1e-4, 1e-2, 1e-1], [1e-4, 1e-1], [1e-4, 1e-2, 1e-1]),
+    # 1,500 batches of 200 are 220 passes over the digits' 1,347 training rows:
+    # the fast preset stops at 500
+    "linear_iters": (500, 1500, 1500, 1500),
+    # HOG features, for the features rungs
+    "hog_cell": ((2, 2), (2, 2), (4, 4), (4, 4)),
+    # MLPs, on features or pixels
+    "mlp_hidden": (100, 100, 200, 200),
+    "mlp_epochs": (20, 40, 15, 30),
+    "mlp_lr": ([1e-3], [3e-4, 1e-3, 3e-3], [1e-3], [3e-4, 1e-3, 3e-3]),
+    "keep": ([1.0, 0.5], [1.0, 0.75, 0.5], [1.0, 0.5], [1.0, 0.75, 0.5]),
+    # the ConvNet
+    "conv_filters": (16, 16, 32, 32),
+    "conv_filter_size": (3, 3, 5, 5),
+    "conv_epochs": (15, 30, 4, 10),
+    "conv_lr": ([1e-3], [3e-4, 1e-3], [1e-3], [3e-4, 1e-3]),
+}
 
 
-def _settings(dataset, preset):
-    """The numbers that differ between data sets and presets."""
-    colour = dataset.image_shape[2] == 3
-    thorough = preset == "thorough"
-    return {
-        "cv": 5 if thorough else 3,
-        # standardized inputs: scores grow with the number of features, so the
-        # 3,072 CIFAR pixels want smaller steps than the 64 digit pixels
-        "linear_lr": ([1e-5, 3e-5, 1e-4, 3e-4] if thorough else [3e-5, 3e-4]) if colour
-        else ([1e-3, 3e-3, 1e-2] if thorough else [1e-3, 1e-2]),
-        "linear_reg": [1e-4, 1e-2, 1e-1] if thorough else [1e-4, 1e-1],
-        # the digits' 1,347 training rows are 220 epochs of 1,500 batches of 200
-        "linear_iters": 1500 if colour or thorough else 500,
-        "k": [1, 3, 5, 8, 10, 20] if thorough else [1, 5, 10],
-        "mlp_epochs": (30 if colour else 40) if thorough else (15 if colour else 20),
-        "mlp_lr": [3e-4, 1e-3, 3e-3] if thorough else [1e-3],
-        "mlp_hidden": 200 if colour else 100,
-        "keep": [1.0, 0.75, 0.5] if thorough else [1.0, 0.5],
-        "hog_cell": (4, 4) if colour else (2, 2),
-        "conv_epochs": (10 if colour else 30) if thorough else (4 if colour else 15),
-        "conv_filters": 32 if colour else 16,
-        "conv_filter_size": 5 if colour else 3,
-        "conv_lr": [3e-4, 1e-3] if thorough else [1e-3],
-    }
+def settings(dataset, preset):
+    """The column of the settings table for ``dataset``'s kind of image and ``preset``.
+
+    A dict of setting name to value, copied, so that a caller may change it.
+    """
+    if preset not in PRESETS:
+        raise ValueError(f"preset must be one of {', '.join(PRESETS)}, got {preset!r}")
+    images = "colour" if dataset.image_shape[2] == 3 else "grey"
+    column = _SETTINGS_COLUMNS.index((images, preset))
+    return {name: copy.deepcopy(row[column]) for name, row in _SETTINGS.items()}
+
+
+def _features(image_shape, hog_cell):
+    """The features rungs' transformer and its name in the leaderboard."""
+    from sklearn.pipeline import make_union
+
+    from .. import HOGTransformer, HSVHistogramTransformer
+
+    hog = HOGTransformer(image_shape=image_shape, pixels_per_cell=hog_cell,
+                         cells_per_block=(2, 2))
+    # a hue histogram of grey images is constant: colour images only
+    if image_shape[2] != 3:
+        return hog, "HOG"
+    return make_union(hog, HSVHistogramTransformer(image_shape=image_shape)), "HOG+HSV"
+
+
+def _step_grid(step, params):
+    """``params`` of a pipeline's ``step``, as ``GridSearchCV`` names them."""
+    return {f"{step}__{key}": values for key, values in params.items()}
 
 
 def build_ladder(dataset, preset="fast", random_state=0):
-    """The rungs for ``dataset`` and ``preset``, from kNN to the convnet.
-
-    The ConvNet rung is there only when :func:`convnet_class` finds the class.
-    """
-    from sklearn.pipeline import make_pipeline, make_union
+    """The rungs for ``dataset`` and ``preset``, from kNN to the convnet, keyed as RUNG_KEYS."""
+    from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from .. import (HOGTransformer, HSVHistogramTransformer, KNNClassifier,
-                   LinearSVMClassifier, MLPClassifier, SoftmaxClassifier)
+    from .. import (ConvNetClassifier, KNNClassifier, LinearSVMClassifier, MLPClassifier,
+                    SoftmaxClassifier)
 
-    s = _settings(dataset, preset)
+    s = settings(dataset, preset)
     shape = dataset.image_shape
-    colour = shape[2] == 3
     linear_grid = {"learning_rate": s["linear_lr"], "reg": s["linear_reg"]}
     linear = dict(num_iters=s["linear_iters"], random_state=random_state)
-
-    def grid(step, params):
-        return {f"{step}__{key}": values for key, values in params.items()}
-
-    hog = HOGTransformer(image_shape=shape, pixels_per_cell=s["hog_cell"],
-                         cells_per_block=(2, 2))
-    # a hue histogram of grey images is constant: colour images only
-    features = (make_union(hog, HSVHistogramTransformer(image_shape=shape))
-                if colour else hog)
-    features_name = "HOG+HSV" if colour else "HOG"
+    features, features_name = _features(shape, s["hog_cell"])
     mlp = dict(hidden_layer_sizes=(s["mlp_hidden"],), num_epochs=s["mlp_epochs"],
                random_state=random_state)
+    convnet = ConvNetClassifier(image_shape=shape, num_filters=s["conv_filters"],
+                                filter_size=s["conv_filter_size"], hidden_dim=100,
+                                num_epochs=s["conv_epochs"], random_state=random_state)
 
-    rungs = [
+    return [
         # kNN compares raw pixels, as in the CS231n notebooks
         Rung("knn-l2", "kNN (L2)", "knn", KNNClassifier(metric="l2"),
              {"n_neighbors": s["k"]}),
@@ -171,43 +194,40 @@ def build_ladder(dataset, preset="fast", random_state=0):
         # SGD's defaults assume standardized features, as scikit-learn's SGD does
         Rung("svm", "linear SVM", "linear",
              make_pipeline(StandardScaler(), LinearSVMClassifier(**linear)),
-             grid("linearsvmclassifier", linear_grid)),
+             _step_grid("linearsvmclassifier", linear_grid)),
         Rung("softmax", "softmax", "linear",
              make_pipeline(StandardScaler(), SoftmaxClassifier(**linear)),
-             grid("softmaxclassifier", linear_grid)),
+             _step_grid("softmaxclassifier", linear_grid)),
         Rung("features-svm", f"{features_name} + linear SVM", "features",
              make_pipeline(features, StandardScaler(),
                            LinearSVMClassifier(**linear)),
-             grid("linearsvmclassifier", linear_grid)),
+             _step_grid("linearsvmclassifier", linear_grid)),
         Rung("features-mlp", f"{features_name} + MLP", "network",
              make_pipeline(features, StandardScaler(), MLPClassifier(**mlp)),
-             grid("mlpclassifier", {"learning_rate": s["mlp_lr"]})),
+             _step_grid("mlpclassifier", {"learning_rate": s["mlp_lr"]})),
         Rung("mlp", "MLP (batchnorm, dropout)", "network",
              make_pipeline(StandardScaler(),
                            MLPClassifier(normalization="batchnorm", **mlp)),
-             grid("mlpclassifier", {"dropout_keep_ratio": s["keep"]})),
+             _step_grid("mlpclassifier", {"dropout_keep_ratio": s["keep"]})),
+        Rung("convnet", "ConvNet", "convnet", make_pipeline(StandardScaler(), convnet),
+             _step_grid("convnetclassifier", {"learning_rate": s["conv_lr"]})),
     ]
-    ConvNet = convnet_class()
-    if ConvNet is not None:
-        convnet = ConvNet(image_shape=shape, num_filters=s["conv_filters"],
-                          filter_size=s["conv_filter_size"], hidden_dim=100,
-                          num_epochs=s["conv_epochs"], random_state=random_state)
-        rungs.append(Rung("convnet", "ConvNet", "convnet",
-                          make_pipeline(StandardScaler(), convnet),
-                          grid("convnetclassifier", {"learning_rate": s["conv_lr"]})))
-    return rungs
 
 
 def select_rungs(rungs, keys):
-    """The rungs named in ``keys`` (all of them for None), in ladder order."""
+    """The rungs named in ``keys``, some of RUNG_KEYS (all for None), in ladder order."""
     if keys is None:
         return rungs
-    known = [rung.key for rung in rungs]
-    unknown = [key for key in keys if key not in known]
-    if unknown:
-        raise LadderError(f"unknown model {unknown[0]!r} in --models; choose from "
-                          f"{', '.join(known)}")
     return [rung for rung in rungs if rung.key in keys]
+
+
+def check_folds(dataset, n_folds):
+    """Raise LadderError unless every class has ``n_folds`` training images or more."""
+    min_count = int(min(np.unique(dataset.y_train, return_counts=True)[1]))
+    if min_count < n_folds:
+        raise LadderError(
+            f"{n_folds}-fold cross-validation needs at least {n_folds} training images "
+            f"of every class; the rarest has {min_count}: raise --n-train")
 
 
 class _ProgressScorer:
@@ -271,13 +291,12 @@ def short_params(params):
 LEADERBOARD_COLUMNS = ("model", "best parameters", "CV accuracy", "test", "fit", "total")
 
 
-def leaderboard_rows(results):
-    """The leaderboard as rows of strings, in ladder order."""
-    return [(row["name"], short_params(row["best_params"]),
-             f"{row['cv_mean']:.3f} ± {row['cv_std']:.3f}",
-             f"{row['test_accuracy']:.3f}",
-             f"{row['fit_seconds']:.1f}s", f"{row['seconds']:.1f}s")
-            for row in results]
+def leaderboard_row(result):
+    """The cells of ``result``'s leaderboard row, as strings under LEADERBOARD_COLUMNS."""
+    return (result["name"], short_params(result["best_params"]),
+            f"{result['cv_mean']:.3f} ± {result['cv_std']:.3f}",
+            f"{result['test_accuracy']:.3f}",
+            f"{result['fit_seconds']:.1f}s", f"{result['seconds']:.1f}s")
 
 
 # column widths of the plain-text leaderboard; a longer cell pushes its row along

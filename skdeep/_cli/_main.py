@@ -9,6 +9,10 @@ never a traceback.
 import argparse
 import sys
 
+from . import _ladder as ladder
+from ._progress import Progress
+from ._report import check_matplotlib, write_report
+
 _SUBCOMMANDS = ("ladder", "info", "fetch-cifar10")
 _DEFAULT_N = {"digits": (None, None), "cifar10": (5000, 1000)}
 
@@ -34,21 +38,25 @@ def _model_list(text):
     keys = [key.strip() for key in text.split(",") if key.strip()]
     if not keys:
         raise argparse.ArgumentTypeError("expected model names separated by commas")
+    unknown = [key for key in keys if key not in ladder.RUNG_KEYS]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown model {unknown[0]!r}; choose from "
+                                         f"{', '.join(ladder.RUNG_KEYS)}")
     return keys
 
 
 def _add_ladder_command(commands):
     """The ``ladder`` subcommand and its data and run options."""
-    ladder = commands.add_parser(
+    command = commands.add_parser(
         "ladder", help="tune and compare every model, from kNN to the convnet",
         description="The CS231n ladder: kNN (L2, L1), linear SVM, softmax, HOG(+HSV) "
                     "features into a linear SVM and an MLP, an MLP with batchnorm and "
-                    "dropout, and a ConvNet when this version has one, each a pipeline "
-                    "tuned by cross-validated grid search on the training images, refit "
-                    "on all of them and scored on held-out test images. Prints a "
-                    "leaderboard of cross-validated and test accuracy and fit time.")
-    data = ladder.add_argument_group("data")
-    data.add_argument("--data", choices=["digits", "cifar10"], default="digits",
+                    "dropout, and a ConvNet, each a pipeline tuned by cross-validated "
+                    "grid search on the training images, refit on all of them and "
+                    "scored on held-out test images. Prints a leaderboard of "
+                    "cross-validated and test accuracy and fit time.")
+    data = command.add_argument_group("data")
+    data.add_argument("--data", choices=list(_DEFAULT_N), default="digits",
                       help="scikit-learn's 8x8 digits (default, embedded) or CIFAR-10")
     data.add_argument("--data-home", metavar="DIR",
                       help="where CIFAR-10 is kept: the cifar-10-batches-py directory or "
@@ -61,13 +69,13 @@ def _add_ladder_command(commands):
     data.add_argument("--n-test", type=_positive_int, metavar="N",
                       help="test images to score on, the first N (default: all 450 "
                            "digits of the 25%% split; 1,000 of CIFAR-10)")
-    run = ladder.add_argument_group("run")
-    run.add_argument("--preset", choices=["fast", "thorough"], default="fast",
+    run = command.add_argument_group("run")
+    run.add_argument("--preset", choices=ladder.PRESETS, default="fast",
                      help="fast: 3-fold search over small grids (default); thorough: "
                           "5-fold over larger grids, networks trained longer")
     run.add_argument("--models", type=_model_list, metavar="LIST",
-                     help="comma-separated subset of knn-l2, knn-l1, svm, softmax, "
-                          "features-svm, features-mlp, mlp, convnet (default: all)")
+                     help=f"comma-separated subset of {', '.join(ladder.RUNG_KEYS)} "
+                          f"(default: all)")
     run.add_argument("--n-jobs", type=int, default=None, metavar="N",
                      help="parallel grid-search workers (default: 1; -1 for all CPUs; "
                           "the progress line is not updated from workers)")
@@ -80,7 +88,7 @@ def _add_ladder_command(commands):
                      help="write DIR/report.md with PNG figures: leaderboard, confusion "
                           "matrix and mistakes of the best model, learning curves, class "
                           "templates, convnet filters (needs matplotlib)")
-    ladder.set_defaults(handler=_ladder)
+    command.set_defaults(handler=_run_ladder)
 
 
 def build_parser():
@@ -92,8 +100,8 @@ def build_parser():
         description="The CS231n image-classification stack as scikit-learn estimators. "
                     "Without a subcommand, runs `skdeep ladder` on the digits.")
     parser.add_argument("--version", action="version", version=f"skdeep {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="{ladder,info,fetch-cifar10}",
-                                     parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", parser_class=_Parser,
+                                     metavar="{" + ",".join(_SUBCOMMANDS) + "}")
 
     _add_ladder_command(commands)
 
@@ -143,40 +151,32 @@ def _kernel_summary():
             f"(`skdeep info` tells more)")
 
 
-def _ladder(args, out):
-    from sklearn.model_selection import StratifiedKFold
-
-    from . import _ladder as ladder
-    from ._progress import Progress
-
-    if args.report is not None:
-        from ._report import check_matplotlib
-
-        check_matplotlib()
+def _load_dataset(args):
     default_train, default_test = _DEFAULT_N[args.data]
     n_train = args.n_train or default_train
     n_test = args.n_test or default_test
     if args.data == "digits":
-        dataset = ladder.load_digits_dataset(n_train, n_test, random_state=args.seed)
-    else:
-        dataset = ladder.load_cifar10_dataset(args.data_home, n_train, n_test,
-                                              download=args.download)
+        return ladder.load_digits_dataset(n_train, n_test, random_state=args.seed)
+    return ladder.load_cifar10_dataset(args.data_home, n_train, n_test,
+                                       download=args.download)
+
+
+def _run_ladder(args, out):
+    from sklearn.model_selection import StratifiedKFold
+
+    if args.report is not None:
+        check_matplotlib()
+    dataset = _load_dataset(args)
     rungs = ladder.select_rungs(ladder.build_ladder(dataset, args.preset, args.seed),
                                 args.models)
-    settings = ladder._settings(dataset, args.preset)
-    cv = StratifiedKFold(settings["cv"], shuffle=True, random_state=args.seed)
-    min_count = int(min(ladder.np.unique(dataset.y_train, return_counts=True)[1]))
-    if min_count < settings["cv"]:
-        raise ladder.LadderError(
-            f"{settings['cv']}-fold cross-validation needs at least {settings['cv']} "
-            f"training images of every class; the rarest has {min_count}: raise --n-train")
+    n_folds = ladder.settings(dataset, args.preset)["cv"]
+    ladder.check_folds(dataset, n_folds)
+    cv = StratifiedKFold(n_folds, shuffle=True, random_state=args.seed)
 
     print(_kernel_summary(), file=out)
     print(f"{dataset.name}: {len(dataset.X_train)} training and {len(dataset.X_test)} "
-          f"test images; preset {args.preset}: {settings['cv']}-fold grid search on the "
+          f"test images; preset {args.preset}: {n_folds}-fold grid search on the "
           f"training images, then a refit on all of them", file=out)
-    if ladder.convnet_class() is None and args.models is None:
-        print("(no ConvNet row: this version of skdeep has no ConvNetClassifier)", file=out)
     print(file=out)
     print(ladder.format_row(ladder.LEADERBOARD_COLUMNS), file=out)
     print(ladder.format_row(None), file=out)
@@ -184,18 +184,14 @@ def _ladder(args, out):
     progress = Progress(len(rungs), enabled=args.progress)
     results = []
     for rung in rungs:
-        result = ladder.run_rung(rung, dataset, cv, progress, n_jobs=args.n_jobs)
-        results.append(result)
-        print(ladder.format_row(ladder.leaderboard_rows([result])[0]), file=out)
+        results.append(ladder.run_rung(rung, dataset, cv, progress, n_jobs=args.n_jobs))
+        print(ladder.format_row(ladder.leaderboard_row(results[-1])), file=out)
         out.flush()
     best = ladder.best_result(results)
     print(f"\nbest by cross-validation: {best['name']}, test accuracy "
           f"{best['test_accuracy']:.3f}", file=out)
     if args.report is not None:
-        from ._report import write_report
-
-        options = (f"Preset {args.preset}, {settings['cv']}-fold cross-validation, "
-                   f"seed {args.seed}.")
+        options = f"Preset {args.preset}, {n_folds}-fold cross-validation, seed {args.seed}."
         page = write_report(args.report, dataset, results, options)
         print(f"report written to {page}", file=out)
     return 0
@@ -203,10 +199,8 @@ def _ladder(args, out):
 
 def _error_line(exc):
     """The first line of an exception's message, for a one-line error."""
-    from ._ladder import LadderError
-
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    if isinstance(exc, (LadderError, OSError, ImportError)):
+    if isinstance(exc, (ladder.LadderError, OSError, ImportError)):
         return text or type(exc).__name__
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 

@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 
-from ._ladder import LEADERBOARD_COLUMNS, best_result, leaderboard_rows
+from ._ladder import LEADERBOARD_COLUMNS, best_result, leaderboard_row
 
 
 def check_matplotlib():
@@ -89,33 +89,23 @@ def _templates(dataset, result, directory):
 
 
 def _filters(result, directory):
-    try:
-        from ..plotting import plot_conv_filters
-    except ImportError:
-        return None
-    fig = plot_conv_filters(_final_step(result["estimator"]))
-    fig = getattr(fig, "figure", fig)  # an Axes or an array of them also tells its figure
-    if isinstance(fig, np.ndarray):
-        fig = fig.flat[0].figure
-    return _save(fig, directory, f"filters_{result['key']}.png")
+    from ..plotting import plot_conv_filters
+
+    ax = plot_conv_filters(_final_step(result["estimator"]))
+    return _save(ax.figure, directory, f"filters_{result['key']}.png")
 
 
 def _markdown_table(results):
-    rows = [LEADERBOARD_COLUMNS] + leaderboard_rows(results)
+    rows = [LEADERBOARD_COLUMNS] + [leaderboard_row(result) for result in results]
     lines = ["| " + " | ".join(row) + " |" for row in rows]
     lines.insert(1, "|" + "|".join("---" if i < 2 else "---:"
                                    for i in range(len(LEADERBOARD_COLUMNS))) + "|")
     return "\n".join(lines)
 
 
-def write_report(directory, dataset, results, settings):
-    """Write ``report.md`` and its figures into ``directory``; return the page's path.
-
-    ``settings`` is a short text (the command's options) printed under the title.
-    """
-    os.makedirs(directory, exist_ok=True)
-    best = best_result(results)
-    sections = [
+def _summary(dataset, results, settings):
+    """The page's title, what was run and the leaderboard."""
+    return [
         "# skdeep ladder report",
         "",
         f"{dataset.name}: {len(dataset.X_train)} training and {len(dataset.X_test)} test "
@@ -130,6 +120,12 @@ def write_report(directory, dataset, results, settings):
         "",
         _markdown_table(results),
         "",
+    ]
+
+
+def _best_model(dataset, best, directory):
+    """The best model's section: its confusion matrix and its mistakes."""
+    lines = [
         f"## Best model: {best['name']}",
         "",
         f"Chosen by cross-validated accuracy ({best['cv_mean']:.3f}); its test accuracy "
@@ -140,37 +136,44 @@ def write_report(directory, dataset, results, settings):
     ]
     mistakes = _mistakes(dataset, best, directory)
     if mistakes:
-        sections += ["Misclassified test images, one row per predicted class (its "
-                     "number of mistakes in brackets):", "", f"![mistakes]({mistakes})", ""]
+        lines += ["Misclassified test images, one row per predicted class (its "
+                  "number of mistakes in brackets):", "", f"![mistakes]({mistakes})", ""]
+    return lines
 
-    networks = [(r, _history(r, directory)) for r in results
-                if r["kind"] in ("network", "convnet")]
-    networks = [(r, path) for r, path in networks if path]
-    if networks:
-        sections += ["## Learning curves", "",
-                     "Training loss per iteration and accuracies per epoch of the refit "
-                     "networks (validation: the share they hold out to choose their best "
-                     "epoch).", ""]
-        for r, path in networks:
-            sections += [f"### {r['name']}", "", f"![{r['name']} history]({path})", ""]
 
-    linear = [r for r in results if r["kind"] == "linear"]
-    if linear:
-        sections += ["## Class templates", "",
-                     "The weights of each class of the linear classifiers, seen as images "
-                     "(weights on standardized pixels).",
-                     ""]
-        for r in linear:
-            sections += [f"### {r['name']}", "",
-                         f"![{r['name']} templates]({_templates(dataset, r, directory)})", ""]
+def _figures(title, intro, figures):
+    """A section of one figure per model, ``figures`` being (model name, what, file)."""
+    if not figures:
+        return []
+    lines = [f"## {title}", ""] + ([intro, ""] if intro else [])
+    for name, what, filename in figures:
+        lines += [f"### {name}", "", f"![{name} {what}]({filename})", ""]
+    return lines
 
-    convnets = [(r, _filters(r, directory)) for r in results if r["kind"] == "convnet"]
-    convnets = [(r, path) for r, path in convnets if path]
-    if convnets:
-        sections += ["## First-layer filters", ""]
-        for r, path in convnets:
-            sections += [f"### {r['name']}", "", f"![{r['name']} filters]({path})", ""]
 
+def write_report(directory, dataset, results, settings):
+    """Write ``report.md`` and its figures into ``directory``; return the page's path.
+
+    ``settings`` is a short text (the command's options) printed under the title.
+    """
+    os.makedirs(directory, exist_ok=True)
+    histories = [(r["name"], "history", _history(r, directory)) for r in results
+                 if r["kind"] in ("network", "convnet")]
+    templates = [(r["name"], "templates", _templates(dataset, r, directory))
+                 for r in results if r["kind"] == "linear"]
+    filters = [(r["name"], "filters", _filters(r, directory))
+               for r in results if r["kind"] == "convnet"]
+    sections = (
+        _summary(dataset, results, settings)
+        + _best_model(dataset, best_result(results), directory)
+        + _figures("Learning curves",
+                   "Training loss per iteration and accuracies per epoch of the refit "
+                   "networks (validation: the share they hold out to choose their best "
+                   "epoch).", [figure for figure in histories if figure[2]])
+        + _figures("Class templates",
+                   "The weights of each class of the linear classifiers, seen as images "
+                   "(weights on standardized pixels).", templates)
+        + _figures("First-layer filters", None, filters))
     page = os.path.join(directory, "report.md")
     with open(page, "w", encoding="utf-8") as f:
         f.write("\n".join(sections))
