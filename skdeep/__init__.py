@@ -1,8 +1,8 @@
 """skdeep: the CS231n image-classification stack as scikit-learn estimators.
 
 k-nearest neighbours, multiclass linear SVM and softmax classifiers, fully connected
-networks, HOG and colour-histogram features, each a scikit-learn estimator, with hot
-loops compiled by Pythran.  (Convolutional networks are in the spec but not built yet.)
+and convolutional networks, HOG and colour-histogram features, each a scikit-learn
+estimator, with hot loops compiled by Pythran.
 
 Estimators are imported on first use, so ``import skdeep`` stays cheap.
 """

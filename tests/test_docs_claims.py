@@ -3,12 +3,24 @@
 docs/features.md: HOG of uint8 images is bit for bit scikit-image's with the L1 block
 norms and within 1e-15 relative with the L2 ones.  docs/neural_network.md: a row's
 network scores never depend on which other rows share its batch.
+
+Also the inventories the docs give: README's table of estimators lists every public
+estimator, and every number of kernels the docs state is the number there are.
 """
+import pathlib
+import re
+
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 
+import skdeep
 from skdeep import HOGTransformer, MLPClassifier
+from skdeep._kernels import kernel_names
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+NUMBER_WORDS = ("zero one two three four five six seven eight nine ten eleven twelve"
+                .split())
 
 # the tolerances the docs state (see the module docstring)
 HOG_L2_RTOL = 1e-15
@@ -61,3 +73,32 @@ def test_network_scores_do_not_depend_on_batching(kwargs):
     np.testing.assert_array_equal(clf.predict(X),
                                   np.concatenate([clf.predict(X[i:i + 1])
                                                   for i in range(len(X))]))
+
+
+def test_readme_estimator_table_lists_every_public_estimator():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("\n## Estimators\n", 1)[1].split("\n## ", 1)[0]
+    listed = re.findall(r"^\| `(\w+)` \|", table, flags=re.MULTILINE)
+    public_classes = [name for name in skdeep.__all__
+                      if isinstance(getattr(skdeep, name), type)]
+    assert sorted(listed) == sorted(public_classes)
+
+
+def _stated_kernel_counts(text):
+    """Each "N kernels" (N a numeral or a word up to twelve) in ``text``, as an int."""
+    number = r"\d+|" + "|".join(NUMBER_WORDS)
+    return [int(n) if n.isdigit() else NUMBER_WORDS.index(n.lower())
+            for n in re.findall(rf"\b({number})\s+(?:compiled\s+)?kernels\b", text,
+                                flags=re.IGNORECASE)]
+
+
+def test_every_number_of_kernels_the_docs_state_is_the_real_one():
+    assert _stated_kernel_counts("all five kernels, 6 compiled kernels") == [5, 6]
+    pages = [ROOT / "README.md", ROOT / "DEVELOPERS.md",
+             *sorted((ROOT / "docs").glob("*.md")), *sorted((ROOT / "docs").glob("*.rst"))]
+    stated = {page.name: _stated_kernel_counts(page.read_text(encoding="utf-8"))
+              for page in pages}
+    stated["skdeep.__doc__"] = _stated_kernel_counts(skdeep.__doc__)
+    n_kernels = len(kernel_names())
+    assert {name: counts for name, counts in stated.items()
+            if any(count != n_kernels for count in counts)} == {}

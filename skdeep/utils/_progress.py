@@ -1,4 +1,10 @@
-"""Progress lines for long work, the one format every ``verbose`` estimator prints."""
+"""Progress lines of the transformers and the neighbour search over many rows.
+
+What ``HOGTransformer``, ``HSVHistogramTransformer`` and ``KNNClassifier`` print
+when ``verbose``, in one format.  Training prints other lines: the networks'
+through :class:`skdeep.nn.solver.Solver`, the linear classifiers' through their
+SGD loop in ``skdeep/linear_model/_sgd.py``.
+"""
 import sys
 import threading
 import time
