@@ -127,7 +127,7 @@ class HOGTransformer(_ImageFeatures):
     (4, 324)
     """
 
-    def __init__(self, image_shape=None, orientations=9, pixels_per_cell=(8, 8),
+    def __init__(self, image_shape=None, *, orientations=9, pixels_per_cell=(8, 8),
                  cells_per_block=(3, 3), block_norm="L2-Hys", transform_sqrt=False,
                  verbose=0):
         self.image_shape = image_shape
@@ -265,7 +265,7 @@ class HSVHistogramTransformer(_ImageFeatures):
     array([[0.5, 0. , 0.5]])
     """
 
-    def __init__(self, image_shape=None, nbin=10, verbose=0):
+    def __init__(self, image_shape=None, *, nbin=10, verbose=0):
         self.image_shape = image_shape
         self.nbin = nbin
         self.verbose = verbose

@@ -11,7 +11,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from .._loss import softmax_loss, svm_loss
 from ..utils._threads import with_blas_single_thread
 from ..utils._classifier import ScoresClassifierMixin, SoftmaxProbaMixin
-from ..utils._validation import encode_labels
+from ..utils._validation import apply_class_weight, encode_labels
 from ._sgd import train_linear_sgd
 
 
@@ -48,19 +48,20 @@ class _BaseLinearClassifier(ScoresClassifierMixin, ClassifierMixin, BaseEstimato
         "reg": [Interval(Real, 0, np.inf, closed="left")],
         "num_iters": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "class_weight": [StrOptions({"balanced"}), dict, None],
         "dtype": [StrOptions({"float32", "float64"}),
                   Options(type, {np.float32, np.float64})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
 
-    def __init__(
-        self, learning_rate, reg, num_iters, batch_size, dtype, random_state, verbose
-    ):
+    def __init__(self, learning_rate, reg, *, num_iters, batch_size, class_weight,
+                 dtype, random_state, verbose):
         self.learning_rate = learning_rate
         self.reg = reg
         self.num_iters = num_iters
         self.batch_size = batch_size
+        self.class_weight = class_weight
         self.dtype = dtype
         self.random_state = random_state
         self.verbose = verbose
@@ -86,7 +87,8 @@ class _BaseLinearClassifier(ScoresClassifierMixin, ClassifierMixin, BaseEstimato
             loss of a batch estimates the weighted mean loss over the data.
             Integer weights draw exactly what the data with each row repeated
             ``weight`` times draws; rows of weight zero are never drawn (nor
-            count as classes).  None means equal weights.
+            count as classes).  None means equal weights.  Multiplied by the
+            weights of ``class_weight``.
 
         Returns
         -------
@@ -108,6 +110,8 @@ class _BaseLinearClassifier(ScoresClassifierMixin, ClassifierMixin, BaseEstimato
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
                                                  ensure_non_negative=True)
+        sample_weight = apply_class_weight(self, y, sample_weight)
+        if sample_weight is not None:
             # rows of weight zero are as good as absent, also for the classes
             kept = sample_weight > 0
             if not kept.all():
@@ -160,6 +164,15 @@ class LinearSVMClassifier(_BaseLinearClassifier):
         Rows per step, drawn with replacement (may exceed ``n_samples``, as
         long as the batch buffers fit in the size of the training data or in
         scikit-learn's ``working_memory``).
+    class_weight : dict, 'balanced' or None, default=None
+        Weights of the classes, as scikit-learn's ``SGDClassifier`` defines
+        them, multiplying ``sample_weight`` (so a class weighing ``w`` is drawn
+        as if each of its rows were weighted ``w``): a dict ``{label: weight}``
+        (classes it leaves out weigh 1; a label that is not a class of ``y``
+        is an error), or ``'balanced'``, each class weighing ``n_samples /
+        (n_classes * count)`` with its count in ``y``, which trains exactly as
+        ``sample_weight=compute_sample_weight('balanced', y)``.  None: every
+        class weighs 1.
     dtype : {'float32', 'float64'}, default='float32'
         The dtype training computes in, whatever the dtype of ``X``: float64
         input (what ``StandardScaler`` hands over) is converted a batch at a
@@ -225,8 +238,10 @@ class LinearSVMClassifier(_BaseLinearClassifier):
         self,
         learning_rate=1e-3,
         reg=1e-5,
+        *,
         num_iters=1500,
         batch_size=200,
+        class_weight=None,
         dtype="float32",
         random_state=None,
         verbose=0,
@@ -236,6 +251,7 @@ class LinearSVMClassifier(_BaseLinearClassifier):
             reg=reg,
             num_iters=num_iters,
             batch_size=batch_size,
+            class_weight=class_weight,
             dtype=dtype,
             random_state=random_state,
             verbose=verbose,
@@ -265,6 +281,15 @@ class SoftmaxClassifier(SoftmaxProbaMixin, _BaseLinearClassifier):
         Rows per step, drawn with replacement (may exceed ``n_samples``, as
         long as the batch buffers fit in the size of the training data or in
         scikit-learn's ``working_memory``).
+    class_weight : dict, 'balanced' or None, default=None
+        Weights of the classes, as scikit-learn's ``SGDClassifier`` defines
+        them, multiplying ``sample_weight`` (so a class weighing ``w`` is drawn
+        as if each of its rows were weighted ``w``): a dict ``{label: weight}``
+        (classes it leaves out weigh 1; a label that is not a class of ``y``
+        is an error), or ``'balanced'``, each class weighing ``n_samples /
+        (n_classes * count)`` with its count in ``y``, which trains exactly as
+        ``sample_weight=compute_sample_weight('balanced', y)``.  None: every
+        class weighs 1.
     dtype : {'float32', 'float64'}, default='float32'
         The dtype training computes in, whatever the dtype of ``X``: float64
         input (what ``StandardScaler`` hands over) is converted a batch at a
@@ -330,8 +355,10 @@ class SoftmaxClassifier(SoftmaxProbaMixin, _BaseLinearClassifier):
         self,
         learning_rate=1e-2,
         reg=1e-5,
+        *,
         num_iters=1500,
         batch_size=200,
+        class_weight=None,
         dtype="float32",
         random_state=None,
         verbose=0,
@@ -341,6 +368,7 @@ class SoftmaxClassifier(SoftmaxProbaMixin, _BaseLinearClassifier):
             reg=reg,
             num_iters=num_iters,
             batch_size=batch_size,
+            class_weight=class_weight,
             dtype=dtype,
             random_state=random_state,
             verbose=verbose,

@@ -83,7 +83,7 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
     0.965
     """
 
-    def __init__(self, n_neighbors=5, metric="l2", n_jobs=None, working_memory=None,
+    def __init__(self, n_neighbors=5, metric="l2", *, n_jobs=None, working_memory=None,
                  verbose=0):
         self.n_neighbors = n_neighbors
         self.metric = metric

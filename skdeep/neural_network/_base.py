@@ -22,7 +22,8 @@ from ..nn.solver import Solver
 from ..utils._row_groups import are_whole_numbers, row_groups
 from ..utils._threads import with_blas_single_thread
 from ..utils._classifier import ScoresClassifierMixin, SoftmaxProbaMixin
-from ..utils._validation import check_at_least_two_classes, encode_labels, row_chunks
+from ..utils._validation import (apply_class_weight, check_at_least_two_classes,
+                                 encode_labels, row_chunks)
 
 # Rows of every forward pass at prediction time, whatever working_memory says.
 # One fixed shape, padded when fewer rows remain, so that BLAS picks the same
@@ -148,8 +149,8 @@ class BaseNetClassifier(SoftmaxProbaMixin, ScoresClassifierMixin, ClassifierMixi
     (``dropout_keep_ratio``, ``update_rule``, ``learning_rate``, ``lr_decay``,
     ``reg``, ``weight_scale``, ``batch_size``, ``num_epochs``,
     ``validation_fraction``, ``early_stopping``, ``n_iter_no_change``,
-    ``warm_start``, ``dtype``, ``random_state``, ``verbose``); a subclass sets
-    them in its ``__init__``, merges its own constraints as
+    ``warm_start``, ``class_weight``, ``dtype``, ``random_state``, ``verbose``); a
+    subclass sets them in its ``__init__``, merges its own constraints as
     ``{**BaseNetClassifier._parameter_constraints, ...}`` and implements
     ``_build_model``, ``_architecture`` and, when needed, ``_model_input``.
     """
@@ -168,6 +169,7 @@ class BaseNetClassifier(SoftmaxProbaMixin, ScoresClassifierMixin, ClassifierMixi
         "early_stopping": ["boolean"],
         "n_iter_no_change": [_Number(Integral, 1, None, closed="left")],
         "warm_start": ["boolean"],
+        "class_weight": [StrOptions({"balanced"}), dict, None],
         "dtype": [StrOptions({"float32", "float64"}),
                   Options(type, {np.float32, np.float64})],
         "random_state": ["random_state"],
@@ -278,6 +280,7 @@ class BaseNetClassifier(SoftmaxProbaMixin, ScoresClassifierMixin, ClassifierMixi
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
                                                  ensure_non_negative=True)
+        sample_weight = apply_class_weight(self, y, sample_weight, classes, incremental)
         classes, y_encoded = self._encode_labels(y, classes, incremental, continuing,
                                                  sample_weight)
         rows, sample_weight = _weighted_rows(X, y_encoded, sample_weight)

@@ -120,6 +120,15 @@ class ConvNetClassifier(BaseNetClassifier):
     warm_start : bool, default=False
         When True, ``fit`` continues from the fitted network (same architecture
         and classes) instead of initializing a new one.
+    class_weight : dict, 'balanced' or None, default=None
+        Weights of the classes, as scikit-learn's ``SGDClassifier`` defines
+        them, multiplying ``sample_weight``: a dict ``{label: weight}``
+        (classes it leaves out weigh 1; a label that is not a class is an
+        error), or ``'balanced'``, each class weighing ``n_samples / (n_classes
+        * count)`` with its count in ``y``, which trains exactly as
+        ``sample_weight=compute_sample_weight('balanced', y)``; ``partial_fit``
+        refuses ``'balanced'``, as one call's counts are not the data's.  None:
+        every class weighs 1.
     dtype : {'float32', 'float64'}, default='float32'
         Dtype of training.  Predictions are always computed in float64 from
         the trained weights, in forward passes of a fixed number of images
@@ -198,15 +207,15 @@ class ConvNetClassifier(BaseNetClassifier):
         "test_flip": ["boolean"],
     }
 
-    def __init__(self, image_shape=None, num_filters=32, filter_size=7, pool_every=1,
-                 hidden_dim=100, normalization=None, num_groups=8, augment=False,
-                 dropout_keep_ratio=1.0, update_rule="adam", learning_rate=1e-3,
-                 lr_decay=1.0, lr_schedule="constant", warmup_fraction=0.0,
-                 nesterov=False, label_smoothing=0.0, weight_averaging=None,
-                 test_flip=False, reg=1e-4, weight_scale="he", batch_size=50,
-                 num_epochs=10, validation_fraction=0.1, early_stopping=False,
-                 n_iter_no_change=10, warm_start=False, dtype="float32",
-                 random_state=None, verbose=0):
+    def __init__(self, image_shape=None, num_filters=32, filter_size=7, *,
+                 pool_every=1, hidden_dim=100, normalization=None, num_groups=8,
+                 augment=False, dropout_keep_ratio=1.0, update_rule="adam",
+                 learning_rate=1e-3, lr_decay=1.0, lr_schedule="constant",
+                 warmup_fraction=0.0, nesterov=False, label_smoothing=0.0,
+                 weight_averaging=None, test_flip=False, reg=1e-4, weight_scale="he",
+                 batch_size=50, num_epochs=10, validation_fraction=0.1,
+                 early_stopping=False, n_iter_no_change=10, warm_start=False,
+                 class_weight=None, dtype="float32", random_state=None, verbose=0):
         self.image_shape = image_shape
         self.num_filters = num_filters
         self.filter_size = filter_size
@@ -233,6 +242,7 @@ class ConvNetClassifier(BaseNetClassifier):
         self.early_stopping = early_stopping
         self.n_iter_no_change = n_iter_no_change
         self.warm_start = warm_start
+        self.class_weight = class_weight
         self.dtype = dtype
         self.random_state = random_state
         self.verbose = verbose
@@ -293,10 +303,12 @@ class ConvNetClassifier(BaseNetClassifier):
         images = X.reshape((X.shape[0],) + tuple(self.image_shape_))
         return np.ascontiguousarray(images.transpose(0, 3, 1, 2), dtype=dtype)
 
-    def _solver_options(self, incremental):
+    def _model_settings(self):
         # not architecture: a warm start or partial_fit may change them
-        self.model_.label_smoothing = self.label_smoothing
-        self.model_.test_flip = self.test_flip
+        return {**super()._model_settings(), "label_smoothing": self.label_smoothing,
+                "test_flip": self.test_flip}
+
+    def _solver_options(self, incremental):
         options = {
             "augment": self.augment,
             "weight_averaging": self.weight_averaging,

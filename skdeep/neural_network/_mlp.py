@@ -64,6 +64,15 @@ class MLPClassifier(BaseNetClassifier):
     warm_start : bool, default=False
         When True, ``fit`` continues from the fitted network (same architecture
         and classes) instead of initializing a new one; the optimizer restarts.
+    class_weight : dict, 'balanced' or None, default=None
+        Weights of the classes, as scikit-learn's ``SGDClassifier`` defines
+        them, multiplying ``sample_weight``: a dict ``{label: weight}``
+        (classes it leaves out weigh 1; a label that is not a class is an
+        error), or ``'balanced'``, each class weighing ``n_samples / (n_classes
+        * count)`` with its count in ``y``, which trains exactly as
+        ``sample_weight=compute_sample_weight('balanced', y)``; ``partial_fit``
+        refuses ``'balanced'``, as one call's counts are not the data's.  None:
+        every class weighs 1.
     dtype : {'float32', 'float64'}, default='float32'
         Dtype of the training computation.  Predictions are always computed in
         float64 from the trained weights, in forward passes of a fixed number of
@@ -154,12 +163,12 @@ class MLPClassifier(BaseNetClassifier):
         "normalization": [StrOptions(set(NORMALIZATIONS)), None],
     }
 
-    def __init__(self, hidden_layer_sizes=(100,), dropout_keep_ratio=1.0,
+    def __init__(self, hidden_layer_sizes=(100,), *, dropout_keep_ratio=1.0,
                  normalization=None, update_rule="adam", learning_rate=1e-3,
                  lr_decay=1.0, reg=1e-4, weight_scale="he", batch_size=200,
                  num_epochs=100, validation_fraction=0.1, early_stopping=False,
-                 n_iter_no_change=10, warm_start=False, dtype="float32",
-                 random_state=None, verbose=0):
+                 n_iter_no_change=10, warm_start=False, class_weight=None,
+                 dtype="float32", random_state=None, verbose=0):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.dropout_keep_ratio = dropout_keep_ratio
         self.normalization = normalization
@@ -174,6 +183,7 @@ class MLPClassifier(BaseNetClassifier):
         self.early_stopping = early_stopping
         self.n_iter_no_change = n_iter_no_change
         self.warm_start = warm_start
+        self.class_weight = class_weight
         self.dtype = dtype
         self.random_state = random_state
         self.verbose = verbose

@@ -1,6 +1,8 @@
-"""Label encoding and row chunking shared by the estimators."""
+"""Label encoding, class weights and row chunking shared by the estimators."""
+from numbers import Real
+
 import numpy as np
-from sklearn.utils import gen_batches
+from sklearn.utils import compute_class_weight, gen_batches
 from sklearn.utils._chunking import get_chunk_n_rows
 from sklearn.utils.multiclass import check_classification_targets
 
@@ -69,6 +71,91 @@ def encode_labels(estimator, y, min_classes=2):
     if min_classes == 2:
         check_at_least_two_classes(estimator, classes)
     return classes, y_encoded.reshape(-1)
+
+
+def _check_class_weight_dict(class_weight, classes):
+    """Refuse a ``class_weight`` dict with unknown labels or weights that are no weights."""
+    known = set(classes.tolist())
+    unknown = [label for label in class_weight if label not in known]
+    if unknown:
+        raise ValueError(
+            f"class_weight has labels {unknown!r} that are not classes of y; the "
+            f"classes are {classes.tolist()!r}."
+        )
+    for label, weight in class_weight.items():
+        if (not isinstance(weight, Real) or isinstance(weight, (bool, np.bool_))
+                or not 0 <= weight < np.inf):
+            raise ValueError(
+                f"class_weight must map each label to a non-negative number; got "
+                f"{weight!r} for label {label!r}."
+            )
+
+
+def apply_class_weight(estimator, y, sample_weight, classes=None, incremental=False):
+    """``sample_weight`` times the weight of each sample's class, as ``SGDClassifier``.
+
+    ``estimator.class_weight`` is None (weights unchanged), ``'balanced'``
+    (class ``c`` weighs ``n_samples / (n_classes * count(c))``, counted in
+    ``y``, so the result is ``compute_sample_weight('balanced', y)`` when
+    ``sample_weight`` is None) or a dict ``{label: weight}`` (absent classes
+    weigh 1).
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        Its ``class_weight`` is applied; it is named in the messages.
+    y : ndarray of shape (n_samples,)
+        Validated labels, of any type.
+    sample_weight : ndarray of shape (n_samples,) or None
+        Validated non-negative weights; None means ones.
+    classes : array-like of shape (n_classes,), default=None
+        With ``incremental``, the classes declared to ``partial_fit``, which a
+        dict's labels may name although ``y`` lacks them; ``classes_`` of a
+        fitted estimator when None.  Otherwise the classes are those of ``y``.
+    incremental : bool, default=False
+        Whether the weights are for ``partial_fit``, where ``'balanced'`` is
+        refused: one call's counts are not the data's.
+
+    Returns
+    -------
+    sample_weight : ndarray of shape (n_samples,) or None
+        None only when both ``class_weight`` and ``sample_weight`` are None.
+
+    Raises
+    ------
+    ValueError
+        When a dict names a label that is not a class, or maps one to a
+        negative or non-numeric weight; when ``'balanced'`` is asked of
+        ``partial_fit``; when no sample keeps a positive weight.
+    """
+    class_weight = estimator.class_weight
+    if class_weight is None:
+        return sample_weight
+    if incremental and isinstance(class_weight, str):
+        raise ValueError(
+            f"class_weight={class_weight!r} is not supported by partial_fit: one "
+            f"call's class counts are not the data's. Compute the weights on the "
+            f"whole training target with sklearn.utils.compute_class_weight("
+            f"{class_weight!r}, classes=classes, y=y) and pass them as a dict."
+        )
+    y_classes, y_encoded = encode_labels(estimator, y, min_classes=1)
+    if isinstance(class_weight, str):
+        weights = compute_class_weight(class_weight, classes=y_classes, y=y)
+    else:
+        if incremental and classes is None:
+            classes = getattr(estimator, "classes_", None)
+        _check_class_weight_dict(
+            class_weight, y_classes if classes is None else np.asarray(classes))
+        weights = np.array([float(class_weight.get(c, 1.0)) for c in y_classes])
+    weights = weights[y_encoded]
+    if sample_weight is not None:
+        weights *= sample_weight
+    if not weights.any():
+        raise ValueError(
+            f"class_weight={class_weight!r} leaves every sample a weight of zero"
+            + ("" if sample_weight is None else " (with sample_weight)") + "."
+        )
+    return weights
 
 
 def row_chunks(n_rows, bytes_per_row, working_memory=None, max_n_rows=None):
