@@ -325,3 +325,109 @@ def test_check_accuracy_and_astype_refuse_bad_arguments():
         solver.check_accuracy(X46, np.array([0, 1, 1, 1]), batch_size=0)
     with pytest.raises(TypeError, match="dtype must be a floating point dtype"):
         solver.model.astype(np.int32)
+
+
+# ---- every backward function checks its cache at entry -----------------------------
+
+def _backward_functions():
+    return [getattr(module, name) for module in (layers, layer_utils)
+            for name in module.__all__ if "_backward" in name]
+
+
+# a cache of the wrong kind of object, of every tuple length a cache has (0 to 8
+# entries) holding no arrays, and a list in place of a tuple
+MALFORMED_CACHES = [object(), ["x", "w"], *(("junk",) * k for k in range(9))]
+
+
+@pytest.mark.parametrize("backward", _backward_functions(), ids=lambda f: f.__name__)
+@pytest.mark.parametrize("cache", MALFORMED_CACHES, ids=repr)
+def test_every_backward_refuses_a_malformed_cache_naming_it(backward, cache):
+    # the message names the cache and the forward function that makes it; without
+    # the check these were "cannot unpack", "has no attribute 'shape'" or a result
+    producer = backward.__name__.replace("_backward_alt", "_forward").replace(
+        "_backward", "_forward")
+    with pytest.raises(ValueError, match=rf"^cache(\[\d\])? .*{producer}"):
+        backward(np.ones((2, 3, 4, 4)), cache)
+
+
+def test_the_backward_functions_are_enumerated():
+    names = {f.__name__ for f in _backward_functions()}
+    assert {"conv_backward_naive", "max_pool_backward_fast", "spatial_groupnorm_backward",
+            "conv_relu_pool_backward", "conv_norm_relu_pool_backward",
+            "affine_backward"} <= names
+
+
+CONV_PARAM = {"stride": 1, "pad": 1}
+POOL_PARAM = {"pool_height": 2, "pool_width": 2, "stride": 2}
+X4 = rng.randn(2, 4, 4, 4)
+W4 = rng.randn(4, 4, 3, 3)
+B4 = np.zeros(4)
+
+
+def _caches():
+    """Train-mode caches of the convolution, pooling and spatial layers."""
+    gn = (np.ones((1, 4, 1, 1)), np.zeros((1, 4, 1, 1)))
+    return {
+        "conv": layers.conv_forward_fast(X4, W4, B4, CONV_PARAM)[1],
+        "pool": layers.max_pool_forward_fast(X4, POOL_PARAM)[1],
+        "pool_naive": layers.max_pool_forward_naive(X4, POOL_PARAM)[1],
+        "spatial_bn": layers.spatial_batchnorm_forward(X4, np.ones(4), np.zeros(4),
+                                                       {"mode": "train"})[1],
+        "spatial_gn": layers.spatial_groupnorm_forward(X4, *gn, 2, {})[1],
+        "conv_relu_pool": layer_utils.conv_relu_pool_forward(X4, W4, B4, CONV_PARAM,
+                                                             POOL_PARAM)[1],
+        "conv_norm_relu": layer_utils.conv_norm_relu_forward(
+            X4, W4, B4, *gn, CONV_PARAM, {"G": 2}, "groupnorm")[1],
+    }
+
+
+@pytest.mark.parametrize("backward, cache_of, match", [
+    # another layer's cache of the same length: each used to fail inside the
+    # backward pass ("tuple has no attribute 'shape'", "cannot reshape", ...)
+    (layers.max_pool_backward_fast, "conv_relu_pool",
+     r"cache must be the tuple returned by max_pool_forward_fast, but its entry 0 is "
+     r"tuple, not ndarray"),
+    (layers.conv_backward_fast, "conv_norm_relu", r"cache must be the tuple of 4 entries "
+                                                  r"returned by conv_forward_fast, got "
+                                                  r"tuple of 3 entries"),
+    (layers.max_pool_backward_naive, "spatial_bn",
+     r"cache must be the tuple returned by max_pool_forward_naive, but its entry 0 is "
+     r"tuple, not ndarray"),
+    (layers.spatial_batchnorm_backward, "pool_naive",
+     r"cache must be the tuple returned by spatial_batchnorm_forward, but its entry 0 "
+     r"is ndarray, not tuple"),
+    (layers.spatial_groupnorm_backward, "conv_norm_relu",
+     r"cache must be the tuple of 2 entries returned by spatial_groupnorm_forward"),
+    (layer_utils.conv_relu_backward, "spatial_gn",
+     r"cache must be the tuple returned by conv_relu_forward, but its entry 1 is "
+     r"tuple, not ndarray"),
+    (layer_utils.conv_relu_pool_backward, "pool",
+     r"cache must be the tuple returned by conv_relu_pool_forward, but its entry 0 is "
+     r"ndarray, not tuple"),
+    (layer_utils.conv_norm_relu_backward, "conv_relu_pool",
+     r"cache must be the tuple returned by conv_norm_relu_forward, but its entry 1 is "
+     r"ndarray, not tuple or None"),
+    (layer_utils.conv_norm_relu_pool_backward, "conv_relu_pool",
+     r"cache must be the tuple of 2 entries returned by conv_norm_relu_pool_forward, "
+     r"got tuple of 3 entries"),
+])
+def test_backward_refuses_another_layers_cache(backward, cache_of, match):
+    with pytest.raises(ValueError, match=match):
+        backward(np.ones((2, 4, 4, 4)), _caches()[cache_of])
+
+
+def test_both_spatial_normalizations_cache_the_input_shape_first():
+    # one documented order, (x_shape, norm_cache); groupnorm used to put the shape last
+    caches = _caches()
+    for name in ("spatial_bn", "spatial_gn"):
+        x_shape, norm_cache = caches[name]
+        assert x_shape == X4.shape
+        assert isinstance(norm_cache, tuple) and len(norm_cache) == 8
+
+
+def test_spatial_batchnorm_backward_on_a_test_mode_cache_says_so():
+    _, cache = layers.spatial_batchnorm_forward(X4, np.ones(4), np.zeros(4),
+                                                {"mode": "test"})
+    with pytest.raises(ValueError, match=r"cache\[1\] is None: spatial_batchnorm_forward "
+                                         r"keeps no cache in test mode"):
+        layers.spatial_batchnorm_backward(np.ones_like(X4), cache)

@@ -49,8 +49,19 @@ def check_mode(param, name):
     return check_choice(param["mode"], f"{name}['mode']", ("train", "test"))
 
 
-def check_cache(cache, length, producer, name="cache"):
+def _type_names(kind):
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    names = ["None" if k is type(None) else k.__name__ for k in kinds]
+    return " or ".join(names)
+
+
+def check_cache(cache, length, producer, name="cache", types=None):
     """Refuse a cache that is not the tuple ``producer`` returns in train mode.
+
+    A backward function calls it first, so that a cache from another layer, from
+    a test-mode forward pass or of the wrong shape of tuple is refused with a
+    message naming the cache and its producer, not found out deep inside the
+    backward pass.  It reads types and lengths only.
 
     Parameters
     ----------
@@ -61,12 +72,15 @@ def check_cache(cache, length, producer, name="cache"):
     producer : str
         The forward function that makes it, named in the message.
     name : str, default="cache"
+        The cache's name, for the message (``"cache[1]"`` for a nested cache).
+    types : sequence of (type, tuple of types or None), default=None
+        The type of each entry, as ``isinstance`` takes it; None accepts anything.
 
     Raises
     ------
     ValueError
-        When ``cache`` is None (a forward run in test mode keeps no cache) or is
-        not a tuple of ``length`` entries.
+        When ``cache`` is None (a forward run in test mode keeps no cache), is
+        not a tuple of ``length`` entries, or an entry is not of its type.
     """
     if cache is None:
         raise ValueError(
@@ -79,3 +93,9 @@ def check_cache(cache, length, producer, name="cache"):
             f"got {type(cache).__name__}"
             f"{f' of {len(cache)} entries' if isinstance(cache, tuple) else ''}."
         )
+    for i, (entry, kind) in enumerate(zip(cache, types or ())):
+        if kind is not None and not isinstance(entry, kind):
+            raise ValueError(
+                f"{name} must be the tuple returned by {producer}, but its entry {i} "
+                f"is {type(entry).__name__}, not {_type_names(kind)}."
+            )

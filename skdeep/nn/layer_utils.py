@@ -1,9 +1,11 @@
 """Sandwich layers: common sequences of layers as one forward and one backward call.
 
 Each is a composition of the functions in :mod:`skdeep.nn.layers`; the cache is
-the tuple of the inner caches.  The one exception is a convolution's batchnorm and
+the tuple of the inner caches, and each backward function checks it at entry.  The one exception is a convolution's batchnorm and
 ReLU, which run fused (see :func:`conv_norm_relu_forward`).
 """
+import numpy as np
+
 from ._checks import check_cache, check_choice
 from .layers import (
     _spatial_batchnorm_relu_backward,
@@ -62,7 +64,9 @@ def affine_relu_forward(x, w, b):
     out : ndarray of shape (N, M)
         Output of the layer.
     cache : tuple
-        For :func:`affine_relu_backward`.
+        ``(fc_cache, relu_cache)``, the caches of
+        :func:`~skdeep.nn.layers.affine_forward` and
+        :func:`~skdeep.nn.layers.relu_forward`, for :func:`affine_relu_backward`.
     """
     a, fc_cache = affine_forward(x, w, b)
     out, relu_cache = relu_forward(a)
@@ -90,7 +94,7 @@ def affine_relu_backward(dout, cache, *, compute_dx=True):
     db : ndarray of shape (M,)
         Gradient with respect to ``b``.
     """
-    check_cache(cache, 2, "affine_relu_forward")
+    check_cache(cache, 2, "affine_relu_forward", types=(tuple, np.ndarray))
     fc_cache, relu_cache = cache
     da = relu_backward(dout, relu_cache)
     return affine_backward(da, fc_cache, compute_dx=compute_dx)
@@ -127,7 +131,9 @@ def affine_norm_relu_forward(x, w, b, gamma, beta, norm_param, normalization):
     out : ndarray of shape (N, M)
         Output of the layer.
     cache : tuple
-        For :func:`affine_norm_relu_backward`.
+        ``(fc_cache, norm_cache, relu_cache, normalization)``: the caches of the
+        three layers and the normalization's name, for
+        :func:`affine_norm_relu_backward`.
     """
     norm_forward, _ = _norm_layer(normalization)
     a, fc_cache = affine_forward(x, w, b)
@@ -161,7 +167,8 @@ def affine_norm_relu_backward(dout, cache, *, compute_dx=True):
     dbeta : ndarray of shape (M,)
         Gradient with respect to ``beta``.
     """
-    check_cache(cache, 4, "affine_norm_relu_forward")
+    check_cache(cache, 4, "affine_norm_relu_forward",
+                types=(tuple, (tuple, type(None)), np.ndarray, str))
     fc_cache, norm_cache, relu_cache, normalization = cache
     _, norm_backward = _norm_layer(normalization)
     dan = relu_backward(dout, relu_cache)
@@ -217,6 +224,7 @@ def conv_relu_backward(dout, cache, *, compute_dx=True):
     db : ndarray of shape (F,)
         Gradient with respect to ``b``.
     """
+    check_cache(cache, 2, "conv_relu_forward", types=(tuple, np.ndarray))
     conv_cache, relu_cache = cache
     da = relu_backward(dout, relu_cache)
     return conv_backward_fast(da, conv_cache, compute_dx=compute_dx)
@@ -272,6 +280,7 @@ def conv_relu_pool_backward(dout, cache, *, compute_dx=True):
     db : ndarray of shape (F,)
         Gradient with respect to ``b``.
     """
+    check_cache(cache, 3, "conv_relu_pool_forward", types=(tuple, np.ndarray, tuple))
     conv_cache, relu_cache, pool_cache = cache
     ds = max_pool_backward_fast(dout, pool_cache)
     da = relu_backward(ds, relu_cache)
@@ -285,6 +294,7 @@ def _spatial_groupnorm_relu_forward(x, gamma, beta, gn_param):
 
 
 def _spatial_groupnorm_relu_backward(dout, cache):
+    check_cache(cache, 2, "_spatial_groupnorm_relu_forward", types=(tuple, np.ndarray))
     norm_cache, relu_cache = cache
     return spatial_groupnorm_backward(relu_backward(dout, relu_cache), norm_cache)
 
@@ -330,7 +340,11 @@ def conv_norm_relu_forward(x, w, b, gamma, beta, conv_param, norm_param, normali
         Output of the layer.
     cache : tuple
         ``(conv_cache, norm_relu_cache, normalization)`` for
-        :func:`conv_norm_relu_backward`.
+        :func:`conv_norm_relu_backward`: the cache of
+        :func:`~skdeep.nn.layers.conv_forward_fast`, the cache of the
+        normalization and ReLU (with groupnorm ``(groupnorm_cache, relu_cache)``;
+        with batchnorm the fused layers' ``(x_shape, x, mean, inv_std, gamma,
+        beta)``, None in test mode), and the normalization's name.
 
     Notes
     -----
@@ -369,6 +383,8 @@ def conv_norm_relu_backward(dout, cache, *, compute_dx=True):
     dgamma, dbeta : ndarray of the shape of gamma
         Gradients with respect to ``gamma`` and ``beta``.
     """
+    check_cache(cache, 3, "conv_norm_relu_forward",
+                types=(tuple, (tuple, type(None)), str))
     conv_cache, norm_relu_cache, normalization = cache
     _, norm_relu_backward = _norm_layer(normalization, _SPATIAL_NORM_RELU_LAYERS)
     da, dgamma, dbeta = norm_relu_backward(dout, norm_relu_cache)
@@ -436,6 +452,7 @@ def conv_norm_relu_pool_backward(dout, cache, *, compute_dx=True):
     dgamma, dbeta : ndarray of the shape of gamma
         Gradients with respect to ``gamma`` and ``beta``.
     """
+    check_cache(cache, 2, "conv_norm_relu_pool_forward", types=(tuple, tuple))
     cnr_cache, pool_cache = cache
     ds = max_pool_backward_fast(dout, pool_cache)
     return conv_norm_relu_backward(ds, cnr_cache, compute_dx=compute_dx)

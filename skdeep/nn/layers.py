@@ -112,7 +112,7 @@ def affine_backward(dout, cache, *, compute_dx=True):
     db : ndarray of shape (M,)
         Gradient with respect to ``b``.
     """
-    check_cache(cache, 3, "affine_forward")
+    check_cache(cache, 3, "affine_forward", types=(np.ndarray,) * 3)
     x, w, b = cache
     dout = check_array(dout, "dout")
     check_shape(dout, "dout", (x.shape[0], w.shape[1]),
@@ -246,7 +246,7 @@ def dropout_backward(dout, cache):
         Gradient with respect to ``x``; ``dout`` itself when the forward pass ran
         in test mode (the identity).
     """
-    check_cache(cache, 2, "dropout_forward")
+    check_cache(cache, 2, "dropout_forward", types=(dict, (np.ndarray, type(None))))
     dout = check_array(dout, "dout")
     _, mask = cache
     # the mask, not the dict's mode, says what the forward pass did: the dict is
@@ -274,6 +274,10 @@ def _normalize_forward(x, gamma, beta, eps, axis):
     out += beta
     cache = (x, xhat, mean, var, inv_std, gamma, eps, axis)
     return out, cache
+
+
+# what _normalize_forward caches: (x, xhat, mean, var, inv_std, gamma, eps, axis)
+_NORM_CACHE_TYPES = (np.ndarray,) * 6 + (float, (int, tuple))
 
 
 def _param_grad_axes(dout, gamma):
@@ -339,7 +343,7 @@ def _check_norm_inputs(x, gamma, beta, param, param_name):
 
 def _check_norm_backward(dout, cache, producer):
     """Entry checks of the batchnorm and layernorm backward passes."""
-    check_cache(cache, 8, producer)
+    check_cache(cache, 8, producer, types=_NORM_CACHE_TYPES)
     dout = check_array(dout, "dout")
     check_shape(dout, "dout", cache[1].shape, f"(the shape of the output of {producer})")
     return dout
@@ -606,6 +610,10 @@ def _pool_geometry(x, pool_param):
     return HH, WW, stride, H_out, W_out
 
 
+# (x, w, b, conv_param), the cache of both convolutions
+_CONV_CACHE_TYPES = (np.ndarray, np.ndarray, None, dict)
+
+
 def _check_dout(dout, shape):
     check_shape(check_array(dout, "dout"), "dout", shape, "(the shape of the layer's output)")
 
@@ -678,6 +686,7 @@ def conv_backward_naive(dout, cache):
     db : ndarray of shape (F,)
         Gradient with respect to ``b``.
     """
+    check_cache(cache, 4, "conv_forward_naive", types=_CONV_CACHE_TYPES)
     x, w, b, conv_param = cache
     stride, pad, H_out, W_out = _conv_geometry(x, w, b, conv_param)
     N, F = x.shape[0], w.shape[0]
@@ -753,6 +762,7 @@ def max_pool_backward_naive(dout, cache):
     dx : ndarray of shape (N, C, H, W)
         Gradient with respect to ``x``.
     """
+    check_cache(cache, 2, "max_pool_forward_naive", types=(np.ndarray, dict))
     x, pool_param = cache
     HH, WW, stride, H_out, W_out = _pool_geometry(x, pool_param)
     N, C = x.shape[:2]
@@ -891,6 +901,7 @@ def conv_backward_fast(dout, cache, *, compute_dx=True):
     db : ndarray of shape (F,)
         Gradient with respect to ``b``.
     """
+    check_cache(cache, 4, "conv_forward_fast", types=_CONV_CACHE_TYPES)
     x, w, b, conv_param = cache
     stride, pad, H_out, W_out = _conv_geometry(x, w, b, conv_param)
     N, C, H, W = x.shape
@@ -972,6 +983,7 @@ def max_pool_backward_fast(dout, cache):
     dx : ndarray of shape (N, C, H, W)
         Gradient with respect to ``x``.
     """
+    check_cache(cache, 3, "max_pool_forward_fast", types=(np.ndarray, dict, np.ndarray))
     x, pool_param, argmax = cache
     HH, WW, stride, H_out, W_out = _pool_geometry(x, pool_param)
     N, C = x.shape[:2]
@@ -1008,8 +1020,11 @@ def spatial_batchnorm_forward(x, gamma, beta, bn_param):
     out : ndarray of shape (N, C, H, W)
         Output of the layer.
     cache : tuple
-        ``(x_shape, batchnorm_cache)``: the input shape and the cache of
-        :func:`batchnorm_forward` on the (N * H * W, C) view (None in test mode).
+        ``(x_shape, norm_cache)``, the order of both spatial normalizations: the
+        shape of ``x``, and the cache of the shared normalization, ``(x, xhat,
+        mean, var, inv_std, gamma, eps, axis)`` over the (N, C, H * W) view of
+        ``x`` (the cache of :func:`batchnorm_forward` on its (N * H * W, C)
+        rows), or None in test mode.
 
     Raises
     ------
@@ -1023,6 +1038,16 @@ def spatial_batchnorm_forward(x, gamma, beta, bn_param):
     out, cache = _batchnorm(x.reshape(N, C, H * W), np.reshape(gamma, (1, C, 1)),
                             np.reshape(beta, (1, C, 1)), bn_param, eps, axis=(0, 2))
     return out.reshape(N, C, H, W), (x.shape, cache)
+
+
+def _check_spatial_cache(cache, producer):
+    """Entry check of the spatial normalizations' backward passes; returns the
+    ``(x_shape, norm_cache)`` that both forward passes cache."""
+    check_cache(cache, 2, producer, types=(tuple, (tuple, type(None))))
+    x_shape, norm_cache = cache
+    check_cache(x_shape, 4, producer, name="cache[0]", types=(int,) * 4)
+    check_cache(norm_cache, 8, producer, name="cache[1]", types=_NORM_CACHE_TYPES)
+    return x_shape, norm_cache
 
 
 def _check_spatial_norm_inputs(x, gamma, beta, bn_param):
@@ -1042,7 +1067,8 @@ def spatial_batchnorm_backward(dout, cache):
     dout : ndarray of shape (N, C, H, W)
         Upstream gradient.
     cache : tuple
-        The cache of :func:`spatial_batchnorm_forward` in train mode.
+        ``(x_shape, norm_cache)``, as :func:`spatial_batchnorm_forward` returns it
+        in train mode.
 
     Returns
     -------
@@ -1052,11 +1078,16 @@ def spatial_batchnorm_backward(dout, cache):
         Gradient with respect to ``gamma``.
     dbeta : ndarray of shape (C,)
         Gradient with respect to ``beta``.
+
+    Raises
+    ------
+    ValueError
+        When ``cache`` is not the one of a train-mode forward pass (a test-mode
+        forward keeps None), or ``dout`` does not have the shape of ``x``.
     """
-    x_shape, bn_cache = cache
+    x_shape, bn_cache = _check_spatial_cache(cache, "spatial_batchnorm_forward")
     _check_dout(dout, x_shape)
     N, C, H, W = x_shape
-    check_cache(bn_cache, 8, "spatial_batchnorm_forward")
     dx, dgamma, dbeta = _normalize_backward(np.reshape(dout, (N, C, H * W)), bn_cache)
     return dx.reshape(N, C, H, W), dgamma.ravel(), dbeta.ravel()
 
@@ -1098,7 +1129,8 @@ def _spatial_batchnorm_relu_forward(x, gamma, beta, bn_param):
 
 def _spatial_batchnorm_relu_backward(dout, cache):
     """Backward pass of :func:`_spatial_batchnorm_relu_forward`: dx, dgamma, dbeta."""
-    check_cache(cache, 6, "_spatial_batchnorm_relu_forward")
+    check_cache(cache, 6, "_spatial_batchnorm_relu_forward",
+                types=(tuple,) + (np.ndarray,) * 5)
     x_shape, x3, mean, inv_std, gamma, beta = cache
     _check_dout(dout, x_shape)
     C = x_shape[1]
@@ -1137,8 +1169,10 @@ def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
     out : ndarray of shape (N, C, H, W)
         Output of the layer.
     cache : tuple
-        For :func:`spatial_groupnorm_backward`: the cache of the shared
-        normalization on the (N, G, C // G, H, W) view, then ``x.shape``.
+        ``(x_shape, norm_cache)``, the order of both spatial normalizations: the
+        shape of ``x``, and the cache of the shared normalization, ``(x, xhat,
+        mean, var, inv_std, gamma, eps, axis)`` over the (N, G, C // G, H, W)
+        view of ``x``.
 
     Raises
     ------
@@ -1158,7 +1192,7 @@ def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
     out, cache = _normalize_forward(
         x.reshape(group_shape), gamma.reshape(param_shape), beta.reshape(param_shape),
         eps, axis=(2, 3, 4))
-    return out.reshape(x.shape), (cache, x.shape)
+    return out.reshape(x.shape), (x.shape, cache)
 
 
 def spatial_groupnorm_backward(dout, cache):
@@ -1169,7 +1203,7 @@ def spatial_groupnorm_backward(dout, cache):
     dout : ndarray of shape (N, C, H, W)
         Upstream gradient.
     cache : tuple
-        The cache returned by :func:`spatial_groupnorm_forward`.
+        ``(x_shape, norm_cache)``, as :func:`spatial_groupnorm_forward` returns it.
 
     Returns
     -------
@@ -1179,8 +1213,14 @@ def spatial_groupnorm_backward(dout, cache):
         Gradient with respect to ``gamma``.
     dbeta : ndarray of shape (1, C, 1, 1)
         Gradient with respect to ``beta``.
+
+    Raises
+    ------
+    ValueError
+        When ``cache`` is not the one :func:`spatial_groupnorm_forward` returns,
+        or ``dout`` does not have the shape of ``x``.
     """
-    norm_cache, x_shape = cache
+    x_shape, norm_cache = _check_spatial_cache(cache, "spatial_groupnorm_forward")
     _check_dout(dout, x_shape)
     group_shape = norm_cache[0].shape
     dx, dgamma, dbeta = _normalize_backward(dout.reshape(group_shape), norm_cache)
