@@ -1,4 +1,4 @@
-"""Training curves: loss per iteration, accuracies per epoch."""
+"""Training curves: losses, accuracies and learning rate per epoch, or loss per iteration."""
 from collections.abc import Mapping
 
 import numpy as np
@@ -30,6 +30,65 @@ def _curves(run):
     return curves
 
 
+# the columns of an epoch record (``history_``) that plot_history draws
+_EPOCH_COLUMNS = ("train_loss", "val_loss", "train_accuracy", "val_accuracy",
+                  "learning_rate")
+
+
+def _epoch_columns(run):
+    """The columns of a list of epoch records, or None when ``run`` is not one."""
+    if not (isinstance(run, (list, tuple)) and run and all(
+            isinstance(row, Mapping) and "train_loss" in row for row in run)):
+        return None
+    columns = {name: np.array([row.get(name, np.nan) for row in run], dtype=float)
+               for name in _EPOCH_COLUMNS}
+    columns["epoch"] = np.array([row.get("epoch", i) for i, row in enumerate(run, 1)])
+    return columns
+
+
+def _epoch_runs(history, labels):
+    """``[(label, columns)]`` when ``history`` is epoch records or a collection of them."""
+    single = _epoch_columns(history)
+    if single is not None:
+        return [(None if labels is None else labels[0], single)]
+    if isinstance(history, Mapping):
+        items = list(history.items())
+    elif isinstance(history, (list, tuple)):
+        items = list(enumerate(history))
+    else:
+        return None
+    runs = [(str(key) if labels is None else labels[i], _epoch_columns(run))
+            for i, (key, run) in enumerate(items)]
+    if not runs or any(columns is None for _, columns in runs):
+        return None
+    return runs
+
+
+def _plot_epochs(runs, axes):
+    """Loss, accuracy and learning rate per epoch, one colour per run, on 3 axes."""
+    several = len(runs) > 1
+    for i, (label, columns) in enumerate(runs):
+        color = f"C{i}"
+        prefix = f"{label} " if several else ""
+        for ax, metric in ((axes[0], "loss"), (axes[1], "accuracy")):
+            for split, style in (("train", "--"), ("val", "-o")):
+                values = columns[f"{split}_{metric}"]
+                if not np.all(np.isnan(values)):
+                    name = "validation" if split == "val" else "training"
+                    ax.plot(columns["epoch"], values, style, color=color, markersize=3,
+                            label=f"{prefix}{name}")
+        axes[2].plot(columns["epoch"], columns["learning_rate"], "-", color=color,
+                     label=label)
+    for ax, name in zip(axes, ("Loss", "Accuracy", "Learning rate")):
+        ax.set_xlabel("Epoch")
+        ax.set_ylabel(name)
+        ax.set_title(name)
+    axes[0].legend()
+    axes[1].legend()
+    if several:
+        axes[2].legend()
+
+
 def _runs(history, labels):
     """``([(label, curves)], several)``: the runs and whether several were given."""
     single = _curves(history)
@@ -47,36 +106,58 @@ def _runs(history, labels):
         runs.append((str(key) if labels is None else labels[i], curves))
     if not runs or len(runs) != len(items):
         raise TypeError(
-            "history must be a fitted skdeep network estimator, a "
-            "skdeep.nn.solver.Solver, a dict with 'loss_history' and "
+            "history must be epoch records (a network's history_), a fitted skdeep "
+            "network estimator, a skdeep.nn.solver.Solver, a dict with 'loss_history' and "
             "'train_acc_history' (and optionally 'val_acc_history'), or a dict or list "
             f"of those; got {type(history).__name__}."
         )
     return runs, True
 
 
-def plot_history(history, *, labels=None, axes=None, title=None):
-    """Plot the training loss per iteration and the accuracies per epoch.
+def _panels(axes, n_panels, what):
+    """``axes`` as a flat array of ``n_panels`` Axes, a new figure's by default."""
+    if axes is None:
+        plt = _import_pyplot()
+        _, axes = plt.subplots(1, n_panels, figsize=(5 * n_panels, 4),
+                               layout="constrained")
+    axes = np.asarray(axes, dtype=object).ravel()
+    if len(axes) != n_panels:
+        raise ValueError(f"axes must hold {n_panels} Axes for {what}, got {len(axes)}.")
+    return axes
 
-    One run gives two panels: the loss, and the training and validation
-    accuracies together.  Several runs (a dict or list of them) give three
-    panels, loss, training accuracy and validation accuracy, with one line per
-    run, to compare update rules, dropout or normalization settings.
+
+def plot_history(history, *, labels=None, axes=None, title=None):
+    """Plot training curves: per epoch from ``history_``, or per iteration.
+
+    Given epoch records, a fitted network's ``history_`` (or a Solver's
+    ``history``), draws three panels: the training and validation losses,
+    the training and validation accuracies, and the learning rate, each per
+    epoch (validation curves only where there was validation data).  A dict
+    ``{label: history_}`` or a list of them draws several runs, one colour
+    per run.
+
+    Given a fitted estimator, a Solver or a dict of its histories, draws the
+    training loss per iteration and the accuracies per epoch: two panels for
+    one run, three (loss, training accuracy, validation accuracy) for several.
 
     Parameters
     ----------
-    history : estimator, Solver, dict, or dict or list of those
-        A fitted :class:`~skdeep.neural_network.MLPClassifier` (or any estimator
-        with ``loss_history_``, ``train_acc_history_`` and ``val_acc_history_``),
-        a :class:`~skdeep.nn.solver.Solver` after ``train()``, or a dict with
-        ``loss_history``, ``train_acc_history`` and optionally
-        ``val_acc_history``.  A dict ``{label: run}`` or a list of runs plots
-        several runs.
+    history : list of dict, estimator, Solver, dict, or dict or list of those
+        Epoch records: a list of dicts with ``train_loss`` and optionally
+        ``val_loss``, ``train_accuracy``, ``val_accuracy``, ``learning_rate``
+        and ``epoch``, as ``history_`` of
+        :class:`~skdeep.neural_network.MLPClassifier` and
+        :class:`~skdeep.neural_network.ConvNetClassifier`.  Or a fitted
+        network (any estimator with ``loss_history_``, ``train_acc_history_``
+        and ``val_acc_history_``), a :class:`~skdeep.nn.solver.Solver` after
+        ``train()``, or a dict with ``loss_history``, ``train_acc_history`` and
+        optionally ``val_acc_history``.  A dict ``{label: run}`` or a list of
+        runs plots several runs.
     labels : list of str, default=None
         Legend labels of the runs; by default the dict keys or list positions.
     axes : array-like of matplotlib Axes, default=None
-        Where to draw: two axes for one run, three for several.  By default a new
-        figure is made.
+        Where to draw: three axes for epoch records; two for one run of
+        iteration losses, three for several.  By default a new figure is made.
     title : str, default=None
         Figure title.
 
@@ -85,29 +166,36 @@ def plot_history(history, *, labels=None, axes=None, title=None):
     axes : ndarray of matplotlib Axes
         The axes drawn on.
 
+    Raises
+    ------
+    TypeError
+        When ``history`` is none of the above.
+    ValueError
+        When ``axes`` does not hold as many axes as the plot has panels.
+
     Examples
     --------
     >>> from sklearn.datasets import load_digits
     >>> from skdeep import MLPClassifier
     >>> from skdeep.plotting import plot_history
     >>> X, y = load_digits(return_X_y=True)
+    >>> clf = MLPClassifier(num_epochs=5, random_state=0).fit(X / 16, y)
+    >>> axes = plot_history(clf.history_)  # doctest: +SKIP
     >>> runs = {rule: MLPClassifier(update_rule=rule, num_epochs=5,
     ...                             random_state=0).fit(X / 16, y)
     ...         for rule in ["sgd_momentum", "adam"]}
     >>> axes = plot_history(runs)  # doctest: +SKIP
     """
+    epoch_runs = _epoch_runs(history, labels)
+    if epoch_runs is not None:
+        axes = _panels(axes, 3, "epoch records")
+        _plot_epochs(epoch_runs, axes)
+        if title is not None:
+            axes[0].figure.suptitle(title)
+        return axes
     runs, several = _runs(history, labels)
     n_panels = 3 if several else 2
-    if axes is None:
-        plt = _import_pyplot()
-        fig, axes = plt.subplots(1, n_panels, figsize=(5 * n_panels, 4),
-                                 layout="constrained")
-    axes = np.asarray(axes, dtype=object).ravel()
-    if len(axes) != n_panels:
-        raise ValueError(
-            f"axes must hold {n_panels} Axes for {'several runs' if several else 'one run'}, "
-            f"got {len(axes)}."
-        )
+    axes = _panels(axes, n_panels, "several runs" if several else "one run")
 
     loss_ax = axes[0]
     for label, curves in runs:
