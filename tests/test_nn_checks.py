@@ -431,3 +431,67 @@ def test_spatial_batchnorm_backward_on_a_test_mode_cache_says_so():
     with pytest.raises(ValueError, match=r"cache\[1\] is None: spatial_batchnorm_forward "
                                          r"keeps no cache in test mode"):
         layers.spatial_batchnorm_backward(np.ones_like(X4), cache)
+
+
+# ---- grad_check_sparse's random_state ------------------------------------------------
+
+GRID = np.arange(12.0).reshape(3, 4)
+
+
+def _checked_positions(random_state, num_checks=6):
+    """The positions grad_check_sparse perturbs, read off the calls of f."""
+    x = GRID.copy()
+    seen = []
+
+    def f(point):
+        moved = np.argwhere(point != GRID)
+        seen.extend(tuple(int(i) for i in row) for row in moved)
+        return float(np.sum(point ** 2))
+
+    errors = gradcheck.grad_check_sparse(f, x, 2 * x, num_checks=num_checks,
+                                         random_state=random_state)
+    assert np.all(errors < 1e-7)  # the analytic gradient is right
+    np.testing.assert_array_equal(x, GRID)  # restored
+    return seen[::2]  # each position is perturbed twice, +h then -h
+
+
+def _expected_positions(draw, num_checks=6):
+    return [tuple(int(draw(m)) for m in GRID.shape) for _ in range(num_checks)]
+
+
+def test_grad_check_sparse_none_draws_from_numpys_global_state(capsys):
+    # as the CS231n notebooks use it: np.random.seed repeats the positions (a
+    # fresh unseeded RandomState used to make them unrepeatable)
+    np.random.seed(3)
+    positions = _checked_positions(None)
+    np.random.seed(3)
+    assert positions == _expected_positions(np.random.randint)
+
+
+def test_grad_check_sparse_int_seeds_its_own_state(capsys):
+    before = np.random.get_state()[1].copy()
+    positions = _checked_positions(7)
+    assert positions == _expected_positions(np.random.RandomState(7).randint)
+    np.testing.assert_array_equal(np.random.get_state()[1], before)
+
+
+def test_grad_check_sparse_draws_from_a_random_state_passed(capsys):
+    rng, twin = np.random.RandomState(5), np.random.RandomState(5)
+    positions = _checked_positions(rng)
+    assert positions == _expected_positions(twin.randint)
+    # the caller's source was drawn from, not copied: both are at the same place
+    assert rng.randint(10**9) == twin.randint(10**9)
+
+
+def test_grad_check_sparse_accepts_a_generator(capsys):
+    # used to fail: np.random.RandomState(Generator) is an error
+    positions = _checked_positions(np.random.default_rng(5))
+    assert positions == _expected_positions(np.random.default_rng(5).integers)
+
+
+def test_grad_check_sparse_refuses_other_random_states():
+    with pytest.raises(ValueError, match="random_state must be None, an int, a "
+                                         "numpy.random.RandomState or a numpy.random"
+                                         ".Generator, got 'seed'"):
+        gradcheck.grad_check_sparse(lambda x: 0.0, np.ones(3), np.zeros(3),
+                                    random_state="seed")

@@ -1,4 +1,4 @@
-"""Random sources of the network engine (private)."""
+"""Random sources of the network engine (private): the one way they are resolved."""
 import numbers
 
 import numpy as np
@@ -9,8 +9,13 @@ def as_rng(random_state):
 
     ``None`` is NumPy's global random state, as the CS231n code uses it, so
     ``np.random.seed`` makes a run repeatable; an int seeds a new ``RandomState``;
-    a ``RandomState`` or ``Generator`` is used as is.  skdeep's estimators always
-    pass a ``Generator`` of their own, so they never touch the global state.
+    a ``RandomState`` or ``Generator`` is used as is.
+
+    skdeep's estimators resolve their ``random_state`` as scikit-learn's do
+    (``sklearn.utils.check_random_state``): with an int or a ``RandomState`` they
+    never touch NumPy's global state, and with ``None`` they draw from it (the
+    networks draw one seed for their own Generators, the linear classifiers their
+    batches), which advances it and makes ``np.random.seed`` repeat their fits.
     """
     if random_state is None:
         return np.random.mtrand._rand
@@ -22,3 +27,11 @@ def as_rng(random_state):
         f"random_state must be None, an int, a numpy.random.RandomState or a "
         f"numpy.random.Generator, got {random_state!r}."
     )
+
+
+def random_index(rng, shape):
+    """A uniformly drawn position in an array of ``shape``, from a source of
+    :func:`as_rng` (a ``Generator`` draws integers with ``integers``, a
+    ``RandomState`` with ``randint``)."""
+    draw = rng.integers if isinstance(rng, np.random.Generator) else rng.randint
+    return tuple(int(draw(size)) for size in shape)

@@ -6,6 +6,7 @@ around 1e-2, which hide real bugs.
 import numpy as np
 
 from ._checks import check_array, check_int, check_number, check_shape
+from ._random import as_rng, random_index
 
 
 def _check_point(x, h):
@@ -121,8 +122,11 @@ def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, random_state=N
         Number of random positions.
     h : float, default=1e-5
         Step of the centered difference.
-    random_state : int, RandomState instance or None, default=None
-        Chooses the positions.
+    random_state : None, int, RandomState or Generator, default=None
+        Chooses the positions: None draws them from NumPy's global random state,
+        as the CS231n notebooks do (``np.random.seed`` repeats them), an int seeds
+        a ``RandomState`` of its own, and a ``RandomState`` or ``Generator`` is
+        drawn from as is.
 
     Returns
     -------
@@ -133,11 +137,10 @@ def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, random_state=N
     analytic_grad = check_array(analytic_grad, "analytic_grad")
     check_shape(analytic_grad, "analytic_grad", x.shape, "(the shape of x)")
     num_checks = check_int(num_checks, "num_checks")
-    rng = np.random.RandomState(random_state) if not isinstance(
-        random_state, np.random.RandomState) else random_state
+    rng = as_rng(random_state)
     errors = np.empty(num_checks)
     for i in range(num_checks):
-        ix = tuple(int(rng.randint(m)) for m in x.shape)
+        ix = random_index(rng, x.shape)
         old = x[ix]
         x[ix] = old + h
         fxph = f(x)
