@@ -316,21 +316,6 @@ def test_batches_drawn_in_blocks_are_the_per_step_draws(weights, digits, monkeyp
     assert block_rng.randint(2**31) == per_step_rng.randint(2**31)
 
 
-def test_helper_thread_runs_calls_in_order_and_reraises_their_errors():
-    from skdeep.linear_model._sgd import _HelperThread
-
-    done = []
-    with _HelperThread() as helper:
-        calls = [helper.submit(done.append, i) for i in range(50)]
-        failing = helper.submit(int, "not a number")
-        last = helper.submit(len, [1, 2, 3])
-        assert last.result() == 3
-        assert [call.result() for call in calls] == [None] * 50
-        assert done == list(range(50))
-        with pytest.raises(ValueError, match="invalid literal"):
-            failing.result()
-
-
 @pytest.mark.parametrize("cls", CLASSIFIERS)
 def test_float64_rows_beyond_float32_are_refused_not_called_divergence(
         cls, digits, monkeypatch):
@@ -357,12 +342,12 @@ def test_helper_thread_is_used_only_for_large_batches(digits, monkeypatch):
 
     started = []
 
-    class RecordingHelper(_classifiers._HelperThread):
+    class RecordingHelper(_classifiers.HelperThread):
         def __init__(self):
             started.append(True)
             super().__init__()
 
-    monkeypatch.setattr(_classifiers, "_HelperThread", RecordingHelper)
+    monkeypatch.setattr(_classifiers, "HelperThread", RecordingHelper)
     monkeypatch.setattr(_classifiers, "_second_thread_allowed", lambda: True)
     X, y = digits
     LinearSVMClassifier(num_iters=5, batch_size=200).fit(X, y)  # 200 x 64 values

@@ -1,10 +1,13 @@
-"""The blocked product of the training loops: the threads change the time, never the bits."""
+"""The threads skdeep starts: the blocked product and the linear trainer's helper thread.
+
+The threads change the time, never the bits.
+"""
 import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
 from skdeep.utils import _matmul
-from skdeep.utils._matmul import matmul
+from skdeep.utils._matmul import HelperThread, InlineExecutor, matmul
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -48,3 +51,26 @@ def test_block_bounds_depend_on_shapes_only():
     assert all(hi == lo2 for (_, hi), (lo2, _) in zip(bounds, bounds[1:]))
     assert len(bounds) == _matmul._MAX_BLOCKS
     assert _matmul._block_bounds(1000, _matmul._BLOCK_WORK) is None
+
+
+def test_helper_thread_runs_calls_in_order_and_reraises_their_errors():
+    done = []
+    with HelperThread() as helper:
+        calls = [helper.submit(done.append, i) for i in range(50)]
+        failing = helper.submit(int, "not a number")
+        last = helper.submit(len, [1, 2, 3])
+        assert last.result() == 3
+        assert [call.result() for call in calls] == [None] * 50
+        assert done == list(range(50))
+        with pytest.raises(ValueError, match="invalid literal"):
+            failing.result()
+
+
+def test_inline_executor_runs_each_call_at_once():
+    done = []
+    with InlineExecutor() as inline:
+        call = inline.submit(done.append, 1)
+        assert done == [1]  # before result() is asked for
+        assert call.result() is None
+        with pytest.raises(ValueError, match="invalid literal"):
+            inline.submit(int, "not a number")

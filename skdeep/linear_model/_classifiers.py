@@ -9,10 +9,11 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .._loss import softmax_loss, svm_loss
+from ..utils._callbacks import CallbackSupport, FitTasks
 from ..utils._threads import with_blas_single_thread
 from ..utils._classifier import ScoresClassifierMixin, SoftmaxProbaMixin
 from ..utils._validation import apply_class_weight, encode_labels
-from ._sgd import train_linear_sgd
+from ._sgd import iterations_per_task, train_linear_sgd
 
 
 def _check_batch_memory(estimator, batch_size, X, dtype):
@@ -35,7 +36,31 @@ def _check_batch_memory(estimator, batch_size, X, dtype):
         )
 
 
-class _BaseLinearClassifier(ScoresClassifierMixin, ClassifierMixin, BaseEstimator):
+class _IterationTasks:
+    """The ``tasks`` of :func:`train_linear_sgd`: a callback fit task per block.
+
+    Hands each block of ``size`` iterations to scikit-learn's callbacks as one
+    subtask of ``fit_tasks``, with the attributes a copy of the estimator
+    needs to predict as if ``fit`` stopped after it.
+    """
+
+    def __init__(self, fit_tasks, size, classes):
+        self.size = size
+        self._fit_tasks = fit_tasks
+        self._classes = classes
+
+    def begin(self):
+        self._fit_tasks.begin_subtask("iterations")
+
+    def end(self, W, b, loss_history):
+        return self._fit_tasks.end_subtask(lambda: {
+            "classes_": self._classes, "coef_": W.T.copy(), "intercept_": b.copy(),
+            "loss_history_": loss_history.copy(), "n_iter_": len(loss_history),
+        })
+
+
+class _BaseLinearClassifier(CallbackSupport, ScoresClassifierMixin, ClassifierMixin,
+                            BaseEstimator):
     """Shared training and prediction of the SGD-trained linear classifiers.
 
     Subclasses set ``_score_loss``, a function ``(scores, y) -> (loss, dscores)``.
@@ -103,6 +128,17 @@ class _BaseLinearClassifier(ScoresClassifierMixin, ClassifierMixin, BaseEstimato
         skdeep.exceptions.DivergenceError
             If the loss or the weights become NaN or infinite, which means the
             learning rate is too large for the data.
+
+        Notes
+        -----
+        With scikit-learn's callbacks (:meth:`set_callbacks`), each block of
+        100 iterations (of ``num_iters / 100`` when that is more, so at most
+        100 blocks) is one fit task: ``ProgressBar`` advances and
+        ``ScoringMonitor`` scores after each, and a callback whose
+        ``on_fit_task_end`` returns True stops training after that block,
+        leaving the classifier fitted with the iterations run
+        (``loss_history_`` and ``n_iter_`` count them).  The blocks change
+        nothing in the training.
         """
         X, y = validate_data(
             self, X, y, dtype=[np.float64, np.float32], order="C", accept_sparse=False
@@ -110,28 +146,39 @@ class _BaseLinearClassifier(ScoresClassifierMixin, ClassifierMixin, BaseEstimato
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
                                                  ensure_non_negative=True)
-        sample_weight = apply_class_weight(self, y, sample_weight)
-        if sample_weight is not None:
-            # rows of weight zero are as good as absent, also for the classes
-            kept = sample_weight > 0
-            if not kept.all():
-                X, y, sample_weight = X[kept], y[kept], sample_weight[kept]
-        classes, y_encoded = encode_labels(self, y)
+        X_train, y_train, train_weight = self._training_rows(X, y, sample_weight)
+        classes, y_encoded = encode_labels(self, y_train)
         dtype = np.dtype(self.dtype)
-        _check_batch_memory(self, self.batch_size, X, dtype)
+        _check_batch_memory(self, self.batch_size, X_train, dtype)
+        num_iters, per_task = int(self.num_iters), iterations_per_task(int(self.num_iters))
+        fit_tasks = FitTasks(self, max_subtasks=-(-num_iters // per_task), X=X, y=y,
+                             sample_weight=sample_weight)
         W, b, loss_history = train_linear_sgd(
-            self._score_loss, X, y_encoded, len(classes),
+            self._score_loss, X_train, y_encoded, len(classes),
             learning_rate=float(self.learning_rate), reg=float(self.reg),
-            num_iters=int(self.num_iters), batch_size=int(self.batch_size),
+            num_iters=num_iters, batch_size=int(self.batch_size),
             rng=check_random_state(self.random_state), dtype=dtype,
-            sample_weight=sample_weight, verbose=self.verbose,
+            sample_weight=train_weight, verbose=self.verbose,
+            tasks=_IterationTasks(fit_tasks, per_task, classes),
         )
         self.classes_ = classes
         self.coef_ = np.ascontiguousarray(W.T)
         self.intercept_ = b
         self.loss_history_ = loss_history
-        self.n_iter_ = int(self.num_iters)
+        self.n_iter_ = len(loss_history)
+        fit_tasks.end()
         return self
+
+    def _training_rows(self, X, y, sample_weight):
+        """``(X, y, sample_weight)`` to train on: ``class_weight`` applied, and
+        the rows of weight zero dropped (as good as absent, also for the classes).
+        """
+        sample_weight = apply_class_weight(self, y, sample_weight)
+        if sample_weight is not None:
+            kept = sample_weight > 0
+            if not kept.all():
+                X, y, sample_weight = X[kept], y[kept], sample_weight[kept]
+        return X, y, sample_weight
 
     @with_blas_single_thread
     def _scores(self, X):
@@ -196,12 +243,13 @@ class LinearSVMClassifier(_BaseLinearClassifier):
         Weights, one row per class (also for two classes), in ``dtype``.
     intercept_ : ndarray of shape (n_classes,)
         Biases, one per class, in ``dtype``.
-    loss_history_ : ndarray of shape (num_iters,)
+    loss_history_ : ndarray of shape (n_iter_,)
         Minibatch loss, regularization included, at each SGD step (one entry
         per step, where the networks record one per minibatch too).
     n_iter_ : int
-        Number of SGD steps run, ``num_iters`` (the networks count epochs; see
-        the table of names in the linear model docs).
+        Number of SGD steps run: ``num_iters``, or fewer when a callback
+        stopped training (the networks count epochs; see the table of names in
+        the linear model docs).
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -313,12 +361,13 @@ class SoftmaxClassifier(SoftmaxProbaMixin, _BaseLinearClassifier):
         Weights, one row per class (also for two classes), in ``dtype``.
     intercept_ : ndarray of shape (n_classes,)
         Biases, one per class, in ``dtype``.
-    loss_history_ : ndarray of shape (num_iters,)
+    loss_history_ : ndarray of shape (n_iter_,)
         Minibatch loss, regularization included, at each SGD step (one entry
         per step, where the networks record one per minibatch too).
     n_iter_ : int
-        Number of SGD steps run, ``num_iters`` (the networks count epochs; see
-        the table of names in the linear model docs).
+        Number of SGD steps run: ``num_iters``, or fewer when a callback
+        stopped training (the networks count epochs; see the table of names in
+        the linear model docs).
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)

@@ -5,15 +5,12 @@ as scikit-learn's ``SGDClassifier.fit`` hands its loop to ``_plain_sgd``.  The m
 of one step is :func:`skdeep.linear_model._losses.linear_loss` and the update is
 :func:`skdeep.nn.optim.sgd`, in place.
 """
-import contextvars
-import queue
-import threading
-
 import numpy as np
 
 from .._kernels import _gather as _gather_kernel
 from ..exceptions import DivergenceError, DivergenceMonitor
 from ..nn.optim import sgd
+from ..utils._matmul import HelperThread, InlineExecutor
 from ..utils._row_groups import are_whole_numbers, row_groups
 from ..utils._threads import blas_max_threads, blas_single_thread, openmp_effective_n_threads
 from ._losses import linear_loss
@@ -22,95 +19,17 @@ from ._losses import linear_loss
 # block of a few hundred kilobytes.
 _ROWS_PER_DRAW = 2**15
 
+# Iterations per fit task of scikit-learn's callbacks: 100 (the verbose
+# period), or a hundredth of num_iters when that is more, so that a fit has at
+# most 100 tasks and a ScoringMonitor scores it at most 100 times.
+_TASK_ITERS = 100
+_MAX_TASKS = 100
+
 # Below this many batch values per step (batch_size x n_features) a helper
 # thread's two hand-offs cost about what the work it takes over saves: with
 # batches of 200 it gains nothing reliable at 256 features and clearly wins
 # from 512.
 _HELPER_MIN_BATCH_VALUES = 2**17
-
-
-class _Inline:
-    """An executor that runs each task at once on the calling thread."""
-
-    class _Done:
-        def __init__(self, value):
-            self._value = value
-
-        def result(self):
-            return self._value
-
-    def submit(self, fn, *args, **kwargs):
-        return self._Done(fn(*args, **kwargs))
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
-class _Call:
-    """A call handed to :class:`_HelperThread`; ``result()`` waits for it."""
-
-    __slots__ = ("_fn", "_args", "_kwargs", "_done", "_value", "_error")
-
-    def __init__(self, fn, args, kwargs):
-        self._fn, self._args, self._kwargs = fn, args, kwargs
-        self._value = self._error = None
-        self._done = threading.Lock()
-        self._done.acquire()
-
-    def run(self):
-        try:
-            self._value = self._fn(*self._args, **self._kwargs)
-        except BaseException as exc:  # re-raised in the thread that waits
-            self._error = exc
-        finally:
-            self._done.release()
-
-    def result(self):
-        with self._done:
-            pass
-        if self._error is not None:
-            raise self._error
-        return self._value
-
-
-class _HelperThread:
-    """One more thread that runs the calls submitted to it, in order.
-
-    The part of ``concurrent.futures.Executor`` the trainer uses (``submit``,
-    ``result`` and the context manager, which waits for the calls left), with
-    each hand-off a queue put and a lock release.  A step hands over two calls
-    and waits for both; ``ThreadPoolExecutor``'s futures, condition variables
-    and work-item bookkeeping cost several times as much per hand-off, which
-    shows on steps as short as the linear classifiers'.
-    """
-
-    def __init__(self):
-        self._calls = queue.SimpleQueue()
-        # the calls run under the creator's context: its np.errstate among others
-        context = contextvars.copy_context()
-        self._thread = threading.Thread(target=context.run, args=(self._serve,),
-                                        daemon=True, name="skdeep-sgd-helper")
-        self._thread.start()
-
-    def _serve(self):
-        while (call := self._calls.get()) is not None:
-            call.run()
-
-    def submit(self, fn, *args, **kwargs):
-        call = _Call(fn, args, kwargs)
-        self._calls.put(call)
-        return call
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self._calls.put(None)
-        self._thread.join()
-        return False
 
 
 def _second_thread_allowed():
@@ -209,6 +128,36 @@ def _initial_weights(rng, n_features, n_classes, dtype):
     return W, b
 
 
+def iterations_per_task(num_iters):
+    """Iterations in each fit task of a fit of ``num_iters`` (the last may have fewer).
+
+    Parameters
+    ----------
+    num_iters : int
+        The SGD steps of the fit.
+
+    Returns
+    -------
+    n : int
+        ``max(100, ceil(num_iters / 100))``: a task per 100 iterations, at
+        most 100 tasks.
+    """
+    return max(_TASK_ITERS, -(-num_iters // _MAX_TASKS))
+
+
+class _NoTasks:
+    """The ``tasks`` of a fit nobody watches: one block, nothing called."""
+
+    def __init__(self, num_iters):
+        self.size = max(1, num_iters)
+
+    def begin(self):
+        pass
+
+    def end(self, W, b, loss_history):
+        return False
+
+
 def _check_rows_fit_dtype(X, dtype):
     """Refuse float64 rows beyond the range of float32 training, once it diverged.
 
@@ -238,7 +187,8 @@ def _check_weights_finite(W, b, learning_rate):
 
 
 def train_linear_sgd(score_loss, X, y, n_classes, *, learning_rate, reg, num_iters,
-                     batch_size, rng, dtype, sample_weight=None, verbose=0):
+                     batch_size, rng, dtype, sample_weight=None, verbose=0,
+                     tasks=None):
     """Minibatch SGD on the linear scores ``X @ W + b`` under ``score_loss``.
 
     Each of the ``num_iters`` steps draws ``batch_size`` rows with replacement
@@ -272,12 +222,20 @@ def train_linear_sgd(score_loss, X, y, n_classes, *, learning_rate, reg, num_ite
         Non-negative weights with a positive sum.
     verbose : int
         Print the loss every 100 iterations when nonzero.
+    tasks : object, default=None
+        Training in blocks of ``tasks.size`` iterations (the last may be
+        shorter): ``tasks.begin()`` before each block, ``tasks.end(W, b,
+        loss_history)`` after it with the weights and losses so far, and a
+        true return value stops training there.  The blocks change nothing in
+        the steps.  None: no calls.
 
     Returns
     -------
     W : ndarray of shape (n_features, n_classes)
     b : ndarray of shape (n_classes,)
-    loss_history : ndarray of shape (num_iters,)
+    loss_history : ndarray of shape (n_iter,)
+        One loss per step run: ``num_iters``, or fewer when ``tasks`` stopped
+        training.
 
     Raises
     ------
@@ -297,11 +255,12 @@ def train_linear_sgd(score_loss, X, y, n_classes, *, learning_rate, reg, num_ite
         # searches.  Overflow is left to the divergence checks, on both threads.
         with blas_single_thread(), np.errstate(
             over="ignore", invalid="ignore"
-        ), _HelperThread() if use_helper else _Inline() as helper:
+        ), HelperThread() if use_helper else InlineExecutor() as helper:
             loss_history = _sgd_steps(
                 score_loss, X, y, W, b, _RowDraws(rng, X, y, sample_weight), helper,
                 learning_rate=learning_rate, reg=reg, num_iters=num_iters,
                 batch_size=batch_size, verbose=verbose,
+                tasks=_NoTasks(num_iters) if tasks is None else tasks,
             )
         _check_weights_finite(W, b, learning_rate)
     except DivergenceError:
@@ -311,10 +270,11 @@ def train_linear_sgd(score_loss, X, y, n_classes, *, learning_rate, reg, num_ite
 
 
 def _sgd_steps(score_loss, X, y, W, b, draw, helper, *, learning_rate, reg,
-               num_iters, batch_size, verbose):
+               num_iters, batch_size, verbose, tasks):
     """The steps of :func:`train_linear_sgd`, updating ``W`` and ``b`` in place.
 
-    Returns the loss of each step.
+    Returns the loss of each step run (fewer than ``num_iters`` when ``tasks``
+    stopped training).
     """
     X_batches = (np.empty((batch_size, X.shape[1]), dtype=W.dtype),
                  np.empty((batch_size, X.shape[1]), dtype=W.dtype))
@@ -331,6 +291,8 @@ def _sgd_steps(score_loss, X, y, W, b, draw, helper, *, learning_rate, reg,
     batch_idx = next(batches)
     _gather(X, batch_idx, X_batches[0])
     for it in range(num_iters):
+        if it % tasks.size == 0:
+            tasks.begin()
         X_batch = X_batches[it % 2]
         np.take(y, batch_idx, out=y_batch, mode="clip")
         next_batch = None
@@ -347,4 +309,7 @@ def _sgd_steps(score_loss, X, y, W, b, draw, helper, *, learning_rate, reg,
         sgd(b, db, step, out=b)
         if next_batch is not None:
             next_batch.result()
+        if ((it + 1) % tasks.size == 0 or it + 1 == num_iters) and tasks.end(
+                W, b, loss_history[:it + 1]):
+            return loss_history[:it + 1]
     return loss_history
