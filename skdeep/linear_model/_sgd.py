@@ -8,8 +8,9 @@ of one step is :func:`skdeep.linear_model._losses.linear_loss` and the update is
 import numpy as np
 
 from .._kernels import _gather as _gather_kernel
-from ..exceptions import DivergenceError, DivergenceMonitor
+from ..exceptions import DivergenceError
 from ..nn.optim import sgd
+from ..utils._divergence import DivergenceMonitor
 from ..utils._matmul import HelperThread, InlineExecutor
 from ..utils._row_groups import are_whole_numbers, row_groups
 from ..utils._threads import blas_max_threads, blas_single_thread, openmp_effective_n_threads
