@@ -313,6 +313,10 @@ def test_gradcheck_refuses_integer_points_and_mismatched_gradients():
         gradcheck.grad_check_sparse(lambda x: float(x.sum()), xf, np.ones(2))
     with pytest.raises(ValueError, match="h must be a finite number > 0"):
         gradcheck.eval_numerical_gradient(lambda x: 0.0, xf, verbose=False, h=0)
+    # a (3,) against a (3, 1) used to broadcast into a (3, 3) comparison of the
+    # wrong pairs: 1.0 instead of the true 0
+    with pytest.raises(ValueError, match=r"y must have shape \(3,\) \(the shape of x\)"):
+        gradcheck.rel_error(np.arange(3.0), np.arange(3.0)[:, None])
 
 
 def test_check_accuracy_and_astype_refuse_bad_arguments():

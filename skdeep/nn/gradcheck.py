@@ -170,7 +170,17 @@ def rel_error(x, y):
     -------
     error : float
         The largest relative error over all elements.
+
+    Raises
+    ------
+    ValueError
+        When the shapes differ: broadcasting would compare the wrong elements.
+    TypeError
+        When an argument does not hold real numbers.
     """
-    x = np.asarray(x, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
+    x = check_array(x, "x")
+    y = check_array(y, "y")
+    check_shape(y, "y", x.shape, "(the shape of x)")
+    x = x.astype(np.float64, copy=False)
+    y = y.astype(np.float64, copy=False)
     return float(np.max(np.abs(x - y) / np.maximum(1e-8, np.abs(x) + np.abs(y))))
