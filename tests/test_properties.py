@@ -19,15 +19,14 @@ import re
 
 import numpy as np
 import pytest
+# hypothesis is in the test extra: without it this module fails, it does not skip
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sklearn.base import BaseEstimator, is_classifier
 
 import skdeep
 from skdeep import linear_model
 from skdeep.nn import layer_utils, layers, optim
-
-hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 # derandomized: the same examples on every run, so a failure is reproducible in CI
 FAST = settings(max_examples=100, deadline=None, derandomize=True, database=None,
