@@ -9,8 +9,9 @@ The vectorized versions are the implementation the classifiers train with: the
 score-level math lives once, in :func:`skdeep.nn.layers.svm_loss` and
 :func:`skdeep.nn.layers.softmax_loss` (defined in the small module ``skdeep._loss``,
 so that the linear models do not load the convolution engine), and
-:func:`linear_loss` adds the linear map around it.  The naive versions loop over samples and classes with none of that
-machinery, so that the two can be tested against each other.
+:func:`linear_loss` adds the linear map around it.  The naive versions loop over
+samples and classes with none of that machinery, so that the two can be tested
+against each other.
 """
 import math
 

@@ -1,8 +1,9 @@
 """Sandwich layers: common sequences of layers as one forward and one backward call.
 
 Each is a composition of the functions in :mod:`skdeep.nn.layers`; the cache is
-the tuple of the inner caches, and each backward function checks it at entry.  The one exception is a convolution's batchnorm and
-ReLU, which run fused (see :func:`conv_norm_relu_forward`).
+the tuple of the inner caches, and each backward function checks it at entry.  The
+one exception is a convolution's batchnorm and ReLU, which run fused (see
+:func:`conv_norm_relu_forward`).
 """
 import numpy as np
 
