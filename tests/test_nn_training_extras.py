@@ -7,10 +7,11 @@ from sklearn.datasets import load_digits
 from sklearn.preprocessing import StandardScaler
 
 from skdeep.nn import optim
+from skdeep.nn.callbacks import _flip_and_shift
 from skdeep.nn.gradcheck import eval_numerical_gradient, rel_error
 from skdeep.nn.layers import softmax_loss
 from skdeep.nn.models import FullyConnectedNet
-from skdeep.nn.solver import Solver, _flip_and_shift
+from skdeep.nn.solver import Solver
 
 
 @pytest.fixture(scope="module")

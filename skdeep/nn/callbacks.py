@@ -17,9 +17,24 @@ its callbacks, in order::
 
 Training stops after an epoch when any ``on_epoch_end`` returns True (all of them
 are still called for that epoch).
-"""
 
-__all__ = ["Callback"]
+The Solver's keyword options create the built-in callbacks below, ahead of those
+passed in ``callbacks``: ``lr_schedule``/``warmup_fraction`` a
+:class:`LearningRateSchedule`, ``augment`` a :class:`FlipAndShift`,
+``weight_averaging`` a :class:`WeightAveraging`, ``verbose`` a
+:class:`PrintProgress`, ``early_stopping`` a :class:`StopOnPlateau` and
+``checkpoint_name`` an :class:`EpochCheckpoint`.
+"""
+import math
+
+import numpy as np
+
+from ..utils._io import atomic_dump
+
+__all__ = ["Callback", "EpochCheckpoint", "FlipAndShift", "LearningRateSchedule",
+           "PrintProgress", "StopOnPlateau", "WeightAveraging"]
+
+_LR_SCHEDULES = ("constant", "cosine", "linear")
 
 
 class Callback:
@@ -36,6 +51,14 @@ class Callback:
     ...     def on_epoch_end(self, solver, record):
     ...         return record["train_accuracy"] >= 0.5
     """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # an override without a docstring shows the hook's own, as help() would
+        for name, method in vars(cls).items():
+            if (name.startswith("on_") and callable(method) and method.__doc__ is None
+                    and hasattr(Callback, name)):
+                method.__doc__ = getattr(Callback, name).__doc__
 
     def on_train_begin(self, solver):
         """Called once, when ``train()`` starts.
@@ -106,10 +129,302 @@ class Callback:
         """
 
     def on_train_end(self, solver):
-        """Called once, when ``train()`` ends (normally or interrupted).
+        """Called once, when ``train()`` ends, normally or interrupted (not on an error).
 
         Parameters
         ----------
         solver : Solver
             The solver that trained; the model holds its final parameters.
         """
+
+
+def _schedule_factor(step, num_steps, warmup_steps, schedule):
+    """Multiplier of the learning rate at ``step`` (0-based) of ``num_steps``."""
+    if step < warmup_steps:
+        return (step + 1) / warmup_steps
+    if schedule == "constant":
+        return 1.0
+    progress = (step - warmup_steps) / max(1, num_steps - warmup_steps)
+    if schedule == "cosine":
+        return 0.5 * (1 + math.cos(math.pi * progress))
+    return 1 - progress
+
+
+class LearningRateSchedule(Callback):
+    """Sets the learning rate before every step: a warm-up, then constant or decaying.
+
+    At step ``t`` (0-based) of the ``T = solver.num_iterations`` steps of
+    training, in epoch ``e`` (0-based), the rate is ``learning_rate * lr_decay**e
+    * f(t)``.  During the ``W = round(warmup_fraction * T)`` warm-up steps ``f``
+    rises linearly, ``f(t) = (t + 1) / W``; afterwards it is 1 (``'constant'``),
+    follows half a cosine from 1 down to 0 over the remaining steps
+    (``'cosine'``) or a straight line (``'linear'``).  A linear warm-up followed
+    by either decay is the "one-cycle" schedule of Smith & Topin (2019), without
+    its momentum cycle.
+
+    Parameters
+    ----------
+    learning_rate : float
+        The peak rate.
+    lr_decay : float, default=1.0
+        Factor per completed epoch, as the Solver's ``lr_decay``.
+    schedule : {'constant', 'cosine', 'linear'}, default='cosine'
+        The shape after the warm-up.
+    warmup_fraction : float, default=0.0
+        Share of the steps, in [0, 1), spent warming up.
+    """
+
+    def __init__(self, learning_rate, lr_decay=1.0, schedule="cosine",
+                 warmup_fraction=0.0):
+        self.learning_rate = learning_rate
+        self.lr_decay = lr_decay
+        self.schedule = schedule
+        self.warmup_fraction = warmup_fraction
+
+    def on_batch_begin(self, solver, X_batch, y_batch):
+        num_steps = solver.num_iterations
+        warmup_steps = int(round(self.warmup_fraction * num_steps))
+        rate = (self.learning_rate * self.lr_decay ** solver.epoch
+                * _schedule_factor(solver.iteration, num_steps, warmup_steps,
+                                   self.schedule))
+        for config in solver.optim_configs.values():
+            config["learning_rate"] = rate
+
+
+def _flip_and_shift(x, pad, rng, out):
+    """Random left-right flips and shifts of images ``x`` (N, C, H, W), into ``out``.
+
+    Image ``i`` is flipped with probability 1/2, then moved by ``(dy, dx)`` drawn
+    uniformly from ``[-pad, pad]``; the pixels it leaves become zeros.  That is
+    the ``H x W`` crop at offset ``(pad + dy, pad + dx)`` of the image padded with
+    ``pad`` zeros on each side, without building the padded copy.
+    """
+    n, _, height, width = x.shape
+    flips = rng.random(n) < 0.5
+    shifts = rng.choice(2 * pad + 1, size=(n, 2)) - pad
+    out.fill(0)
+    for i in range(n):
+        dy, dx = shifts[i]
+        source = x[i, :, :, ::-1] if flips[i] else x[i]
+        y0, y1 = max(0, -dy), min(height, height - dy)
+        x0, x1 = max(0, -dx), min(width, width - dx)
+        out[i, :, y0:y1, x0:x1] = source[:, y0 + dy:y1 + dy, x0 + dx:x1 + dx]
+    return out
+
+
+class FlipAndShift(Callback):
+    """Trains on randomly flipped and shifted copies of each minibatch of images.
+
+    Each image (N, C, H, W) is flipped left-right with probability 1/2 and
+    shifted by up to ``pad`` pixels in each direction, drawn uniformly, with
+    zeros filling in: a random crop of the image padded with ``pad`` zeros on
+    each side.  The draws come from the solver's random source, so
+    ``random_state`` repeats them.
+
+    Parameters
+    ----------
+    pad : int
+        The largest shift, in pixels.
+    """
+
+    def __init__(self, pad):
+        self.pad = pad
+        self._out = None
+
+    def on_batch_begin(self, solver, X_batch, y_batch):
+        # one buffer for every minibatch, as the solver's own
+        if self._out is None or self._out.shape[1:] != X_batch.shape[1:] or (
+                len(self._out) < len(X_batch) or self._out.dtype != X_batch.dtype):
+            rows = max(len(X_batch), min(solver.batch_size, len(solver.X_train)))
+            self._out = np.empty((rows,) + X_batch.shape[1:], dtype=X_batch.dtype)
+        return _flip_and_shift(X_batch, self.pad, solver._rng, self._out[:len(X_batch)])
+
+
+class WeightAveraging(Callback):
+    """Keeps an exponential moving average of the parameters; evaluates and ends with it.
+
+    After every step, ``avg = d_t * avg + (1 - d_t) * w`` with ``d_t = min(decay,
+    (1 + t) / (10 + t))``, t the updates averaged so far, so that the average
+    forgets the random initial weights quickly.  The average is the solver's
+    ``evaluation_params``: each epoch is evaluated (and the best epoch kept)
+    with it, while training goes on from the trained weights.  Without
+    validation data the model ends with the average.  Batchnorm's running
+    statistics stay those of the trained weights.
+
+    Parameters
+    ----------
+    decay : float
+        ``d``, in (0, 1); typical values are 0.99 to 0.9999.
+    """
+
+    def __init__(self, decay):
+        self.decay = decay
+        self.average = None
+        self.num_averaged = 0
+        self._completed_epoch = False
+
+    def on_train_begin(self, solver):
+        self._completed_epoch = False
+
+    def on_batch_end(self, solver, loss):
+        params = solver.model.params
+        if self.average is None:
+            self.average = {k: v.copy() for k, v in params.items()}
+        decay = min(self.decay, (1 + self.num_averaged) / (10 + self.num_averaged))
+        self.num_averaged += 1
+        for name, w in params.items():
+            average = self.average[name]
+            average *= decay
+            average += (1 - decay) * w
+        solver.evaluation_params = self.average
+
+    def on_epoch_end(self, solver, record):
+        self._completed_epoch = True
+
+    def on_train_end(self, solver):
+        # with validation data the solver has restored the best epoch's
+        # parameters; an interruption before any epoch completed leaves the model
+        # as it is
+        if not solver.best_params and self._completed_epoch:
+            solver.model.params = {k: v.copy() for k, v in self.average.items()}
+
+    def state_dict(self):
+        """The average and the count of updates in it, for a resume.
+
+        Returns
+        -------
+        state : dict
+            ``average`` (dict of str to ndarray, or None) and ``num_averaged``.
+        """
+        return {"average": self.average, "num_averaged": self.num_averaged}
+
+    def load_state_dict(self, state):
+        """Continue from ``state``, as :meth:`state_dict` returned it.
+
+        Parameters
+        ----------
+        state : dict
+            ``average`` and ``num_averaged``.
+        """
+        self.average = state["average"]
+        self.num_averaged = state["num_averaged"]
+
+
+class PrintProgress(Callback):
+    """Prints the CS231n progress lines.
+
+    ``(Iteration t / T) loss: ...`` every ``print_every`` steps and, after each
+    epoch, ``(Epoch e / E) train acc: ...; val_acc: ...; loss: ...`` with the
+    epoch's mean training loss (``val_acc`` only with validation data).
+
+    Parameters
+    ----------
+    print_every : int or None, default=10
+        Steps between iteration lines; 0 or None prints epoch lines only.
+    """
+
+    def __init__(self, print_every=10):
+        self.print_every = print_every
+
+    def on_batch_end(self, solver, loss):
+        if self.print_every and solver.iteration % self.print_every == 0:
+            print(f"(Iteration {solver.iteration} / {solver.num_iterations}) "
+                  f"loss: {loss:f}")
+
+    def on_epoch_end(self, solver, record):
+        line = (f"(Epoch {record['epoch']} / {solver.num_epochs}) "
+                f"train acc: {record['train_accuracy']:f}")
+        if not math.isnan(record["val_accuracy"]):
+            line += f"; val_acc: {record['val_accuracy']:f}"
+        print(f"{line}; loss: {record['train_loss']:f}")
+
+
+class StopOnPlateau(Callback):
+    """Stops training when the validation accuracy has stopped improving.
+
+    Training stops after the epoch that makes ``patience`` epochs in a row
+    without a validation accuracy above the best so far.
+
+    Parameters
+    ----------
+    patience : int, default=10
+        Epochs without improvement tolerated.
+    """
+
+    def __init__(self, patience=10):
+        self.patience = patience
+        self.best = 0.0
+        self.epochs_without_improvement = 0
+
+    def on_epoch_end(self, solver, record):
+        if record["val_accuracy"] > self.best:
+            self.best = record["val_accuracy"]
+            self.epochs_without_improvement = 0
+        else:
+            self.epochs_without_improvement += 1
+        if self.epochs_without_improvement < self.patience:
+            return False
+        if solver.verbose:
+            print(f"Validation accuracy did not improve for {self.patience} epochs; "
+                  f"stopping.")
+        return True
+
+    def state_dict(self):
+        """The best accuracy and the epochs since, for a resume.
+
+        Returns
+        -------
+        state : dict
+            ``best`` and ``epochs_without_improvement``.
+        """
+        return {"best": self.best,
+                "epochs_without_improvement": self.epochs_without_improvement}
+
+    def load_state_dict(self, state):
+        """Continue from ``state``, as :meth:`state_dict` returned it.
+
+        Parameters
+        ----------
+        state : dict
+            ``best`` and ``epochs_without_improvement``.
+        """
+        self.best = state["best"]
+        self.epochs_without_improvement = state["epochs_without_improvement"]
+
+
+class EpochCheckpoint(Callback):
+    """Pickles the model, the histories and the solver's state after each epoch.
+
+    The file ``f"{name}_epoch_{epoch}.pkl"`` holds a dict with the keys of the
+    CS231n reference implementation's checkpoints (``model``, ``update_rule``,
+    ``lr_decay``, ``optim_config``, ``batch_size``, ``num_train_samples``,
+    ``num_val_samples``, ``epoch``, ``loss_history``, ``train_acc_history``,
+    ``val_acc_history``), plus ``history`` and ``solver_state`` (the solver's
+    :meth:`~skdeep.nn.solver.Solver.state_dict`, to resume from).  Each file is
+    written atomically: a crash while writing leaves no partial file.
+
+    Parameters
+    ----------
+    name : str
+        Path prefix of the files.
+    """
+
+    def __init__(self, name):
+        self.name = name
+
+    def on_epoch_end(self, solver, record):
+        checkpoint = {
+            "model": solver.model, "update_rule": solver.update_rule,
+            "lr_decay": solver.lr_decay, "optim_config": solver.optim_config,
+            "batch_size": solver.batch_size,
+            "num_train_samples": solver.num_train_samples,
+            "num_val_samples": solver.num_val_samples, "epoch": solver.epoch,
+            "loss_history": solver.loss_history,
+            "train_acc_history": solver.train_acc_history,
+            "val_acc_history": solver.val_acc_history, "history": solver.history,
+            "solver_state": solver.state_dict(),
+        }
+        filename = f"{self.name}_epoch_{solver.epoch}.pkl"
+        if solver.verbose:
+            print(f'Saving checkpoint to "{filename}"')
+        atomic_dump(checkpoint, filename)

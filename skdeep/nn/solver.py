@@ -12,12 +12,13 @@ validation accuracy, and the solver keeps the histories.
 """
 import copy
 import math
-import pickle
 import time
+import warnings
 
 import numpy as np
 
-from ..exceptions import DivergenceMonitor
+from ..utils._divergence import DivergenceMonitor
+from ..utils._scores import log_softmax
 from ..utils._threads import blas_single_thread
 from . import optim
 from ._checks import (
@@ -28,48 +29,22 @@ from ._checks import (
     check_labels,
     check_number,
 )
-from ..utils._scores import log_softmax
 from ._random import as_rng
-from .callbacks import Callback
+from .callbacks import (
+    _LR_SCHEDULES,
+    Callback,
+    EpochCheckpoint,
+    FlipAndShift,
+    LearningRateSchedule,
+    PrintProgress,
+    StopOnPlateau,
+    WeightAveraging,
+)
 
 __all__ = ["Solver"]
 
 _DEFAULT_LEARNING_RATES = {"sgd": 1e-2, "sgd_momentum": 1e-2, "rmsprop": 1e-2,
                            "adam": 1e-3}
-_LR_SCHEDULES = ("constant", "cosine", "linear")
-
-
-def _schedule_factor(step, num_steps, warmup_steps, schedule):
-    """Multiplier of the learning rate at ``step`` (0-based) of ``num_steps``."""
-    if step < warmup_steps:
-        return (step + 1) / warmup_steps
-    if schedule == "constant":
-        return 1.0
-    progress = (step - warmup_steps) / max(1, num_steps - warmup_steps)
-    if schedule == "cosine":
-        return 0.5 * (1 + math.cos(math.pi * progress))
-    return 1 - progress
-
-
-def _flip_and_shift(x, pad, rng, out):
-    """Random left-right flips and shifts of images ``x`` (N, C, H, W), into ``out``.
-
-    Image ``i`` is flipped with probability 1/2, then moved by ``(dy, dx)`` drawn
-    uniformly from ``[-pad, pad]``; the pixels it leaves become zeros.  That is
-    the ``H x W`` crop at offset ``(pad + dy, pad + dx)`` of the image padded with
-    ``pad`` zeros on each side, without building the padded copy.
-    """
-    n, _, height, width = x.shape
-    flips = rng.random(n) < 0.5
-    shifts = rng.choice(2 * pad + 1, size=(n, 2)) - pad
-    out.fill(0)
-    for i in range(n):
-        dy, dx = shifts[i]
-        source = x[i, :, :, ::-1] if flips[i] else x[i]
-        y0, y1 = max(0, -dy), min(height, height - dy)
-        x0, x1 = max(0, -dx), min(width, width - dx)
-        out[i, :, y0:y1, x0:x1] = source[:, y0 + dy:y1 + dy, x0 + dx:x1 + dx]
-    return out
 
 
 def _accuracy(scores, y, sample_weight=None):
@@ -96,6 +71,15 @@ class Solver:
     of almost nothing.)  After each epoch
     the learning rate is multiplied by ``lr_decay`` and the accuracies on (a
     sample of) the training data and on the validation data are recorded.
+
+    The loop is the CS231n reference implementation's; everything else happens in
+    callbacks (:mod:`skdeep.nn.callbacks`) called at fixed points of it.  The
+    skdeep options below create the built-in ones: ``lr_schedule`` and
+    ``warmup_fraction`` a ``LearningRateSchedule``, ``augment`` a
+    ``FlipAndShift``, ``weight_averaging`` a ``WeightAveraging``, ``verbose`` a
+    ``PrintProgress``, ``early_stopping`` a ``StopOnPlateau``, ``checkpoint_name``
+    an ``EpochCheckpoint``; ``callbacks`` adds more.  :meth:`state_dict` and
+    :meth:`load_state_dict` resume a training bit for bit.
 
     Parameters
     ----------
@@ -136,7 +120,9 @@ class Solver:
         Likewise for validation; None uses them all.
     checkpoint_name : str, default=None
         When set, the model and histories are pickled after each epoch to
-        ``f"{checkpoint_name}_epoch_{epoch}.pkl"``.
+        ``f"{checkpoint_name}_epoch_{epoch}.pkl"``, with the solver's
+        :meth:`state_dict` under ``'solver_state'`` to resume from.  Each file is
+        written atomically: a crash mid-write leaves no partial file.
     print_every : int, default=10
         Print the training loss every ``print_every`` iterations (when verbose);
         0 or None prints epoch lines only.
@@ -214,6 +200,16 @@ class Solver:
         step) and ``seconds`` (wall time of the epoch, evaluation included).
     iteration : int
         Update steps taken so far.
+    iterations_per_epoch : int
+        Minibatches per epoch (set by ``train()``).
+    num_iterations : int
+        Steps of all ``num_epochs`` epochs (set by ``train()``).
+    evaluation_params : dict of str to ndarray or None
+        When a callback sets it (as ``weight_averaging`` does), the parameters
+        each epoch's accuracies and losses are measured with, and kept as
+        ``best_params``, instead of the model's.
+    interrupted : bool
+        Whether the last ``train()`` was stopped by a ``KeyboardInterrupt``.
     """
 
     # skdeep's options and their defaults, read from Solver's keyword arguments
@@ -383,6 +379,7 @@ class Solver:
     def _reset(self):
         """Set up the bookkeeping; called by ``__init__``, not meant to be called again."""
         self.epoch = 0
+        self.iteration = 0
         self.best_val_acc = 0
         self.best_params = {}
         self._best_bn_stats = None
@@ -390,13 +387,37 @@ class Solver:
         self.train_acc_history = []
         self.val_acc_history = []
         self.history = []
-        self.iteration = 0
+        self.interrupted = False
+        self.evaluation_params = None
         self.optim_configs = {p: dict(self.optim_config) for p in self.model.params}
-        self._averaged = None
         self._divergence = DivergenceMonitor()
+        self._builtin_callbacks = self._make_builtin_callbacks()
+        self._training_state = None
+
+    def _make_builtin_callbacks(self):
+        """The callbacks of the keyword options, in the order they must run."""
+        callbacks = []
+        if self.lr_schedule != "constant" or self.warmup_fraction > 0:
+            base = self.optim_config.get(
+                "learning_rate", _DEFAULT_LEARNING_RATES.get(self._rule_name, 1e-2))
+            callbacks.append(LearningRateSchedule(base, self.lr_decay, self.lr_schedule,
+                                                  self.warmup_fraction))
+        if self.augment:
+            callbacks.append(FlipAndShift(self.augment_pad))
+        if self.weight_averaging is not None:
+            # first at the epoch's end: the others see the trained weights
+            callbacks.append(WeightAveraging(self.weight_averaging))
+        if self.verbose:
+            callbacks.append(PrintProgress(self.print_every))
+        if self.early_stopping:
+            callbacks.append(StopOnPlateau(self.n_iter_no_change))
+        if self.checkpoint_name is not None:
+            # last: the state it saves has every other callback's epoch in it
+            callbacks.append(EpochCheckpoint(self.checkpoint_name))
+        return callbacks
 
     def _learning_rate(self):
-        """The current learning rate, for error messages."""
+        """The current learning rate, for error messages and the history."""
         for config in self.optim_configs.values():
             if "learning_rate" in config:
                 return config["learning_rate"]
@@ -419,61 +440,26 @@ class Solver:
                 self.update_rule(w, grads[p], config, out=w)
             else:
                 params[p], self.optim_configs[p] = self.update_rule(w, grads[p], config)
-        if self.weight_averaging is not None:
-            self._update_average()
+        self.iteration += 1
 
-    def _update_average(self):
-        """Move the running average of the parameters towards their new values."""
-        if self._averaged is None:
-            self._averaged = {k: v.copy() for k, v in self.model.params.items()}
-            self._num_averaged = 0
-        decay = min(self.weight_averaging,
-                    (1 + self._num_averaged) / (10 + self._num_averaged))
-        self._num_averaged += 1
-        for p, w in self.model.params.items():
-            average = self._averaged[p]
-            average *= decay
-            average += (1 - decay) * w
-
-    def _swap_averaged(self):
-        """Exchange the model's parameters and their running average (if any)."""
-        if self._averaged is not None:
-            self.model.params, self._averaged = self._averaged, self.model.params
+    def _bn_stats(self):
+        """The model's batchnorm running statistics (the arrays themselves)."""
+        return [{k: bn[k] for k in ("running_mean", "running_var") if k in bn}
+                for bn in getattr(self.model, "bn_params", ())]
 
     def _snapshot(self):
         """Copies of the parameters and of any batchnorm running statistics."""
         self.best_params = {k: v.copy() for k, v in self.model.params.items()}
-        self._best_bn_stats = [
-            {k: np.copy(bn[k]) for k in ("running_mean", "running_var") if k in bn}
-            for bn in getattr(self.model, "bn_params", ())
-        ]
+        self._best_bn_stats = copy.deepcopy(self._bn_stats())
 
     def _restore_best(self):
         self.model.params = {k: v.copy() for k, v in self.best_params.items()}
-        for bn, stats in zip(getattr(self.model, "bn_params", ()), self._best_bn_stats):
-            bn.update({k: v.copy() for k, v in stats.items()})
+        self._set_bn_stats(self._best_bn_stats)
 
-    def _save_checkpoint(self):
-        if self.checkpoint_name is None:
-            return
-        checkpoint = {
-            "model": self.model,
-            "update_rule": self.update_rule,
-            "lr_decay": self.lr_decay,
-            "optim_config": self.optim_config,
-            "batch_size": self.batch_size,
-            "num_train_samples": self.num_train_samples,
-            "num_val_samples": self.num_val_samples,
-            "epoch": self.epoch,
-            "loss_history": self.loss_history,
-            "train_acc_history": self.train_acc_history,
-            "val_acc_history": self.val_acc_history,
-        }
-        filename = f"{self.checkpoint_name}_epoch_{self.epoch}.pkl"
-        if self.verbose:
-            print(f'Saving checkpoint to "{filename}"')
-        with open(filename, "wb") as f:
-            pickle.dump(checkpoint, f)
+    def _set_bn_stats(self, stats):
+        """Copies of ``stats`` as the model's batchnorm running statistics."""
+        for bn, saved in zip(getattr(self.model, "bn_params", ()), stats):
+            bn.update({k: v.copy() for k, v in saved.items()})
 
     def check_accuracy(self, X, y, num_samples=None, batch_size=100, sample_weight=None):
         """Accuracy of the model on data, in test mode.
@@ -515,7 +501,8 @@ class Solver:
             sample_weight = None if sample_weight is None else sample_weight[idx]
         scores = [self.model.loss(X[start:start + batch_size])
                   for start in range(0, X.shape[0], batch_size)]
-        return np.concatenate(scores), y, sample_weight
+        # no rows: no scores, and an accuracy of NaN as np.average gives
+        return np.concatenate(scores) if scores else np.empty((0, 1)), y, sample_weight
 
     def _train_accuracy(self):
         if self.train_rows is None:
@@ -530,7 +517,7 @@ class Solver:
             sample_weight=None if self.sample_weight is None else self.sample_weight[rows]))
 
     def _validation_scores(self):
-        """Validation accuracy and mean cross-entropy (NaN, NaN without validation data)."""
+        """Validation accuracy and mean cross-entropy (NaN and NaN without validation)."""
         if not self._has_validation():
             return float("nan"), float("nan")
         scores, y, weight = self._sampled_scores(self.X_val, self.y_val,
@@ -539,11 +526,16 @@ class Solver:
         return _accuracy(scores, y, weight), _cross_entropy(scores, y, weight)
 
     def train(self):
-        """Run ``num_epochs`` epochs of training.
+        """Run the epochs from ``epoch`` to ``num_epochs`` (all of them, unless resumed).
 
         With validation data, the model ends with the parameters (and batchnorm
         running statistics) of the epoch with the best validation accuracy; ties go
-        to the later epoch.  Without, it keeps the last epoch's.
+        to the later epoch.  Without, it keeps the last epoch's (their average with
+        ``weight_averaging``).
+
+        A ``KeyboardInterrupt`` (Ctrl-C) stops training at once: the model ends as
+        above with the epochs completed (or keeps its current parameters when none
+        has), ``interrupted`` is set, a warning says so, and ``train()`` returns.
 
         Returns
         -------
@@ -556,117 +548,221 @@ class Solver:
             When the loss becomes NaN or infinite or explodes (the rule of
             :class:`~skdeep.exceptions.DivergenceMonitor`), naming the learning rate.
         """
-        num_train = self._num_train()
-        batch_size = min(self.batch_size, num_train)
-        num_iterations = self.num_epochs * math.ceil(num_train / batch_size)
-        # minibatches are gathered into one buffer, never copied out of X_train anew
-        batch_buffer = np.empty((batch_size,) + self.X_train.shape[1:],
-                                dtype=self.X_train.dtype)
-        validate = self._has_validation()
+        self._plan_iterations()
+        self._callbacks = self._builtin_callbacks + self.callbacks
+        self.interrupted = False
+        self.evaluation_params = None
+        self._training_state = None
         # a diverging run overflows long before it raises DivergenceError, which
         # says what happened; NumPy's overflow warnings on the way would only be noise.
         # One BLAS thread: results independent of the thread limits (see _threads)
         with np.errstate(over="ignore", invalid="ignore"), blas_single_thread():
             self._call("on_train_begin")
-            self._run_epochs(batch_buffer, num_iterations, validate)
-        if validate:
-            self._restore_best()
-        else:
-            self._swap_averaged()
-        self._call("on_train_end")
+            try:
+                self._run_epochs()
+            except KeyboardInterrupt:
+                self._note_interruption()
+            # what training continues from, should state_dict() be asked for
+            self._training_state = (self.model.params, self._bn_stats())
+            if self.best_params:
+                self._restore_best()
+            self._call("on_train_end")
         return self
+
+    def _plan_iterations(self):
+        """``iterations_per_epoch`` and ``num_iterations``, for the loop and callbacks."""
+        self.iterations_per_epoch = math.ceil(
+            self._num_train() / min(self.batch_size, self._num_train()))
+        self.num_iterations = self.num_epochs * self.iterations_per_epoch
+
+    def _note_interruption(self):
+        self.interrupted = True
+        if self.best_params:
+            kept = (f"the parameters of the best epoch so far (validation accuracy "
+                    f"{self.best_val_acc:g})")
+        elif self.history and self.weight_averaging is not None:
+            kept = "the average of its weights"
+        else:
+            kept = "its current parameters"
+        warnings.warn(
+            f"training interrupted after {self.epoch} of {self.num_epochs} epochs "
+            f"({self.iteration} steps); the model keeps {kept}.", UserWarning,
+            stacklevel=3)
 
     def _call(self, hook, *args):
         """Call method ``hook`` of every callback; True when any returns True."""
-        results = [getattr(callback, hook)(self, *args) for callback in self.callbacks]
+        results = [getattr(callback, hook)(self, *args) for callback in self._callbacks]
         return any(bool(result) for result in results)
 
     def _call_batch_begin(self, X_batch, y_batch):
         """``on_batch_begin`` of every callback, each receiving the last one's batch."""
-        for callback in self.callbacks:
+        for callback in self._callbacks:
             transformed = callback.on_batch_begin(self, X_batch, y_batch)
             if transformed is not None:
                 X_batch = transformed
         return X_batch
 
-    def _set_learning_rate(self, step, num_steps):
-        """Learning rate of the schedule at ``step``, written into every config."""
-        base = self.optim_config.get(
-            "learning_rate", _DEFAULT_LEARNING_RATES.get(self._rule_name, 1e-2))
-        warmup_steps = int(round(self.warmup_fraction * num_steps))
-        rate = (base * self.lr_decay ** self.epoch
-                * _schedule_factor(step, num_steps, warmup_steps, self.lr_schedule))
-        for config in self.optim_configs.values():
-            config["learning_rate"] = rate
-
-    def _run_epochs(self, batch_buffer, num_iterations, validate):
-        X_train, y_train, train_rows = self.X_train, self.y_train, self.train_rows
-        num_train, batch_size = self._num_train(), batch_buffer.shape[0]
-        epochs_without_improvement = 0
-        t = 0
-        num_batches = math.ceil(num_train / batch_size)
-        bounds = np.arange(num_batches + 1) * num_train // num_batches
-        scheduled = self.lr_schedule != "constant" or self.warmup_fraction > 0
-        augmented_buffer = np.empty_like(batch_buffer) if self.augment else None
-        for _ in range(self.num_epochs):
+    def _run_epochs(self):
+        X_train, y_train, weight = self.X_train, self.y_train, self.sample_weight
+        num_train = self._num_train()
+        bounds = (np.arange(self.iterations_per_epoch + 1) * num_train
+                  // self.iterations_per_epoch)
+        # minibatches are gathered into one buffer, never copied out of X_train anew
+        batch_buffer = np.empty((np.max(np.diff(bounds)),) + X_train.shape[1:],
+                                dtype=X_train.dtype)
+        for _ in range(self.epoch, self.num_epochs):
             self._call("on_epoch_begin")
-            epoch_start = time.perf_counter()
+            started = time.perf_counter()
             order = self._rng.permutation(num_train)
-            if train_rows is not None:
-                order = train_rows[order]
+            if self.train_rows is not None:
+                order = self.train_rows[order]
             first_loss = len(self.loss_history)
             for start, stop in zip(bounds[:-1], bounds[1:]):
                 idx = order[start:stop]
                 X_batch = np.take(X_train, idx, axis=0, out=batch_buffer[:len(idx)],
                                   mode="clip")
-                if self.augment:
-                    X_batch = _flip_and_shift(X_batch, self.augment_pad, self._rng,
-                                              augmented_buffer[:len(idx)])
                 X_batch = self._call_batch_begin(X_batch, y_train[idx])
-                if scheduled:
-                    self._set_learning_rate(t, num_iterations)
-                self._step(X_batch, y_train[idx],
-                           None if self.sample_weight is None else self.sample_weight[idx])
-                t += 1
-                self.iteration += 1
+                self._step(X_batch, y_train[idx], None if weight is None else weight[idx])
                 self._call("on_batch_end", self.loss_history[-1])
-                if self.verbose and self.print_every and t % self.print_every == 0:
-                    print(f"(Iteration {t} / {num_iterations}) "
-                          f"loss: {self.loss_history[-1]:f}")
-
             self.epoch += 1
             learning_rate = self._learning_rate()
             for config in self.optim_configs.values():
                 if "learning_rate" in config:
                     config["learning_rate"] *= self.lr_decay
+            record = self._evaluate_epoch(first_loss, learning_rate, started)
+            if self._call("on_epoch_end", record):
+                break
 
-            epoch_loss = float(np.mean(self.loss_history[first_loss:]))
-            self._swap_averaged()
+    def _evaluate_epoch(self, first_loss, learning_rate, started):
+        """Accuracies and losses of the epoch just trained, kept if best; its record."""
+        trained = self.model.params
+        if self.evaluation_params is not None:
+            self.model.params = self.evaluation_params
+        try:
             train_acc = self._train_accuracy()
-            self.train_acc_history.append(train_acc)
-            line = f"(Epoch {self.epoch} / {self.num_epochs}) train acc: {train_acc:f}"
             val_acc, val_loss = self._validation_scores()
-            if validate:
-                self.val_acc_history.append(val_acc)
-                line += f"; val_acc: {val_acc:f}"
-                improved = val_acc > self.best_val_acc
-                if val_acc >= self.best_val_acc or not self.best_params:
-                    self.best_val_acc = val_acc
-                    self._snapshot()
-                epochs_without_improvement = 0 if improved else epochs_without_improvement + 1
-            self._swap_averaged()
-            if self.verbose:
-                print(f"{line}; loss: {epoch_loss:f}")
-            self._save_checkpoint()
-            self.history.append({
-                "epoch": self.epoch, "train_loss": epoch_loss, "train_accuracy": train_acc,
-                "val_loss": val_loss, "val_accuracy": val_acc,
-                "learning_rate": learning_rate,
-                "seconds": time.perf_counter() - epoch_start})
-            if self._call("on_epoch_end", self.history[-1]):
-                break
-            if self.early_stopping and epochs_without_improvement >= self.n_iter_no_change:
-                if self.verbose:
-                    print(f"Validation accuracy did not improve for "
-                          f"{self.n_iter_no_change} epochs; stopping.")
-                break
+            if self._has_validation() and (val_acc >= self.best_val_acc
+                                           or not self.best_params):
+                self.best_val_acc = val_acc
+                self._snapshot()
+        finally:
+            self.model.params = trained
+        self.train_acc_history.append(train_acc)
+        if self._has_validation():
+            self.val_acc_history.append(val_acc)
+        self.history.append({
+            "epoch": self.epoch,
+            "train_loss": float(np.mean(self.loss_history[first_loss:])),
+            "train_accuracy": train_acc, "val_loss": val_loss, "val_accuracy": val_acc,
+            "learning_rate": learning_rate, "seconds": time.perf_counter() - started,
+        })
+        return self.history[-1]
+
+    def state_dict(self):
+        """Everything ``train()`` needs to continue from here, bit for bit.
+
+        Take it between epochs: in a callback's ``on_epoch_end`` or after
+        ``train()`` returns (not after an interruption, which stops mid-epoch).
+        A new Solver over the same model, data and options continues with
+        :meth:`load_state_dict`.
+
+        Returns
+        -------
+        state : dict
+            Copies (nothing shared with the solver, so it can be pickled and
+            the solver trained on): ``epoch``, ``iteration``, ``rng`` (the state
+            of the random source), ``optim_configs`` (with the optimizer's
+            moments), ``params`` and ``bn_stats`` (the weights and batchnorm
+            running statistics training continues from, which after ``train()``
+            need not be the model's), ``best_val_acc``, ``best_params``,
+            ``best_bn_stats``, the histories, the divergence monitor and
+            ``callbacks``: ``(class name, state)`` of each callback, built-in or
+            given, that has a ``state_dict()`` method, in order.
+        """
+        params, bn_stats = self._training_state or (self.model.params, self._bn_stats())
+        callbacks = self._builtin_callbacks + self.callbacks
+        return copy.deepcopy({
+            "epoch": self.epoch, "iteration": self.iteration,
+            "rng": _rng_state(self._rng), "optim_configs": self.optim_configs,
+            "params": params, "bn_stats": bn_stats,
+            "best_val_acc": self.best_val_acc, "best_params": self.best_params,
+            "best_bn_stats": self._best_bn_stats, "loss_history": self.loss_history,
+            "train_acc_history": self.train_acc_history,
+            "val_acc_history": self.val_acc_history, "history": self.history,
+            "divergence": self._divergence,
+            "callbacks": [(type(cb).__name__, cb.state_dict())
+                          for cb in callbacks if hasattr(cb, "state_dict")],
+        })
+
+    def load_state_dict(self, state):
+        """Continue from ``state``, as :meth:`state_dict` returned it.
+
+        The model's parameters and batchnorm running statistics are set from the
+        state; ``train()`` then runs epochs ``state['epoch'] + 1`` to
+        ``num_epochs``.
+
+        Parameters
+        ----------
+        state : dict
+            From :meth:`state_dict` of a Solver with the same model, data and
+            options (and callbacks, for those that keep a state).
+
+        Returns
+        -------
+        self : Solver
+            Ready to ``train()``.
+
+        Raises
+        ------
+        ValueError
+            When ``state`` does not fit this solver's model or callbacks.
+        """
+        state = copy.deepcopy(state)
+        self._check_state(state)
+        for name in ("epoch", "iteration", "optim_configs", "best_val_acc",
+                     "best_params", "loss_history", "train_acc_history",
+                     "val_acc_history", "history"):
+            setattr(self, name, state[name])
+        self._best_bn_stats = state["best_bn_stats"]
+        self._divergence = state["divergence"]
+        _set_rng_state(self._rng, state["rng"])
+        self.model.params = state["params"]
+        self._set_bn_stats(state["bn_stats"])
+        stateful = [cb for cb in self._builtin_callbacks + self.callbacks
+                    if hasattr(cb, "state_dict")]
+        for callback, (_, saved) in zip(stateful, state["callbacks"]):
+            callback.load_state_dict(saved)
+        self._training_state = None
+        return self
+
+    def _check_state(self, state):
+        """ValueError unless ``state`` fits this solver's model and callbacks."""
+        if not isinstance(state, dict) or "optim_configs" not in state:
+            raise ValueError("state must be a dict returned by Solver.state_dict().")
+        if set(state["params"]) != set(self.model.params):
+            raise ValueError(
+                f"state holds parameters {sorted(state['params'])}, but the model has "
+                f"{sorted(self.model.params)}."
+            )
+        kinds = [type(cb).__name__ for cb in self._builtin_callbacks + self.callbacks
+                 if hasattr(cb, "state_dict")]
+        saved = [kind for kind, _ in state["callbacks"]]
+        if saved != kinds:
+            raise ValueError(
+                f"state was saved with the callbacks {saved}, this solver has {kinds}; "
+                f"create the solver with the same options and callbacks."
+            )
+
+
+def _rng_state(rng):
+    """The state of a RandomState or a Generator."""
+    if isinstance(rng, np.random.Generator):
+        return rng.bit_generator.state
+    return rng.get_state()
+
+
+def _set_rng_state(rng, state):
+    if isinstance(rng, np.random.Generator):
+        rng.bit_generator.state = state
+    else:
+        rng.set_state(state)
