@@ -55,7 +55,8 @@ class ScoresClassifierMixin:
         y_pred : ndarray of shape (n_samples,)
             Labels from ``classes_``; ties go to the class listed first.
         """
-        return self.classes_[np.argmax(self._scores(X), axis=1)]
+        scores = self._scores(X)  # first: it raises NotFittedError before fit
+        return self.classes_[np.argmax(scores, axis=1)]
 
 
 class SoftmaxProbaMixin:
