@@ -1,13 +1,12 @@
 """Property-based tests of every public estimator and engine function.
 
-Random shapes, dtypes, label sets and settings, valid and deliberately malformed: each
-call either gives a finite, correctly shaped result or raises a clear ValueError or
-TypeError, never another exception, a NumPy-internal message or a wrong shape.
+Random shapes, dtypes, label sets and settings, valid and deliberately malformed, each
+example knowing which it is.  Valid input gives a finite, correctly shaped result: a
+clearly worded refusal of good input fails as surely as an accepted malformed one.
 Malformed input (a bias of the wrong length, labels of shape (N, 1), a label of -1,
-a dout of the wrong shape...) must be refused, not broadcast into a result.
-
-Valid input must succeed: a clearly worded refusal of good input fails as surely as
-an accepted malformed one.
+a dout of the wrong shape...) must be refused with a clear ValueError or TypeError,
+never another exception or a NumPy-internal message, and never broadcast into a
+result.
 
 Estimators are enumerated from ``skdeep.__all__``, so new ones are picked up.  Each
 property test declares the engine functions it calls (:func:`covers`), and a test
