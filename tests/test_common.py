@@ -1,4 +1,6 @@
 """Every public estimator passes scikit-learn's own conformance checks."""
+import inspect
+
 from sklearn.base import BaseEstimator
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -32,6 +34,29 @@ def test_every_exported_estimator_is_checked():
     assert {"ConvNetClassifier", "HOGTransformer", "HSVHistogramTransformer",
             "KNNClassifier", "LinearSVMClassifier", "MLPClassifier",
             "SoftmaxClassifier"} <= names
+
+
+def test_init_parameters_are_keyword_only_after_the_first_few():
+    # as scikit-learn declares them: the parameters a user passes first, by
+    # position, and every other one by name
+    positional = {
+        "KNNClassifier": ["n_neighbors", "metric"],
+        "LinearSVMClassifier": ["learning_rate", "reg"],
+        "SoftmaxClassifier": ["learning_rate", "reg"],
+        "MLPClassifier": ["hidden_layer_sizes"],
+        "ConvNetClassifier": ["image_shape", "num_filters", "filter_size"],
+        "HOGTransformer": ["image_shape"],
+        "HSVHistogramTransformer": ["image_shape"],
+    }
+    found = {}
+    for est in public_estimators():
+        params = list(inspect.signature(type(est).__init__).parameters.values())[1:]
+        kinds = {param.kind for param in params}
+        assert kinds <= {inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                         inspect.Parameter.KEYWORD_ONLY}
+        found[type(est).__name__] = [p.name for p in params
+                                     if p.kind == p.POSITIONAL_OR_KEYWORD]
+    assert found == positional
 
 
 @parametrize_with_checks(public_estimators())
