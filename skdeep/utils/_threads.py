@@ -7,7 +7,10 @@ use every core by default and obey ``OMP_NUM_THREADS`` and
 itself lowers the OpenMP and BLAS limits to ``cores // n_jobs``; inside joblib's
 *thread* workers (and dask's, which nanny processes already limit to one) the
 kernels run on one thread, because the workers already occupy the cores.  So
-workers x threads never exceeds the cores.
+workers x threads never exceeds the cores.  In a process forked from one that
+loaded them (joblib's ``"multiprocessing"`` backend on Linux) the kernels run on
+one thread too: GNU OpenMP's thread pool does not survive ``fork``, and a
+parallel region in the child would wait forever for the parent's threads.
 
 BLAS is another matter: OpenBLAS's products change in their last bits with its
 number of threads (its single-threaded small-matrix path and its partitioning
@@ -25,6 +28,19 @@ from contextlib import contextmanager
 
 _lock = threading.Lock()
 _libraries = None
+# Whether this process is a fork of one where the kernels' OpenMP runtime may
+# have started its threads (see the module docstring).
+_forked = False
+
+
+def _after_fork_in_child():
+    global _forked, _lock
+    _forked = True
+    # the parent's lock may have been held by one of its other threads
+    _lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _thread_pools():
@@ -101,7 +117,8 @@ def openmp_effective_n_threads(n_threads=None):
         ``OMP_NUM_THREADS``, ``threadpoolctl.threadpool_limits`` or joblib lowers
         it, and one inside a joblib worker thread.  A negative value counts back
         from that limit as in scikit-learn (-1 is the limit, -2 one fewer).  A
-        positive value is used as it is.
+        positive value is used as it is.  Whatever the value, a process forked
+        from one that loaded the kernels gets one thread.
 
     Returns
     -------
@@ -118,6 +135,8 @@ def openmp_effective_n_threads(n_threads=None):
     if n_threads is not None and (not isinstance(n_threads, numbers.Integral)
                                   or isinstance(n_threads, bool) or n_threads == 0):
         raise ValueError(f"n_threads must be None or a non-zero integer, got {n_threads!r}.")
+    if _forked:
+        return 1
     if n_threads is not None and n_threads > 0:
         return int(n_threads)
     limit = 1 if _in_joblib_thread_worker() else _openmp_max_threads()
