@@ -77,6 +77,61 @@ def test_joblib_process_workers_share_the_cores():
     assert counts == [expected, expected]
 
 
+def test_forked_workers_run_kernels_on_one_thread():
+    # GNU OpenMP's threads do not survive fork: a parallel region in a forked
+    # worker (joblib's "multiprocessing" backend) would wait for them forever
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        assert pool.apply_async(openmp_effective_n_threads).get(timeout=60) == 1
+        assert pool.apply_async(openmp_effective_n_threads, (2,)).get(timeout=60) == 1
+
+
+class _RecordingKernels:
+    """Stands for a kernel module: records the calling thread's OpenMP limits at each call."""
+
+    def __init__(self, module, seen):
+        self._module, self._seen = module, seen
+
+    def __getattr__(self, name):
+        function = getattr(self._module, name)
+
+        def call(*args):
+            self._seen.extend(_openmp_limits())
+            return function(*args)
+        return call
+
+
+def _transform_from_a_wide_limit(transformer, images):
+    # the worker thread's own limit is 2, so a kernel on one thread shows the
+    # convention at work, not a limit it happened to find
+    with kernel_threads(2):
+        return transformer.transform(images)
+
+
+@pytest.mark.parametrize("transformer, kernels", [
+    (HOGTransformer(image_shape=(24, 24, 3), pixels_per_cell=(4, 4), cells_per_block=(2, 2)),
+     "_hog"),
+    (HSVHistogramTransformer(image_shape=(24, 24, 3)), "_hue"),
+], ids=["hog", "hue"])
+def test_feature_kernels_run_on_one_thread_in_joblib_thread_workers(
+        images, transformer, kernels, monkeypatch):
+    from skdeep.features import _extract
+
+    if not _openmp_limits():
+        pytest.skip("no OpenMP runtime loaded (kernels not compiled with OpenMP)")
+    expected = transformer.fit(images).transform(images)
+    seen = []
+    monkeypatch.setattr(_extract, kernels, _RecordingKernels(getattr(_extract, kernels), seen))
+    results = Parallel(n_jobs=2, backend="threading")(
+        delayed(_transform_from_a_wide_limit)(transformer, images) for _ in range(2))
+    assert seen and set(seen) == {1}
+    for result in results:
+        np.testing.assert_array_equal(result, expected)
+
+
 def test_kernel_threads_sets_and_restores_this_threads_limit():
     before = _openmp_limits()
     if not before:

@@ -79,6 +79,7 @@ def _batches(n_samples, n_features, verbose, what, name):
         progress.update(batch.stop - batch.start)
 
 
+@with_kernel_threads
 def hog_rows(X, image_shape, orientations, cell, block, block_norm, transform_sqrt,
              verbose=0, name="HOGTransformer"):
     """HOG features of each row of ``X`` (rows of channels-last images).
