@@ -10,7 +10,13 @@ from sklearn.datasets import load_digits
 from sklearn.metrics import log_loss
 from sklearn.preprocessing import StandardScaler
 
-from skdeep.nn.callbacks import Callback
+from skdeep.nn.callbacks import (
+    Callback,
+    FlipAndShift,
+    LearningRateSchedule,
+    StopOnPlateau,
+    WeightAveraging,
+)
 from skdeep.nn.models import FullyConnectedNet
 from skdeep.nn.solver import Solver
 from skdeep.utils._io import atomic_dump
@@ -162,6 +168,28 @@ def test_bad_callbacks_are_named(digits, callbacks):
     model = FullyConnectedNet([10], input_dim=64, random_state=0)
     with pytest.raises(ValueError, match="callbacks must be a list of"):
         Solver(model, _data(digits), callbacks=callbacks)
+
+
+def test_the_options_are_shortcuts_for_the_built_in_callbacks(digits):
+    X, y = digits
+    data = {"X_train": X[:300].reshape(-1, 1, 8, 8), "y_train": y[:300],
+            "X_val": X[300:400].reshape(-1, 1, 8, 8), "y_val": y[300:400]}
+    common = dict(update_rule="adam", optim_config={"learning_rate": 5e-3},
+                  lr_decay=0.9, num_epochs=6, batch_size=50, verbose=False,
+                  random_state=0)
+    runs = []
+    for options in (
+            dict(lr_schedule="linear", warmup_fraction=0.2, augment=True,
+                 augment_pad=2, weight_averaging=0.9, early_stopping=True,
+                 n_iter_no_change=2),
+            dict(callbacks=[LearningRateSchedule(5e-3, 0.9, "linear", 0.2),
+                            FlipAndShift(2), WeightAveraging(0.9), StopOnPlateau(2)])):
+        model = FullyConnectedNet([20], input_dim=64, random_state=0)
+        solver = Solver(model, data, **common, **options).train()
+        runs.append((solver.loss_history, solver.val_acc_history, model.params))
+    assert runs[0][0] == runs[1][0] and runs[0][1] == runs[1][1]
+    for name, value in runs[0][2].items():
+        np.testing.assert_array_equal(value, runs[1][2][name])
 
 
 # ---- atomic files -------------------------------------------------------------
