@@ -34,9 +34,11 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
         set the kernels' threads: they use every core, as scikit-learn's
         compiled code does, obey ``OMP_NUM_THREADS`` and
         ``threadpoolctl.threadpool_limits``, run on one thread inside joblib
-        worker threads, and are shared out among the jobs.  So None is fast;
-        a ``parallel_backend("dask")`` context sends the chunks to a cluster.
-        Results do not depend on it.
+        worker threads, and are shared out among the jobs.  So None is fast.
+        The jobs are threads of this process under every backend (the
+        kernels release the GIL, and processes would only copy the training
+        rows); to spread predictions over a dask cluster, map ``predict``
+        over the chunks of a ``dask.array``.  Results do not depend on it.
     working_memory : float, default=None
         Megabytes (MiB) the temporary arrays of ``fit`` and of the neighbour
         search may take (converted chunks of queries, distance blocks, norms);

@@ -13,6 +13,9 @@ Memory.  Work is blocked over rows of both sets so that the temporary arrays sta
 within ``working_memory`` megabytes (scikit-learn's setting by default), whatever
 the sizes of the inputs: queries are converted a chunk at a time.
 """
+from functools import partial
+from typing import NamedTuple
+
 import numpy as np
 from sklearn import get_config
 from sklearn.utils._chunking import get_chunk_n_rows
@@ -97,25 +100,48 @@ def _block_rows(n_rows, bytes_per_row, working_memory):
 
 
 def _map_row_chunks(function, n_rows, n_jobs):
-    """``function(start, stop, n_threads, jobs)`` over chunks of rows, in ``jobs`` joblib jobs.
+    """``function(start, stop, n_threads, jobs)`` over chunks of rows, in ``jobs`` threads.
 
-    n_jobs has scikit-learn's meaning: joblib jobs (threads here, or whatever
-    the active ``parallel_backend`` provides), None being 1 outside a
-    ``parallel_backend`` context.  The kernels' OpenMP threads are shared out
-    among the jobs, so jobs x threads stays within the cores.  Rows are
-    independent, so the chunks change no result; each job is to keep its
-    temporaries within ``1 / jobs`` of the working memory.
+    n_jobs has scikit-learn's meaning: None is 1 outside a
+    ``parallel_backend`` context and the context's n_jobs inside one, counted
+    by ``effective_n_jobs`` as scikit-learn's forests count theirs.  The jobs
+    are threads of this process whatever the backend (``require="sharedmem"``,
+    as scikit-learn's pairwise distances force): each writes its rows of
+    arrays the caller holds, and the kernels release the GIL, so worker
+    processes could only add copies of the rows to search.  The kernels'
+    OpenMP threads are shared out among the jobs, so jobs x threads stays
+    within the cores.  Rows are independent, so the chunks change no result;
+    each job is to keep its temporaries within ``1 / jobs`` of the working
+    memory.
     """
     from joblib import Parallel, delayed, effective_n_jobs
 
     jobs = max(1, min(effective_n_jobs(n_jobs), n_rows))
     if jobs == 1:
-        return [function(0, n_rows, None, 1)]
+        function(0, n_rows, None, 1)
+        return
     threads = max(1, openmp_effective_n_threads() // jobs)
     bounds = np.linspace(0, n_rows, jobs + 1).astype(int)
-    return Parallel(n_jobs=jobs, prefer="threads")(
+    Parallel(n_jobs=jobs, require="sharedmem")(
         delayed(function)(start, stop, threads, jobs)
         for start, stop in zip(bounds[:-1], bounds[1:]))
+
+
+def _fill_distances(out, X, Yk, metric, kind, memory, first, last, n_threads, jobs):
+    """Write the distances of rows ``first:last`` of X to every row of Yk into ``out``."""
+    kernel = _direct_kernel(metric, kind)
+    block_dtype = np.int32 if kind == "uint8" else np.float64
+    # per row of X: its converted copy and its row of the distance block
+    row_bytes = X.shape[1] * _kind_itemsize(kind) + len(Yk) * np.dtype(block_dtype).itemsize
+    with kernel_threads(n_threads):
+        for rows in row_chunks(last - first, row_bytes, memory / jobs):
+            start, stop = first + rows.start, first + rows.stop
+            block = np.empty((stop - start, len(Yk)), dtype=block_dtype)
+            kernel(as_kind(X[start:stop], kind), Yk, block)
+            if metric == "l2":
+                out[start:stop] = np.sqrt(block, dtype=np.float64)
+            else:
+                out[start:stop] = block
 
 
 def pairwise_distances(X, Y=None, metric="l2", *, working_memory=None, n_jobs=None):
@@ -138,7 +164,8 @@ def pairwise_distances(X, Y=None, metric="l2", *, working_memory=None, n_jobs=No
     n_jobs : int, default=None
         joblib jobs, each computing a chunk of the rows of X: None means 1
         unless in a ``joblib.parallel_backend`` context, -1 every core.  The
-        kernels use every core either way (OpenMP, see
+        jobs are threads of this process whatever the backend.  The kernels
+        use every core either way (OpenMP, see
         ``threadpoolctl.threadpool_limits`` to limit them), shared out among
         the jobs.
 
@@ -169,24 +196,9 @@ def pairwise_distances(X, Y=None, metric="l2", *, working_memory=None, n_jobs=No
     memory = _working_memory(working_memory)
     kind = operand_kind(X, Y, metric, memory)
     Yk = as_kind(Y, kind)
-    kernel = _direct_kernel(metric, kind)
-    block_dtype = np.int32 if kind == "uint8" else np.float64
     out = np.empty((len(X), len(Yk)), dtype=out_dtype)
-    # per row of X: its converted copy and its row of the distance block
-    row_bytes = X.shape[1] * _kind_itemsize(kind) + len(Yk) * np.dtype(block_dtype).itemsize
-
-    def fill(first, last, n_threads, jobs):
-        with kernel_threads(n_threads):
-            for rows in row_chunks(last - first, row_bytes, memory / jobs):
-                start, stop = first + rows.start, first + rows.stop
-                block = np.empty((stop - start, len(Yk)), dtype=block_dtype)
-                kernel(as_kind(X[start:stop], kind), Yk, block)
-                if metric == "l2":
-                    out[start:stop] = np.sqrt(block, dtype=np.float64)
-                else:
-                    out[start:stop] = block
-
-    _map_row_chunks(fill, len(X), n_jobs)
+    _map_row_chunks(partial(_fill_distances, out, X, Yk, metric, kind, memory),
+                    len(X), n_jobs)
     return out
 
 
@@ -296,6 +308,38 @@ def _k_smallest_l2(Xk, Yk, k, kind, working_memory, yy=None):
     return dist, ind
 
 
+class _Search(NamedTuple):
+    """What every chunk of a neighbour search shares: the queries and the rows to search."""
+
+    X: np.ndarray
+    Yk: np.ndarray
+    k: int
+    metric: str
+    kind: object
+    Y_sq_norms: object
+    memory: float
+    progress: Progress
+
+
+def _fill_neighbours(dist, ind, search, first, last, n_threads, jobs):
+    """Write the neighbours of queries ``first:last`` of ``search.X`` into dist and ind."""
+    X, Yk, k, metric, kind = search.X, search.Yk, search.k, search.metric, search.kind
+    # Half the budget holds a chunk of converted queries, half the kernels' blocks.
+    budget = search.memory / jobs / 2
+    row_bytes = X.shape[1] * (_kind_itemsize(kind) + 8)
+    with kernel_threads(n_threads):
+        for rows in row_chunks(last - first, row_bytes, budget, _MAX_QUERY_ROWS):
+            chunk = slice(first + rows.start, first + rows.stop)
+            Xk = as_kind(X[chunk], kind)
+            if metric == "l1":
+                d, i = _k_smallest_direct(Xk, Yk, k, metric, kind, budget)
+            else:
+                d, i = _k_smallest_l2(Xk, Yk, k, kind, budget, search.Y_sq_norms)
+                np.sqrt(d, out=d)
+            dist[chunk], ind[chunk] = d, i
+            search.progress.update(rows.stop - rows.start)
+
+
 def k_nearest(X, Y, k, metric="l2", *, working_memory=None, n_jobs=None, Y_sq_norms=None,
               verbose=0, name="KNNClassifier"):
     """Distances and indices of the k rows of Y nearest to each row of X.
@@ -340,25 +384,9 @@ def k_nearest(X, Y, k, metric="l2", *, working_memory=None, n_jobs=None, Y_sq_no
         Y_sq_norms = _sq_norms(Yk, memory)
     dist = np.empty((len(X), k), dtype=out_dtype)
     ind = np.empty((len(X), k), dtype=np.int64)
-    # Half the budget holds a chunk of converted queries, half the kernels' blocks.
-    row_bytes = X.shape[1] * (_kind_itemsize(kind) + 8)
     progress = Progress(len(X), verbose, name, "neighbours of", "queries",
                         min_items=_MAX_QUERY_ROWS)
-
-    def search(first, last, n_threads, jobs):
-        budget = memory / jobs / 2
-        with kernel_threads(n_threads):
-            for rows in row_chunks(last - first, row_bytes, budget, _MAX_QUERY_ROWS):
-                chunk = slice(first + rows.start, first + rows.stop)
-                Xk = as_kind(X[chunk], kind)
-                if metric == "l1":
-                    d, i = _k_smallest_direct(Xk, Yk, k, metric, kind, budget)
-                else:
-                    d, i = _k_smallest_l2(Xk, Yk, k, kind, budget, Y_sq_norms)
-                    np.sqrt(d, out=d)
-                dist[chunk], ind[chunk] = d, i
-                progress.update(rows.stop - rows.start)
-
-    _map_row_chunks(search, len(X), n_jobs)
+    search = _Search(X, Yk, k, metric, kind, Y_sq_norms, memory, progress)
+    _map_row_chunks(partial(_fill_neighbours, dist, ind, search), len(X), n_jobs)
     return dist, ind
 
