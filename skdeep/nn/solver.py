@@ -675,12 +675,13 @@ class Solver:
             moments), ``params`` and ``bn_stats`` (the weights and batchnorm
             running statistics training continues from, which after ``train()``
             need not be the model's), ``best_val_acc``, ``best_params``,
-            ``best_bn_stats``, the histories, the divergence monitor and
-            ``callbacks``: ``(class name, state)`` of each callback, built-in or
-            given, that has a ``state_dict()`` method, in order.
+            ``best_bn_stats``, the histories, the divergence monitor,
+            ``callbacks`` (the ``state_dict()`` of each callback, built-in or
+            given, that has that method, in order) and ``callback_kinds``
+            (their class names).
         """
         params, bn_stats = self._training_state or (self.model.params, self._bn_stats())
-        callbacks = self._builtin_callbacks + self.callbacks
+        stateful = self._stateful_callbacks()
         return copy.deepcopy({
             "epoch": self.epoch, "iteration": self.iteration,
             "rng": _rng_state(self._rng), "optim_configs": self.optim_configs,
@@ -690,8 +691,8 @@ class Solver:
             "train_acc_history": self.train_acc_history,
             "val_acc_history": self.val_acc_history, "history": self.history,
             "divergence": self._divergence,
-            "callbacks": [(type(cb).__name__, cb.state_dict())
-                          for cb in callbacks if hasattr(cb, "state_dict")],
+            "callbacks": [cb.state_dict() for cb in stateful],
+            "callback_kinds": [type(cb).__name__ for cb in stateful],
         })
 
     def load_state_dict(self, state):
@@ -728,12 +729,15 @@ class Solver:
         _set_rng_state(self._rng, state["rng"])
         self.model.params = state["params"]
         self._set_bn_stats(state["bn_stats"])
-        stateful = [cb for cb in self._builtin_callbacks + self.callbacks
-                    if hasattr(cb, "state_dict")]
-        for callback, (_, saved) in zip(stateful, state["callbacks"]):
+        for callback, saved in zip(self._stateful_callbacks(), state["callbacks"]):
             callback.load_state_dict(saved)
         self._training_state = None
         return self
+
+    def _stateful_callbacks(self):
+        """The callbacks, built-in and given, that have a state to save."""
+        return [cb for cb in self._builtin_callbacks + self.callbacks
+                if hasattr(cb, "state_dict")]
 
     def _check_state(self, state):
         """ValueError unless ``state`` fits this solver's model and callbacks."""
@@ -744,9 +748,8 @@ class Solver:
                 f"state holds parameters {sorted(state['params'])}, but the model has "
                 f"{sorted(self.model.params)}."
             )
-        kinds = [type(cb).__name__ for cb in self._builtin_callbacks + self.callbacks
-                 if hasattr(cb, "state_dict")]
-        saved = [kind for kind, _ in state["callbacks"]]
+        kinds = [type(cb).__name__ for cb in self._stateful_callbacks()]
+        saved = state["callback_kinds"]
         if saved != kinds:
             raise ValueError(
                 f"state was saved with the callbacks {saved}, this solver has {kinds}; "
