@@ -7,6 +7,7 @@ something other than rows of features, how to turn rows into model inputs
 (``_model_input``).  Training is :class:`skdeep.nn.solver.Solver`; the math lives
 in :mod:`skdeep.nn`.
 """
+import copy
 from numbers import Integral, Real
 
 import numpy as np
@@ -17,9 +18,11 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from ..nn.callbacks import Callback
 from ..nn.optim import UPDATE_RULES
 from ..nn.solver import Solver
 from ..utils._row_groups import are_whole_numbers, row_groups
+from ..utils._callbacks import CallbackSupport, FitTasks, solver_bridge
 from ..utils._threads import with_blas_single_thread
 from ..utils._classifier import ScoresClassifierMixin, SoftmaxProbaMixin
 from ..utils._validation import (apply_class_weight, check_at_least_two_classes,
@@ -60,6 +63,11 @@ class _SequenceOfInts(Options):
 
     def __str__(self):
         return f"a sequence of ints >= {self.low}"
+
+
+# The Solver's histories, each the source of the estimator's attribute of the
+# same name with a trailing underscore.
+_SOLVER_HISTORIES = ("loss_history", "train_acc_history", "val_acc_history")
 
 
 def _child_rngs(random_state, n):
@@ -141,8 +149,83 @@ def _stratified_split(y, validation_fraction, rng):
     return np.flatnonzero(is_train), val_idx
 
 
-class BaseNetClassifier(SoftmaxProbaMixin, ScoresClassifierMixin, ClassifierMixin,
-                        BaseEstimator):
+def _model_if_stopped(model, state):
+    """A copy of ``model`` with the weights ``Solver.train()`` would end with at ``state``.
+
+    ``state`` is a ``Solver.state_dict()``: the best epoch's weights with
+    validation data, else the running average of weight averaging (kept in
+    its callback's state) or the weights trained so far.
+    """
+    if state["best_params"]:
+        params, bn_stats = state["best_params"], state["best_bn_stats"]
+    else:
+        averages = [saved["average"] for saved in state["callbacks"]
+                    if isinstance(saved, dict) and saved.get("average") is not None]
+        params = averages[0] if averages else state["params"]
+        bn_stats = state["bn_stats"]
+    stopped = copy.deepcopy(model)
+    stopped.params = {k: v.copy() for k, v in params.items()}
+    for bn, saved in zip(getattr(stopped, "bn_params", ()), bn_stats):
+        bn.update({k: v.copy() for k, v in saved.items()})
+    return stopped
+
+
+class _Recorder(Callback):
+    """The Solver callback that keeps the estimator's fitted attributes up to date.
+
+    ``history_`` gains each epoch's row as the epoch ends, numbered from the
+    network's first epoch (so that rows continue across warm starts and
+    ``partial_fit``); :meth:`attributes` are the other fitted attributes, the
+    histories of this training appended to those of the earlier ones.
+    """
+
+    def __init__(self, estimator):
+        self.estimator = estimator
+
+    def on_train_begin(self, solver):
+        # a resumed Solver starts with the histories of its first epochs, which
+        # the estimator from the checkpoint already holds
+        self.start = {"epoch": solver.epoch, **{
+            name: len(getattr(solver, name)) for name in _SOLVER_HISTORIES}}
+
+    def on_epoch_end(self, solver, record):
+        epoch = self.estimator.n_iter_ + solver.epoch - self.start["epoch"]
+        self.estimator.history_.append({**record, "epoch": epoch})
+
+    def attributes(self, solver, model):
+        """The fitted attributes after the Solver's epochs so far, with ``model``."""
+        estimator = self.estimator
+        attributes = {
+            f"{name}_": getattr(estimator, f"{name}_")
+            + getattr(solver, name)[self.start[name]:]
+            for name in _SOLVER_HISTORIES}
+        attributes.update(
+            model_=model,
+            n_iter_=estimator.n_iter_ + solver.epoch - self.start["epoch"],
+            best_val_acc_=solver.best_val_acc if solver.val_acc_history else None,
+            _optim_configs=solver.optim_configs,
+        )
+        return attributes
+
+    def attributes_if_stopped(self, solver):
+        """The fitted attributes of the estimator if training stopped now.
+
+        What a fitted estimator predicts with (the model ``fit`` would keep),
+        ``history_`` so far, and ``_resume_state``, the Solver's state from
+        which a later ``fit`` finishes this one (into ``model_``, whose other
+        state, such as its random source, is the training model's): copies, as
+        the training goes on.
+        """
+        state = solver.state_dict()
+        attributes = self.attributes(solver, _model_if_stopped(solver.model, state))
+        attributes.update(history_=list(self.estimator.history_),
+                          _optim_configs=state["optim_configs"],
+                          _resume_state={"solver": state})
+        return attributes
+
+
+class BaseNetClassifier(CallbackSupport, SoftmaxProbaMixin, ScoresClassifierMixin,
+                        ClassifierMixin, BaseEstimator):
     """Base class of the network classifiers (not for direct use).
 
     Declares and validates the training parameters every network shares
@@ -189,6 +272,13 @@ class BaseNetClassifier(SoftmaxProbaMixin, ScoresClassifierMixin, ClassifierMixi
         """Solver options of the subclass, added to (or replacing) the base's."""
         return {}
 
+    def _model_settings(self):
+        """Model attributes from parameters a warm start or partial_fit may change.
+
+        Written into the model before each training; a subclass adds its own.
+        """
+        return {"reg": self.reg}
+
     def _input_scale(self, X, rows, sample_weight):
         """What the rows of ``X`` are divided by before the model; 1 leaves them.
 
@@ -212,12 +302,31 @@ class BaseNetClassifier(SoftmaxProbaMixin, ScoresClassifierMixin, ClassifierMixi
 
     # ---- fitting -----------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None,
+            sample_weight_val=None):
         """Train the network on ``X`` and ``y``.
 
-        A stratified ``validation_fraction`` of the data is held out; after
-        ``num_epochs`` epochs (fewer with ``early_stopping``) the network keeps the
-        parameters of the epoch with the best validation accuracy.
+        A stratified ``validation_fraction`` of the data is held out, or
+        ``X_val`` and ``y_val`` are the validation data; after ``num_epochs``
+        epochs (fewer with ``early_stopping`` or a callback that stops) the
+        network keeps the parameters of the epoch with the best validation
+        accuracy, or the last epoch's without validation data.  ``history_``
+        gains one row per epoch.
+
+        With ``warm_start=True`` a fitted network trains ``num_epochs`` more
+        epochs, from its parameters but with a new optimizer state.  A network
+        loaded from a :class:`skdeep.callbacks.Checkpoint` written during a fit
+        that did not finish is the exception: ``fit`` with ``warm_start=True``
+        resumes that fit, optimizer state, random draws and learning-rate
+        schedule included, and runs its remaining epochs up to ``num_epochs``;
+        on the same data with the same parameters it ends exactly as the
+        uninterrupted fit would have.
+
+        Interrupting ``fit`` with Ctrl-C (SIGINT, ``KeyboardInterrupt``) stops
+        the training at once, warns, and returns the estimator fitted with the
+        parameters of the best epoch so far (of the last completed epoch
+        without validation data; as they are, if no epoch completed): it
+        predicts, and ``history_`` holds the completed epochs.
 
         Parameters
         ----------
@@ -230,6 +339,16 @@ class BaseNetClassifier(SoftmaxProbaMixin, ScoresClassifierMixin, ClassifierMixi
             a weight of ``k`` trains exactly as ``k`` copies of the sample, zero
             as its absence (from validation too).  Other weights weigh the
             training loss, which is then the weighted mean loss.
+        X_val : array-like of shape (n_val, n_features), default=None
+            Validation data, used instead of holding out a share of ``X``:
+            ``validation_fraction`` is then ignored and every row of ``X``
+            trains.  Validated as ``X`` is.
+        y_val : array-like of shape (n_val,), default=None
+            Labels of ``X_val``, each one of the classes of ``y``; required with
+            ``X_val``.
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Non-negative weight of each row of ``X_val`` in the validation loss
+            and accuracy.
 
         Returns
         -------
@@ -238,10 +357,15 @@ class BaseNetClassifier(SoftmaxProbaMixin, ScoresClassifierMixin, ClassifierMixi
 
         Raises
         ------
+        ValueError
+            When ``X_val`` and ``y_val`` do not come together, when ``X_val``
+            does not have the features of ``X``, or when ``y_val`` holds a label
+            absent from ``y``.
         skdeep.exceptions.DivergenceError
             When training diverges (the learning rate is too large).
         """
-        return self._fit(X, y, sample_weight, classes=None, incremental=False)
+        return self._fit(X, y, sample_weight, classes=None, incremental=False,
+                         validation=(X_val, y_val, sample_weight_val))
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
@@ -269,11 +393,9 @@ class BaseNetClassifier(SoftmaxProbaMixin, ScoresClassifierMixin, ClassifierMixi
         """
         return self._fit(X, y, sample_weight, classes=classes, incremental=True)
 
-    def _fit(self, X, y, sample_weight, classes, incremental):
-        if self.early_stopping and self.validation_fraction == 0:
-            raise ValueError(
-                "early_stopping=True needs a validation set: set validation_fraction > 0."
-            )
+    def _fit(self, X, y, sample_weight, classes, incremental, validation=(None,) * 3):
+        callback_weight = sample_weight
+        self._check_validation_request(validation)
         continuing = hasattr(self, "model_") and (incremental or self.warm_start)
         X, y = validate_data(self, X, y, dtype=[np.float32, np.float64],
                              reset=not continuing)
@@ -283,6 +405,7 @@ class BaseNetClassifier(SoftmaxProbaMixin, ScoresClassifierMixin, ClassifierMixi
         sample_weight = apply_class_weight(self, y, sample_weight, classes, incremental)
         classes, y_encoded = self._encode_labels(y, classes, incremental, continuing,
                                                  sample_weight)
+        validation = self._validation_data(validation, classes)
         rows, sample_weight = _weighted_rows(X, y_encoded, sample_weight)
         model_rng, solver_rng, split_rng = _child_rngs(self.random_state, 3)
         if continuing:
@@ -290,10 +413,54 @@ class BaseNetClassifier(SoftmaxProbaMixin, ScoresClassifierMixin, ClassifierMixi
         else:
             self._init_model(X, classes, rows, sample_weight, model_rng)
         data = self._training_data(X, y_encoded, rows, sample_weight, incremental,
-                                   split_rng)
-        solver = self._train(data, incremental, solver_rng)
-        self._record(solver)
+                                   split_rng, validation)
+        resume = None if incremental else getattr(self, "_resume_state", None)
+        tasks = FitTasks(self, max_subtasks=self._epochs_to_run(incremental, resume),
+                         X=X, y=y, sample_weight=callback_weight)
+        self._train(data, incremental, solver_rng, tasks, resume)
+        tasks.end()
         return self
+
+    def _check_validation_request(self, validation):
+        """Refuse validation data given by halves, and early stopping without any."""
+        X_val, y_val, sample_weight_val = validation
+        if (X_val is None) != (y_val is None):
+            given, missing = ("X_val", "y_val") if y_val is None else ("y_val", "X_val")
+            raise ValueError(f"{given} is provided, but {missing} was not provided.")
+        if sample_weight_val is not None and X_val is None:
+            raise ValueError(
+                "sample_weight_val is provided, but X_val and y_val were not provided.")
+        if self.early_stopping and self.validation_fraction == 0 and X_val is None:
+            raise ValueError(
+                "early_stopping=True needs a validation set: set validation_fraction > 0 "
+                "or pass X_val and y_val to fit."
+            )
+
+    def _validation_data(self, validation, classes):
+        """``(X_val, y_val encoded, sample_weight_val)`` validated, or None if not given."""
+        X_val, y_val, sample_weight_val = validation
+        if X_val is None:
+            return None
+        X_val, y_val = validate_data(self, X_val, y_val, dtype=[np.float32, np.float64],
+                                     reset=False)
+        unknown = np.setdiff1d(unique_labels(y_val), classes)
+        if unknown.size:
+            raise ValueError(
+                f"y_val contains labels {unknown.tolist()} that are not in the classes "
+                f"{classes.tolist()} of y."
+            )
+        if sample_weight_val is not None:
+            sample_weight_val = _check_sample_weight(sample_weight_val, X_val,
+                                                     dtype=np.float64,
+                                                     ensure_non_negative=True)
+        return X_val, np.searchsorted(classes, y_val), sample_weight_val
+
+    def _epochs_to_run(self, incremental, resume):
+        """Epochs of this call: one fit task each for scikit-learn's callbacks."""
+        if incremental:
+            return 1
+        done = 0 if resume is None else resume["solver"]["epoch"]
+        return max(self.num_epochs - done, 0)
 
     def _encode_labels(self, y, classes, incremental, continuing, sample_weight):
         """The classes and ``y`` as indices into them, checked against past fits."""
@@ -345,7 +512,6 @@ class BaseNetClassifier(SoftmaxProbaMixin, ScoresClassifierMixin, ClassifierMixi
                 + " needs the same architecture. Use fit (with warm_start=False) "
                 "to train a new network."
             )
-        self.model_.reg = self.reg
 
     def _init_model(self, X, classes, rows, sample_weight, rng):
         """A new network and empty histories."""
@@ -358,41 +524,59 @@ class BaseNetClassifier(SoftmaxProbaMixin, ScoresClassifierMixin, ClassifierMixi
         self.train_acc_history_ = []
         self.val_acc_history_ = []
         self.n_iter_ = 0
+        self.history_ = []
         self._optim_configs = None
+        # a checkpoint's unfinished fit is not this network's
+        self.__dict__.pop("_resume_state", None)
 
-    def _training_data(self, X, y_encoded, rows, sample_weight, incremental, rng):
-        """The Solver's data dict: the training rows and the held-out split.
+    def _training_data(self, X, y_encoded, rows, sample_weight, incremental, rng,
+                       validation=None):
+        """The Solver's data dict: the training rows and the validation data.
 
-        ``rows`` and ``sample_weight`` are as `_weighted_rows` gives them; the
-        split is drawn over ``rows``.  The Solver trains on ``train_rows`` of the
-        whole array, so the split costs no copy of the training data.
+        ``rows`` and ``sample_weight`` are as `_weighted_rows` gives them;
+        ``validation`` is what `_validation_data` returns.  Without it, ``fit``
+        holds out a split drawn over ``rows``: the Solver trains on
+        ``train_rows`` of the whole array, so the split costs no copy of the
+        training data.
         """
-        val_rows = np.empty(0, np.intp)
-        if not incremental:
-            labels = y_encoded if rows is None else y_encoded[rows]
-            train_rows, val_rows = _stratified_split(labels, self.validation_fraction, rng)
-            if rows is not None:
-                train_rows, val_rows = rows[train_rows], rows[val_rows]
-            if len(val_rows) == 0 and self.early_stopping:
-                raise ValueError(
-                    f"early_stopping=True needs a validation set, but "
-                    f"validation_fraction={self.validation_fraction} of these "
-                    f"{len(y_encoded)} samples leaves none (each class keeps at least "
-                    f"one sample for training)."
-                )
-            rows = train_rows if len(val_rows) or rows is not None else None
-        X_model = self._scaled_input(X, np.dtype(self.dtype))
+        dtype = np.dtype(self.dtype)
+        X_model = self._scaled_input(X, dtype)
+        if not incremental and validation is None:
+            rows, val_rows = self._held_out_split(y_encoded, rows, rng)
+            if len(val_rows):
+                validation = (X_model[val_rows], y_encoded[val_rows],
+                              None if sample_weight is None else sample_weight[val_rows])
+        elif validation is not None:
+            X_val, y_val, sample_weight_val = validation
+            validation = (self._scaled_input(X_val, dtype), y_val, sample_weight_val)
         data = {"X_train": X_model, "y_train": y_encoded, "train_rows": rows,
                 "sample_weight": sample_weight}
-        if len(val_rows):
-            data["X_val"] = X_model[val_rows]
-            data["y_val"] = y_encoded[val_rows]
-            if sample_weight is not None:
-                data["sample_weight_val"] = sample_weight[val_rows]
+        if validation is not None:
+            data["X_val"], data["y_val"] = validation[:2]
+            if validation[2] is not None:
+                data["sample_weight_val"] = validation[2]
         return data
 
-    def _train(self, data, incremental, rng):
-        """A Solver that has trained ``model_`` on ``data``."""
+    def _held_out_split(self, y_encoded, rows, rng):
+        """``(train_rows, val_rows)``: the stratified ``validation_fraction`` of ``rows``.
+
+        ``train_rows`` is None when every row of the array trains once.
+        """
+        labels = y_encoded if rows is None else y_encoded[rows]
+        train_rows, val_rows = _stratified_split(labels, self.validation_fraction, rng)
+        if rows is not None:
+            train_rows, val_rows = rows[train_rows], rows[val_rows]
+        if len(val_rows) == 0 and self.early_stopping:
+            raise ValueError(
+                f"early_stopping=True needs a validation set, but "
+                f"validation_fraction={self.validation_fraction} of these "
+                f"{len(y_encoded)} samples leaves none (each class keeps at least "
+                f"one sample for training)."
+            )
+        return (train_rows if len(val_rows) or rows is not None else None), val_rows
+
+    def _solver_kwargs(self, incremental):
+        """The Solver's options from the estimator's parameters."""
         options = dict(
             update_rule=self.update_rule,
             optim_config={"learning_rate": self.learning_rate},
@@ -401,25 +585,35 @@ class BaseNetClassifier(SoftmaxProbaMixin, ScoresClassifierMixin, ClassifierMixi
             num_epochs=1 if incremental else self.num_epochs,
             print_every=10 if self.verbose >= 2 else 0,
             verbose=bool(self.verbose),
-            random_state=rng,
             early_stopping=self.early_stopping and not incremental,
             n_iter_no_change=self.n_iter_no_change,
         )
         options.update(self._solver_options(incremental))
-        solver = Solver(self.model_, data, **options)
-        if incremental and self._optim_configs is not None:
+        return options
+
+    def _train(self, data, incremental, rng, tasks, resume):
+        """Train ``model_`` on ``data`` with a Solver, then set the fitted attributes.
+
+        ``resume`` is the state of an unfinished fit saved by a checkpoint, to
+        continue from (it sets the weights training goes on from); None starts
+        a new Solver.
+        """
+        model = self.model_
+        for name, value in self._model_settings().items():
+            setattr(model, name, value)
+        recorder = _Recorder(self)
+        callbacks = [recorder, solver_bridge(tasks, recorder.attributes_if_stopped)]
+        solver = Solver(model, data, callbacks=callbacks, random_state=rng,
+                        **self._solver_kwargs(incremental))
+        if resume is not None:
+            solver.load_state_dict(resume["solver"])
+        elif incremental and self._optim_configs is not None:
             # the optimizer's moments and decayed learning rate carry over
             solver.optim_configs = self._optim_configs
-        return solver.train()
-
-    def _record(self, solver):
-        """Fitted attributes from a Solver that has trained."""
-        self._optim_configs = solver.optim_configs
-        self.loss_history_.extend(solver.loss_history)
-        self.train_acc_history_.extend(solver.train_acc_history)
-        self.val_acc_history_.extend(solver.val_acc_history)
-        self.n_iter_ += solver.epoch
-        self.best_val_acc_ = solver.best_val_acc if solver.val_acc_history else None
+        solver.train()
+        for name, value in recorder.attributes(solver, solver.model).items():
+            setattr(self, name, value)
+        self.__dict__.pop("_resume_state", None)
 
     # ---- prediction --------------------------------------------------------
     def _prediction_model(self):
