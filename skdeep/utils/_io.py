@@ -1,7 +1,7 @@
 """Writing files so that a crash never leaves a partial one (private)."""
 import os
 import pickle
-import tempfile
+import secrets
 
 
 def atomic_dump(obj, path):
@@ -20,12 +20,14 @@ def atomic_dump(obj, path):
     path : str or path-like
         The file to write; its directory must exist.
     """
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, temporary = tempfile.mkstemp(prefix=os.path.basename(path) + ".",
-                                     suffix=".tmp", dir=directory)
+    path = os.path.abspath(os.fspath(path))
+    # not tempfile.mkstemp, whose files are private to their owner: the file
+    # gets the permissions any new file would ("x": never an existing one)
+    temporary = os.path.join(os.path.dirname(path),
+                             f".{os.path.basename(path)}.{secrets.token_hex(8)}.tmp")
+    f = open(temporary, "xb")
     try:
-        with os.fdopen(fd, "wb") as f:
+        with f:
             pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
             f.flush()
             os.fsync(f.fileno())
