@@ -369,31 +369,40 @@ _SCRIPT_HEAD = """
 """
 
 
-@pytest.mark.parametrize("Network, params", NETWORKS, ids=NETWORK_IDS)
-def test_resume_after_the_process_died_equals_an_uninterrupted_fit(Network, params,
+@pytest.mark.parametrize("Network, params, epoch", [
+    (MLPClassifier, MLP_PARAMS, 2),
+    (ConvNetClassifier, CONVNET_PARAMS, 2),
+    # after the last epoch, before fit returned; no validation data, so the
+    # network ends with the weights' running average
+    (ConvNetClassifier, {**CONVNET_PARAMS, "validation_fraction": 0.0}, 4),
+], ids=["mlp", "convnet", "convnet-averaged-last-epoch"])
+def test_resume_after_the_process_died_equals_an_uninterrupted_fit(Network, params, epoch,
                                                                    tmp_path, digits):
     X, y = digits
-    # the process dies right after the checkpoint of epoch 2, mid-fit
-    script = _SCRIPT_HEAD.format(network=Network.__name__, params=params) + """
+    # the process dies right after the checkpoint of the epoch
+    script = _SCRIPT_HEAD.format(network=Network.__name__, params=params) + f"""
     clf.set_callbacks(Checkpoint("clf.joblib", save="last"),
-                      AtEpoch(2, lambda: os._exit(3)))
+                      AtEpoch({epoch}, lambda: os._exit(3)))
     clf.fit(X, y)
     """
     result = _run_script(script, tmp_path)
     assert result.returncode == 3, result.stderr
     resumed = joblib.load(tmp_path / "clf.joblib")
     # the file is a fitted estimator: the one fit returns when stopped there
-    stopped = Network(**params).set_callbacks(StopAfter(2)).fit(X, y)
-    assert resumed.n_iter_ == 2
+    stopped = Network(**params).set_callbacks(StopAfter(epoch)).fit(X, y)
+    assert resumed.n_iter_ == epoch
     _assert_same_params(_params(resumed), _params(stopped))
 
     resumed.set_params(warm_start=True).fit(X, y)
     uninterrupted = Network(**params).fit(X, y)
     assert resumed.n_iter_ == uninterrupted.n_iter_ == params["num_epochs"]
     _assert_same_params(_params(resumed), _params(uninterrupted))
-    assert _without_seconds(resumed.history_) == _without_seconds(uninterrupted.history_)
+    # (assert_equal: NaN equals NaN, as in the validation columns without validation)
+    np.testing.assert_equal(_without_seconds(resumed.history_),
+                            _without_seconds(uninterrupted.history_))
     assert resumed.loss_history_ == uninterrupted.loss_history_
     assert resumed.val_acc_history_ == uninterrupted.val_acc_history_
+    assert resumed.best_val_acc_ == uninterrupted.best_val_acc_
     np.testing.assert_array_equal(resumed.predict_proba(X),
                                   uninterrupted.predict_proba(X))
     # the fit is finished: a further warm start trains num_epochs more epochs

@@ -598,6 +598,10 @@ class BaseNetClassifier(CallbackSupport, SoftmaxProbaMixin, ScoresClassifierMixi
         continue from (it sets the weights training goes on from); None starts
         a new Solver.
         """
+        if resume is not None and resume["solver"]["epoch"] >= self.num_epochs:
+            # written after the fit's last epoch: the estimator is its result
+            del self._resume_state
+            return
         model = self.model_
         for name, value in self._model_settings().items():
             setattr(model, name, value)
