@@ -69,8 +69,10 @@ class Checkpoint:
     Notes
     -----
     The file holds the estimator without its callbacks: set them again after
-    loading to keep checkpointing.  Loading runs pickled code: load only files
-    you trust.
+    loading to keep checkpointing.  scikit-learn hands an estimator's
+    callbacks to its clones, so inside a search every fit would write the same
+    file: set the checkpoint on the estimator you fit yourself.  Loading runs
+    pickled code: load only files you trust.
 
     Examples
     --------
