@@ -201,7 +201,7 @@ class HOGTransformer(_ImageFeatures):
 
         Returns
         -------
-        features : ndarray of shape (n_samples, n_features_out_), float64
+        features : ndarray of shape (n_samples, ``n_features_out_``), float64
             For each image, its normalized blocks flattened as
             (block_row, block_col, cell_row, cell_col, orientation), as
             ``skimage.feature.hog(..., feature_vector=True)`` returns them.

@@ -243,7 +243,7 @@ class LinearSVMClassifier(_BaseLinearClassifier):
         Weights, one row per class (also for two classes), in ``dtype``.
     intercept_ : ndarray of shape (n_classes,)
         Biases, one per class, in ``dtype``.
-    loss_history_ : ndarray of shape (n_iter_,)
+    loss_history_ : ndarray of shape (``n_iter_``,)
         Minibatch loss, regularization included, at each SGD step (one entry
         per step, where the networks record one per minibatch too).
     n_iter_ : int
@@ -361,7 +361,7 @@ class SoftmaxClassifier(SoftmaxProbaMixin, _BaseLinearClassifier):
         Weights, one row per class (also for two classes), in ``dtype``.
     intercept_ : ndarray of shape (n_classes,)
         Biases, one per class, in ``dtype``.
-    loss_history_ : ndarray of shape (n_iter_,)
+    loss_history_ : ndarray of shape (``n_iter_``,)
         Minibatch loss, regularization included, at each SGD step (one entry
         per step, where the networks record one per minibatch too).
     n_iter_ : int
