@@ -36,6 +36,20 @@ __all__ = ["Callback", "EpochCheckpoint", "FlipAndShift", "LearningRateSchedule"
 
 _LR_SCHEDULES = ("constant", "cosine", "linear")
 
+# The history columns that can pick the epoch kept and stop training, each with
+# the value no epoch does worse than
+_MONITORS = {"val_accuracy": 0.0, "val_loss": math.inf}
+
+
+def _is_improvement(monitor, value, best, ties):
+    """Whether ``value`` of column ``monitor`` beats ``best`` (or ties it, if ``ties``).
+
+    Higher is better for the accuracy, lower for the loss.
+    """
+    if value == best:
+        return ties
+    return value > best if monitor == "val_accuracy" else value < best
+
 
 class Callback:
     """Base class of the Solver's callbacks; every method does nothing by default.
@@ -248,8 +262,9 @@ class WeightAveraging(Callback):
     forgets the random initial weights quickly.  The average is the solver's
     ``evaluation_params``: each epoch is evaluated (and the best epoch kept)
     with it, while training goes on from the trained weights.  Without
-    validation data the model ends with the average.  Batchnorm's running
-    statistics stay those of the trained weights.
+    validation data the model ends with the average, as with any
+    ``evaluation_params`` (see :meth:`~skdeep.nn.solver.Solver.final_weights`).
+    Batchnorm's running statistics stay those of the trained weights.
 
     Parameters
     ----------
@@ -261,10 +276,11 @@ class WeightAveraging(Callback):
         self.decay = decay
         self.average = None
         self.num_averaged = 0
-        self._completed_epoch = False
 
     def on_train_begin(self, solver):
-        self._completed_epoch = False
+        # a resumed training evaluates (and, with no epoch left, ends) with the
+        # average it was saved with, before any step of its own
+        solver.evaluation_params = self.average
 
     def on_batch_end(self, solver, loss):
         params = solver.model.params
@@ -277,16 +293,6 @@ class WeightAveraging(Callback):
             average *= decay
             average += (1 - decay) * w
         solver.evaluation_params = self.average
-
-    def on_epoch_end(self, solver, record):
-        self._completed_epoch = True
-
-    def on_train_end(self, solver):
-        # with validation data the solver has restored the best epoch's
-        # parameters; an interruption before any epoch completed leaves the model
-        # as it is
-        if not solver.best_params and self._completed_epoch:
-            solver.model.params = {k: v.copy() for k, v in self.average.items()}
 
     def state_dict(self):
         """The average and the count of updates in it, for a resume.
@@ -340,37 +346,42 @@ class PrintProgress(Callback):
 
 
 class StopOnPlateau(Callback):
-    """Stops training when the validation accuracy has stopped improving.
+    """Stops training when the validation accuracy (or loss) has stopped improving.
 
     Training stops after the epoch that makes ``patience`` epochs in a row
-    without a validation accuracy above the best so far.
+    without a value of ``monitor`` better than the best so far (above it for
+    the accuracy, below it for the loss).
 
     Parameters
     ----------
     patience : int, default=10
         Epochs without improvement tolerated.
+    monitor : {'val_accuracy', 'val_loss'}, default='val_accuracy'
+        The column of the epoch's record to watch.
     """
 
-    def __init__(self, patience=10):
+    def __init__(self, patience=10, monitor="val_accuracy"):
         self.patience = patience
-        self.best = 0.0
+        self.monitor = monitor
+        self.best = _MONITORS[monitor]
         self.epochs_without_improvement = 0
 
     def on_epoch_end(self, solver, record):
-        if record["val_accuracy"] > self.best:
-            self.best = record["val_accuracy"]
+        if _is_improvement(self.monitor, record[self.monitor], self.best, ties=False):
+            self.best = record[self.monitor]
             self.epochs_without_improvement = 0
         else:
             self.epochs_without_improvement += 1
         if self.epochs_without_improvement < self.patience:
             return False
         if solver.verbose:
-            print(f"Validation accuracy did not improve for {self.patience} epochs; "
+            watched = "accuracy" if self.monitor == "val_accuracy" else "loss"
+            print(f"Validation {watched} did not improve for {self.patience} epochs; "
                   f"stopping.")
         return True
 
     def state_dict(self):
-        """The best accuracy and the epochs since, for a resume.
+        """The best value of ``monitor`` and the epochs since, for a resume.
 
         Returns
         -------

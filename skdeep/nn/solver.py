@@ -8,7 +8,8 @@
     solver.train()
 
 After ``train()`` the model holds the parameters of the epoch with the best
-validation accuracy, and the solver keeps the histories.
+validation accuracy (or, with ``monitor='val_loss'``, the lowest validation
+loss), and the solver keeps the histories.
 """
 import copy
 import math
@@ -32,6 +33,7 @@ from ._checks import (
 from ._random import as_rng
 from .callbacks import (
     _LR_SCHEDULES,
+    _MONITORS,
     Callback,
     EpochCheckpoint,
     FlipAndShift,
@@ -39,6 +41,7 @@ from .callbacks import (
     PrintProgress,
     StopOnPlateau,
     WeightAveraging,
+    _is_improvement,
 )
 
 __all__ = ["Solver"]
@@ -100,7 +103,7 @@ class Solver:
         mean of its rows' weighted losses, so an epoch's expected loss is the
         weighted mean loss.  The model's ``loss`` then receives the minibatch's
         weights as ``sample_weight``, and the training accuracy is weighted
-        likewise; ``sample_weight_val`` weighs the validation accuracy.
+        likewise; ``sample_weight_val`` weighs the validation accuracy and loss.
     update_rule : str or callable, default='sgd'
         A name from :mod:`skdeep.nn.optim` (``'sgd'``, ``'sgd_momentum'``,
         ``'rmsprop'``, ``'adam'``) or a function with their signature.
@@ -134,10 +137,17 @@ class Solver:
         skdeep extension: source of the minibatch orders and accuracy samples.  None
         uses NumPy's global random state, as CS231n does.
     early_stopping : bool, default=False
-        skdeep extension: stop when the validation accuracy has not improved for
+        skdeep extension: stop when the ``monitor`` column has not improved for
         ``n_iter_no_change`` epochs.  Needs validation data.
     n_iter_no_change : int, default=10
         skdeep extension: patience of ``early_stopping``, in epochs.
+    monitor : {'val_accuracy', 'val_loss'}, default='val_accuracy'
+        skdeep extension: the column of ``history`` that picks the epoch whose
+        parameters the model ends with (the highest validation accuracy, as
+        CS231n does, or the lowest validation loss; ties go to the later epoch)
+        and that ``early_stopping`` watches.  The loss is the weighted objective
+        itself and changes with every prediction's confidence, where the
+        accuracy of a small validation set moves in steps of a few rows.
     lr_schedule : {'constant', 'cosine', 'linear'}, default='constant'
         skdeep extension: how the learning rate changes at every step after the
         warm-up: ``'cosine'`` follows half a cosine from the learning rate down
@@ -180,8 +190,14 @@ class Solver:
         Epochs completed.
     best_val_acc : float
         Best validation accuracy seen.
+    best_val_loss : float
+        Lowest validation loss seen (inf before any epoch with validation data).
+    best_epoch : int
+        The epoch (1-based) whose parameters ``best_params`` are, picked by
+        ``monitor``; 0 before any epoch with validation data.
     best_params : dict of str to ndarray
-        Copies of the parameters at that epoch.
+        Copies of the parameters at epoch ``best_epoch`` (empty without
+        validation data).
     loss_history : list of float
         Training loss of each iteration.
     train_acc_history : list of float
@@ -207,7 +223,8 @@ class Solver:
     evaluation_params : dict of str to ndarray or None
         When a callback sets it (as ``weight_averaging`` does), the parameters
         each epoch's accuracies and losses are measured with, and kept as
-        ``best_params``, instead of the model's.
+        ``best_params``, instead of the model's; without validation data the
+        model ends with them.
     interrupted : bool
         Whether the last ``train()`` was stopped by a ``KeyboardInterrupt``.
     """
@@ -218,6 +235,7 @@ class Solver:
         "num_epochs": 10, "num_train_samples": 1000, "num_val_samples": None,
         "checkpoint_name": None, "print_every": 10, "verbose": True,
         "random_state": None, "early_stopping": False, "n_iter_no_change": 10,
+        "monitor": "val_accuracy",
         "lr_schedule": "constant", "warmup_fraction": 0.0, "weight_averaging": None,
         "augment": False, "augment_pad": None, "callbacks": (),
     }
@@ -296,6 +314,7 @@ class Solver:
             raise ValueError("X_train has no samples to train on.")
 
     def _check_training_extras(self):
+        check_choice(self.monitor, "monitor", tuple(_MONITORS))
         check_choice(self.lr_schedule, "lr_schedule", _LR_SCHEDULES)
         check_number(self.warmup_fraction, "warmup_fraction", low=0, high=1,
                      high_open=True)
@@ -381,6 +400,8 @@ class Solver:
         self.epoch = 0
         self.iteration = 0
         self.best_val_acc = 0
+        self.best_val_loss = math.inf
+        self.best_epoch = 0
         self.best_params = {}
         self._best_bn_stats = None
         self.loss_history = []
@@ -410,7 +431,7 @@ class Solver:
         if self.verbose:
             callbacks.append(PrintProgress(self.print_every))
         if self.early_stopping:
-            callbacks.append(StopOnPlateau(self.n_iter_no_change))
+            callbacks.append(StopOnPlateau(self.n_iter_no_change, self.monitor))
         if self.checkpoint_name is not None:
             # last: the state it saves has every other callback's epoch in it
             callbacks.append(EpochCheckpoint(self.checkpoint_name))
@@ -452,9 +473,38 @@ class Solver:
         self.best_params = {k: v.copy() for k, v in self.model.params.items()}
         self._best_bn_stats = copy.deepcopy(self._bn_stats())
 
-    def _restore_best(self):
-        self.model.params = {k: v.copy() for k, v in self.best_params.items()}
-        self._set_bn_stats(self._best_bn_stats)
+    def final_weights(self):
+        """The parameters and batchnorm statistics ``train()`` would end with now.
+
+        With validation data, those of the best epoch so far (``best_params``);
+        without, once an epoch has completed, ``evaluation_params`` when a
+        callback sets them (the average of ``weight_averaging``), with the
+        trained weights' batchnorm statistics; otherwise the trained weights.
+        ``train()`` puts them in the model when it ends; a callback can read
+        them at the end of an epoch, as the model ``train()`` would return if
+        it stopped there.
+
+        Returns
+        -------
+        params : dict of str to ndarray
+            The arrays themselves, not copies: copy them before changing them.
+        bn_stats : list of dict
+            ``running_mean`` and ``running_var`` of each of the model's
+            ``bn_params`` (an empty list without them), likewise not copied.
+        """
+        if self.best_params:
+            return self.best_params, self._best_bn_stats
+        params, bn_stats = self._training_state or (self.model.params, self._bn_stats())
+        if self.epoch > 0 and self.evaluation_params is not None:
+            return self.evaluation_params, bn_stats
+        return params, bn_stats
+
+    def _set_final_weights(self):
+        """Put copies of :meth:`final_weights` in the model, unless it holds them."""
+        params, bn_stats = self.final_weights()
+        if params is not self.model.params:
+            self.model.params = {k: v.copy() for k, v in params.items()}
+            self._set_bn_stats(bn_stats)
 
     def _set_bn_stats(self, stats):
         """Copies of ``stats`` as the model's batchnorm running statistics."""
@@ -529,9 +579,10 @@ class Solver:
         """Run the epochs from ``epoch`` to ``num_epochs`` (all of them, unless resumed).
 
         With validation data, the model ends with the parameters (and batchnorm
-        running statistics) of the epoch with the best validation accuracy; ties go
-        to the later epoch.  Without, it keeps the last epoch's (their average with
-        ``weight_averaging``).
+        running statistics) of the epoch with the best validation accuracy (the
+        lowest validation loss with ``monitor='val_loss'``); ties go to the later
+        epoch.  Without, it keeps the last epoch's (their average with
+        ``weight_averaging``): see :meth:`final_weights`.
 
         A ``KeyboardInterrupt`` (Ctrl-C) stops training at once: the model ends as
         above with the epochs completed (or keeps its current parameters when none
@@ -564,8 +615,7 @@ class Solver:
                 self._note_interruption()
             # what training continues from, should state_dict() be asked for
             self._training_state = (self.model.params, self._bn_stats())
-            if self.best_params:
-                self._restore_best()
+            self._set_final_weights()
             self._call("on_train_end")
         return self
 
@@ -578,9 +628,11 @@ class Solver:
     def _note_interruption(self):
         self.interrupted = True
         if self.best_params:
-            kept = (f"the parameters of the best epoch so far (validation accuracy "
-                    f"{self.best_val_acc:g})")
-        elif self.history and self.weight_averaging is not None:
+            value = self.history[self.best_epoch - 1][self.monitor]
+            watched = self.monitor.replace("val_", "validation ")
+            kept = (f"the parameters of the best epoch so far (epoch {self.best_epoch}, "
+                    f"{watched} {value:g})")
+        elif self.epoch and self.evaluation_params is not None:
             kept = "the average of its weights"
         else:
             kept = "its current parameters"
@@ -641,10 +693,8 @@ class Solver:
         try:
             train_acc = self._train_accuracy()
             val_acc, val_loss = self._validation_scores()
-            if self._has_validation() and (val_acc >= self.best_val_acc
-                                           or not self.best_params):
-                self.best_val_acc = val_acc
-                self._snapshot()
+            if self._has_validation():
+                self._keep_if_best(val_acc, val_loss)
         finally:
             self.model.params = trained
         self.train_acc_history.append(train_acc)
@@ -657,6 +707,19 @@ class Solver:
             "learning_rate": learning_rate, "seconds": time.perf_counter() - started,
         })
         return self.history[-1]
+
+    def _keep_if_best(self, val_acc, val_loss):
+        """Snapshot the parameters evaluated if ``monitor`` ranks them best so far.
+
+        Ties go to the later epoch; the first epoch is kept whatever its scores.
+        """
+        value = val_acc if self.monitor == "val_accuracy" else val_loss
+        best = self.best_val_acc if self.monitor == "val_accuracy" else self.best_val_loss
+        if _is_improvement(self.monitor, value, best, ties=True) or not self.best_params:
+            self.best_epoch = self.epoch
+            self._snapshot()
+        self.best_val_acc = max(self.best_val_acc, val_acc)
+        self.best_val_loss = min(self.best_val_loss, val_loss)
 
     def state_dict(self):
         """Everything ``train()`` needs to continue from here, bit for bit.
@@ -674,8 +737,8 @@ class Solver:
             of the random source), ``optim_configs`` (with the optimizer's
             moments), ``params`` and ``bn_stats`` (the weights and batchnorm
             running statistics training continues from, which after ``train()``
-            need not be the model's), ``best_val_acc``, ``best_params``,
-            ``best_bn_stats``, the histories, the divergence monitor,
+            need not be the model's), ``best_val_acc``, ``best_val_loss``,
+            ``best_epoch``, ``best_params``, ``best_bn_stats``, the histories, the divergence monitor,
             ``callbacks`` (the ``state_dict()`` of each callback, built-in or
             given, that has that method, in order) and ``callback_kinds``
             (their class names).
@@ -686,7 +749,8 @@ class Solver:
             "epoch": self.epoch, "iteration": self.iteration,
             "rng": _rng_state(self._rng), "optim_configs": self.optim_configs,
             "params": params, "bn_stats": bn_stats,
-            "best_val_acc": self.best_val_acc, "best_params": self.best_params,
+            "best_val_acc": self.best_val_acc, "best_val_loss": self.best_val_loss,
+            "best_epoch": self.best_epoch, "best_params": self.best_params,
             "best_bn_stats": self._best_bn_stats, "loss_history": self.loss_history,
             "train_acc_history": self.train_acc_history,
             "val_acc_history": self.val_acc_history, "history": self.history,
@@ -721,7 +785,7 @@ class Solver:
         state = copy.deepcopy(state)
         self._check_state(state)
         for name in ("epoch", "iteration", "optim_configs", "best_val_acc",
-                     "best_params", "loss_history", "train_acc_history",
+                     "best_val_loss", "best_epoch", "best_params", "loss_history", "train_acc_history",
                      "val_acc_history", "history"):
             setattr(self, name, state[name])
         self._best_bn_stats = state["best_bn_stats"]
