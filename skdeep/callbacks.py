@@ -20,6 +20,7 @@ from numbers import Integral, Real
 
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
+from .nn.callbacks import _is_improvement
 from .utils._io import atomic_dump
 
 __all__ = ["Checkpoint", "EarlyStopping"]
@@ -39,8 +40,10 @@ def _is_epoch(context):
 class Checkpoint:
     """Save the estimator to a file during ``fit``, to use or to resume from.
 
-    After each epoch (``save='last'``), or after each epoch that matches or
-    beats the best validation accuracy so far (``save='best'``), the
+    After each epoch (``save='last'``), or after each epoch that ``fit`` would
+    keep if it ended there (``save='best'``: the epoch matches or beats every
+    earlier one by the estimator's ``monitor``, the validation loss or
+    accuracy), the
     estimator is written to ``path`` with :func:`joblib.dump` as it would be if
     ``fit`` stopped then: fitted with the parameters ``fit`` keeps (the best
     epoch's with validation data), its ``history_`` up to that epoch, and what
@@ -58,9 +61,10 @@ class Checkpoint:
     path : str or path-like
         The file to write (replaced at each save).
     save : {'best', 'last'}, default='best'
-        ``'best'`` saves after the epochs whose validation accuracy matches or
-        beats every earlier epoch of the ``fit`` (every epoch without validation
-        data); ``'last'`` after every epoch.
+        ``'best'`` saves after the epochs whose ``monitor`` column (the
+        estimator's parameter: ``val_loss`` lower, ``val_accuracy`` higher)
+        matches or beats every earlier epoch of the ``fit`` (every epoch
+        without validation data); ``'last'`` after every epoch.
 
     See Also
     --------
@@ -156,13 +160,15 @@ class Checkpoint:
 
 
 def _is_best(fitted):
-    """Whether the last epoch of ``fitted`` matches its fit's best validation accuracy."""
+    """Whether the last epoch of ``fitted`` is the one its fit keeps, by its ``monitor``."""
     history = getattr(fitted, "history_", None)
     if not history:
         return True
-    accuracy = history[-1]["val_accuracy"]
+    monitor = fitted.monitor
+    value = history[-1][monitor]
+    best = fitted.best_val_loss_ if monitor == "val_loss" else fitted.best_val_acc_
     # the Solver keeps the later of equally good epochs, and so does the file
-    return math.isnan(accuracy) or accuracy >= fitted.best_val_acc_
+    return math.isnan(value) or _is_improvement(monitor, value, best, ties=True)
 
 
 class EarlyStopping:
@@ -172,17 +178,22 @@ class EarlyStopping:
     ``history_`` (every epoch since the network was initialized, warm starts
     and resumed fits included), and stops training once the last ``patience``
     epochs have not improved on the best earlier value by more than
-    ``min_delta`` (lower is better for the losses, higher for the accuracy).  The estimator then keeps the parameters ``fit`` keeps when it
-    ends: those of the epoch with the best validation accuracy.
+    ``min_delta`` (lower is better for the losses, higher for the accuracy).
+    The estimator then keeps the parameters ``fit`` keeps when it ends: those
+    of the epoch with the best value of the estimator's own ``monitor``
+    parameter (the lowest validation loss by default), which names the
+    columns as this ``monitor`` does; set both alike to stop on the score
+    that picks the epoch.
 
-    Unlike the estimators' ``early_stopping=True`` (validation accuracy, no
-    tolerance), it can watch the validation loss, which keeps improving while
-    the accuracy stalls on small validation sets.
+    Unlike the estimators' ``early_stopping=True`` (their ``monitor``
+    column, no tolerance), it takes a ``min_delta`` and can watch the
+    training loss.
 
     Parameters
     ----------
     monitor : {'val_loss', 'val_accuracy', 'train_loss'}, default='val_loss'
-        The column of ``history_`` to watch.  The validation columns need
+        The column of ``history_`` to watch; the default is the estimators'
+        default ``monitor``.  The validation columns need
         validation data (``validation_fraction > 0`` or ``X_val``).
     patience : int, default=5
         Epochs without improvement before stopping.

@@ -215,20 +215,26 @@ def test_plot_history_draws_history_(digits):
 
 
 # ---- explicit validation data ----------------------------------------------------
-def test_validation_data_replaces_the_held_out_split(digits):
+def _kept_epoch(history, monitor):
+    """Index of the row the networks keep: the best ``monitor``, the later of ties."""
+    sign = 1 if monitor == "val_accuracy" else -1
+    return max(range(len(history)), key=lambda i: (sign * history[i][monitor], i))
+
+
+@pytest.mark.parametrize("monitor", ["val_loss", "val_accuracy"])
+def test_validation_data_replaces_the_held_out_split(monitor, digits):
     X, y = digits
     X_train, y_train, X_val, y_val = X[:400], y[:400], X[400:], y[400:]
     weight_val = np.linspace(0.5, 2, len(y_val))
     params = {**MLP_PARAMS, "dtype": "float64", "normalization": None,
-              "dropout_keep_ratio": 1.0}
+              "dropout_keep_ratio": 1.0, "monitor": monitor}
     clf = MLPClassifier(**params).fit(X_train, y_train, X_val=X_val, y_val=y_val,
                                       sample_weight_val=weight_val)
     # every row trains: validation_fraction is ignored
     steps_per_epoch = -(-len(y_train) // params["batch_size"])
     assert len(clf.loss_history_) == params["num_epochs"] * steps_per_epoch
     # the model kept is the best epoch's on X_val, and its scores are X_val's
-    best = max(range(len(clf.history_)),
-               key=lambda i: (clf.history_[i]["val_accuracy"], i))
+    best = _kept_epoch(clf.history_, monitor)
     assert clf.score(X_val, y_val, sample_weight=weight_val) == pytest.approx(
         clf.history_[best]["val_accuracy"], abs=1e-12)
     assert clf.history_[best]["val_loss"] == pytest.approx(
@@ -303,22 +309,21 @@ class RecordFile:
             self.seen.append(joblib.load(self.path).n_iter_)
 
 
-@pytest.mark.parametrize("save", ["best", "last"])
-def test_checkpoint_saves_best_or_last(save, tmp_path, digits):
+@pytest.mark.parametrize("save, monitor", [("best", "val_loss"),
+                                           ("best", "val_accuracy"),
+                                           ("last", "val_loss")])
+def test_checkpoint_saves_best_or_last(save, monitor, tmp_path, digits):
     X, y = digits
     path = tmp_path / "clf.joblib"
     record = RecordFile(path)
-    clf = MLPClassifier(**{**MLP_PARAMS, "num_epochs": 8, "learning_rate": 0.1})
+    clf = MLPClassifier(**{**MLP_PARAMS, "num_epochs": 8, "learning_rate": 0.1,
+                           "monitor": monitor})
     clf.set_callbacks(Checkpoint(path, save=save), record).fit(X, y)
-    accuracies = [row["val_accuracy"] for row in clf.history_]
     if save == "last":
         expected = list(range(1, 9))
     else:  # after each epoch, the latest epoch at least as good as all before it
-        expected, latest_best = [], 0
-        for epoch, accuracy in enumerate(accuracies, 1):
-            if accuracy >= max(accuracies[:epoch]):
-                latest_best = epoch
-            expected.append(latest_best)
+        expected = [_kept_epoch(clf.history_[:epoch], monitor) + 1
+                    for epoch in range(1, 9)]
         assert expected != list(range(1, 9)), "the test needs an epoch that is not best"
     assert record.seen == expected
     # when fit ends, the file holds the fitted estimator

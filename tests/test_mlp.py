@@ -118,13 +118,28 @@ def test_validation_split_is_stratified(digits):
 def test_early_stopping(digits):
     X, y = digits
     clf = MLPClassifier(num_epochs=200, early_stopping=True, n_iter_no_change=3,
-                        random_state=0).fit(X, y)
+                        monitor="val_accuracy", random_state=0).fit(X, y)
     assert clf.n_iter_ < 200
     assert len(clf.val_acc_history_) == clf.n_iter_
     with pytest.raises(ValueError, match="validation_fraction > 0"):
         MLPClassifier(early_stopping=True, validation_fraction=0).fit(X, y)
     with pytest.raises(ValueError, match="leaves none"):
         MLPClassifier(early_stopping=True).fit(X[:6], y[:6])
+
+
+def test_early_stopping_watches_the_validation_loss_by_default(digits):
+    X, y = digits
+    patience = 3
+    # without L2 and at a larger rate the validation loss soon stops falling
+    # (at reg=1e-4 and 1e-3 it falls for all 200 epochs)
+    clf = MLPClassifier(num_epochs=200, early_stopping=True, n_iter_no_change=patience,
+                        learning_rate=1e-2, reg=0.0, random_state=0).fit(X, y)
+    losses = [row["val_loss"] for row in clf.history_]
+    # the first epoch of the lowest loss, then as many epochs without a lower one
+    first_best = int(np.argmin(losses)) + 1
+    assert clf.n_iter_ == first_best + patience < 200
+    assert clf.best_val_loss_ == min(losses)
+    assert clf.best_val_acc_ == max(row["val_accuracy"] for row in clf.history_)
 
 
 def test_warm_start_continues_training(blobs):
@@ -384,6 +399,7 @@ def test_default_initialization_trains_on_raw_pixels(raw_pixels):
     {"num_epochs": 2.5},
     {"validation_fraction": 1.0},
     {"dtype": "float16"},
+    {"monitor": "accuracy"},
     {"random_state": "seed"},
 ])
 def test_bad_parameters_are_named(blobs, params):

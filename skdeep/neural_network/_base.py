@@ -149,24 +149,13 @@ def _stratified_split(y, validation_fraction, rng):
     return np.flatnonzero(is_train), val_idx
 
 
-def _model_if_stopped(model, state):
-    """A copy of ``model`` with the weights ``Solver.train()`` would end with at ``state``.
-
-    ``state`` is a ``Solver.state_dict()``: the best epoch's weights with
-    validation data, else the running average of weight averaging (kept in
-    its callback's state) or the weights trained so far.
-    """
-    if state["best_params"]:
-        params, bn_stats = state["best_params"], state["best_bn_stats"]
-    else:
-        averages = [saved["average"] for saved in state["callbacks"]
-                    if isinstance(saved, dict) and saved.get("average") is not None]
-        params = averages[0] if averages else state["params"]
-        bn_stats = state["bn_stats"]
-    stopped = copy.deepcopy(model)
-    stopped.params = {k: v.copy() for k, v in params.items()}
-    for bn, saved in zip(getattr(stopped, "bn_params", ()), bn_stats):
-        bn.update({k: v.copy() for k, v in saved.items()})
+def _model_if_stopped(solver):
+    """A copy of the solver's model with the weights ``train()`` would end with now."""
+    params, bn_stats = solver.final_weights()
+    stopped = copy.deepcopy(solver.model)
+    stopped.params = copy.deepcopy(params)
+    for bn, saved in zip(getattr(stopped, "bn_params", ()), copy.deepcopy(bn_stats)):
+        bn.update(saved)
     return stopped
 
 
@@ -203,6 +192,7 @@ class _Recorder(Callback):
             model_=model,
             n_iter_=estimator.n_iter_ + solver.epoch - self.start["epoch"],
             best_val_acc_=solver.best_val_acc if solver.val_acc_history else None,
+            best_val_loss_=solver.best_val_loss if solver.val_acc_history else None,
             _optim_configs=solver.optim_configs,
         )
         return attributes
@@ -217,7 +207,7 @@ class _Recorder(Callback):
         the training goes on.
         """
         state = solver.state_dict()
-        attributes = self.attributes(solver, _model_if_stopped(solver.model, state))
+        attributes = self.attributes(solver, _model_if_stopped(solver))
         attributes.update(history_=list(self.estimator.history_),
                           _optim_configs=state["optim_configs"],
                           _resume_state={"solver": state})
@@ -232,8 +222,8 @@ class BaseNetClassifier(CallbackSupport, SoftmaxProbaMixin, ScoresClassifierMixi
     (``dropout_keep_ratio``, ``update_rule``, ``learning_rate``, ``lr_decay``,
     ``reg``, ``weight_scale``, ``batch_size``, ``num_epochs``,
     ``validation_fraction``, ``early_stopping``, ``n_iter_no_change``,
-    ``warm_start``, ``class_weight``, ``dtype``, ``random_state``, ``verbose``); a
-    subclass sets them in its ``__init__``, merges its own constraints as
+    ``monitor``, ``warm_start``, ``class_weight``, ``dtype``, ``random_state``,
+    ``verbose``); a subclass sets them in its ``__init__``, merges its own constraints as
     ``{**BaseNetClassifier._parameter_constraints, ...}`` and implements
     ``_build_model``, ``_architecture`` and, when needed, ``_model_input``.
     """
@@ -251,6 +241,7 @@ class BaseNetClassifier(CallbackSupport, SoftmaxProbaMixin, ScoresClassifierMixi
         "validation_fraction": [_Number(Real, 0, 1, closed="left")],
         "early_stopping": ["boolean"],
         "n_iter_no_change": [_Number(Integral, 1, None, closed="left")],
+        "monitor": [StrOptions({"val_loss", "val_accuracy"})],
         "warm_start": ["boolean"],
         "class_weight": [StrOptions({"balanced"}), dict, None],
         "dtype": [StrOptions({"float32", "float64"}),
@@ -309,9 +300,9 @@ class BaseNetClassifier(CallbackSupport, SoftmaxProbaMixin, ScoresClassifierMixi
         A stratified ``validation_fraction`` of the data is held out, or
         ``X_val`` and ``y_val`` are the validation data; after ``num_epochs``
         epochs (fewer with ``early_stopping`` or a callback that stops) the
-        network keeps the parameters of the epoch with the best validation
-        accuracy, or the last epoch's without validation data.  ``history_``
-        gains one row per epoch.
+        network keeps the parameters of the epoch with the best ``monitor``
+        (the lowest validation loss by default), or the last epoch's without
+        validation data.  ``history_`` gains one row per epoch.
 
         With ``warm_start=True`` a fitted network trains ``num_epochs`` more
         epochs, from its parameters but with a new optimizer state.  A network
@@ -587,6 +578,7 @@ class BaseNetClassifier(CallbackSupport, SoftmaxProbaMixin, ScoresClassifierMixi
             verbose=bool(self.verbose),
             early_stopping=self.early_stopping and not incremental,
             n_iter_no_change=self.n_iter_no_change,
+            monitor=self.monitor,
         )
         options.update(self._solver_options(incremental))
         return options
@@ -598,10 +590,6 @@ class BaseNetClassifier(CallbackSupport, SoftmaxProbaMixin, ScoresClassifierMixi
         continue from (it sets the weights training goes on from); None starts
         a new Solver.
         """
-        if resume is not None and resume["solver"]["epoch"] >= self.num_epochs:
-            # written after the fit's last epoch: the estimator is its result
-            del self._resume_state
-            return
         model = self.model_
         for name, value in self._model_settings().items():
             setattr(model, name, value)

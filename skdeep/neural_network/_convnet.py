@@ -32,8 +32,8 @@ class ConvNetClassifier(BaseNetClassifier):
     in a short budget: a per-step learning-rate schedule with warm-up,
     Nesterov momentum, label smoothing, weight averaging, augmentation by
     random flips and shifts, and flipped views at test time.  A stratified
-    share of the training data is held out to pick the epoch with the best
-    validation accuracy.
+    share of the training data is held out to pick the epoch with the lowest
+    validation loss (see ``monitor``).
 
     Parameters
     ----------
@@ -113,10 +113,24 @@ class ConvNetClassifier(BaseNetClassifier):
     validation_fraction : float, default=0.1
         Share of each class held out to choose the best epoch, in [0, 1).
     early_stopping : bool, default=False
-        Stop when the validation accuracy has not improved for
-        ``n_iter_no_change`` epochs.
+        Stop when the ``monitor`` column (the validation loss by default) has
+        not improved for ``n_iter_no_change`` epochs.
     n_iter_no_change : int, default=10
         Patience of ``early_stopping``, in epochs.
+    monitor : {'val_loss', 'val_accuracy'}, default='val_loss'
+        The column of ``history_`` that picks the epoch whose parameters the
+        network keeps (the lowest validation loss, or the highest validation
+        accuracy; ties go to the later epoch) and that ``early_stopping``
+        watches.  The loss is the default: it is the objective being trained,
+        weighted like it (by ``class_weight`` and ``sample_weight`` on the
+        held-out split, by ``sample_weight_val`` on validation data passed to
+        ``fit``), and continuous, where the accuracy of a small validation set
+        moves in steps of whole rows and a handful of rows can decide it (an
+        early epoch that happens to get a few nearly weightless rows right
+        would beat the later epochs that follow the weights).  Keras'
+        callbacks and scikit-learn's ``HistGradientBoostingClassifier`` stop
+        on the loss by default too.  ``'val_accuracy'`` is the rule of the
+        CS231n ``Solver``.
     warm_start : bool, default=False
         When True, ``fit`` continues from the fitted network (same architecture
         and classes) instead of initializing a new one.
@@ -157,9 +171,26 @@ class ConvNetClassifier(BaseNetClassifier):
     val_acc_history_ : list of float
         Validation accuracy after each epoch (empty without validation).
     best_val_acc_ : float or None
-        Best validation accuracy of the last ``fit``; None without validation.
+        Highest validation accuracy of the epochs of the last ``fit``; None
+        without validation.  The network holds the parameters of the epoch
+        picked by ``monitor``, the one with this accuracy only with
+        ``monitor='val_accuracy'``.
+    best_val_loss_ : float or None
+        Lowest validation loss of the epochs of the last ``fit``, that of the
+        epoch the network holds with ``monitor='val_loss'``; None without
+        validation.
     n_iter_ : int
         Epochs trained since the network was initialized.
+    history_ : list of dict
+        One row per epoch since the network was initialized (continued by
+        ``warm_start``, by a fit resumed from a checkpoint and by
+        ``partial_fit``): ``epoch`` (1-based, counted from the first epoch),
+        ``train_loss`` (mean of the epoch's minibatch losses),
+        ``train_accuracy``, ``val_loss`` (weighted mean cross-entropy on the
+        validation data), ``val_accuracy`` (both NaN without validation data,
+        as in ``partial_fit``), ``learning_rate`` (of the epoch's last step) and
+        ``seconds`` (wall time, evaluation included).
+        :func:`skdeep.plotting.plot_history` draws it.
     n_features_in_ : int
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -214,8 +245,8 @@ class ConvNetClassifier(BaseNetClassifier):
                  warmup_fraction=0.0, nesterov=False, label_smoothing=0.0,
                  weight_averaging=None, test_flip=False, reg=1e-4, weight_scale="he",
                  batch_size=50, num_epochs=10, validation_fraction=0.1,
-                 early_stopping=False, n_iter_no_change=10, warm_start=False,
-                 class_weight=None, dtype="float32", random_state=None, verbose=0):
+                 early_stopping=False, n_iter_no_change=10, monitor="val_loss",
+                 warm_start=False, class_weight=None, dtype="float32", random_state=None, verbose=0):
         self.image_shape = image_shape
         self.num_filters = num_filters
         self.filter_size = filter_size
@@ -241,6 +272,7 @@ class ConvNetClassifier(BaseNetClassifier):
         self.validation_fraction = validation_fraction
         self.early_stopping = early_stopping
         self.n_iter_no_change = n_iter_no_change
+        self.monitor = monitor
         self.warm_start = warm_start
         self.class_weight = class_weight
         self.dtype = dtype

@@ -15,8 +15,8 @@ class MLPClassifier(BaseNetClassifier):
     The network is ``{affine - [norm] - relu - [dropout]} x (L - 1) - affine -
     softmax`` (:class:`skdeep.nn.models.FullyConnectedNet`), trained in float32 by
     minibatch gradient descent (:class:`skdeep.nn.solver.Solver`).  A stratified
-    share of the training data is held out to pick the epoch with the best
-    validation accuracy.
+    share of the training data is held out to pick the epoch with the lowest
+    validation loss (see ``monitor``).
 
     Parameters
     ----------
@@ -57,10 +57,24 @@ class MLPClassifier(BaseNetClassifier):
         class keeps at least one training sample; when nothing is left to hold out
         (or with 0), every sample trains and the last epoch is kept.
     early_stopping : bool, default=False
-        Stop when the validation accuracy has not improved for
-        ``n_iter_no_change`` epochs.
+        Stop when the ``monitor`` column (the validation loss by default) has
+        not improved for ``n_iter_no_change`` epochs.
     n_iter_no_change : int, default=10
         Patience of ``early_stopping``, in epochs.
+    monitor : {'val_loss', 'val_accuracy'}, default='val_loss'
+        The column of ``history_`` that picks the epoch whose parameters the
+        network keeps (the lowest validation loss, or the highest validation
+        accuracy; ties go to the later epoch) and that ``early_stopping``
+        watches.  The loss is the default: it is the objective being trained,
+        weighted like it (by ``class_weight`` and ``sample_weight`` on the
+        held-out split, by ``sample_weight_val`` on validation data passed to
+        ``fit``), and continuous, where the accuracy of a small validation set
+        moves in steps of whole rows and a handful of rows can decide it (an
+        early epoch that happens to get a few nearly weightless rows right
+        would beat the later epochs that follow the weights).  Keras'
+        callbacks and scikit-learn's ``HistGradientBoostingClassifier`` stop
+        on the loss by default too.  ``'val_accuracy'`` is the rule of the
+        CS231n ``Solver``.
     warm_start : bool, default=False
         When True, ``fit`` continues from the fitted network (same architecture
         and classes) instead of initializing a new one; the optimizer restarts.
@@ -108,13 +122,29 @@ class MLPClassifier(BaseNetClassifier):
     val_acc_history_ : list of float
         Validation accuracy after each epoch (empty without validation).
     best_val_acc_ : float or None
-        Best validation accuracy of the last ``fit``, whose epoch's parameters
-        the network holds; None without validation.
+        Highest validation accuracy of the epochs of the last ``fit``; None
+        without validation.  The network holds the parameters of the epoch
+        picked by ``monitor``, the one with this accuracy only with
+        ``monitor='val_accuracy'``.
+    best_val_loss_ : float or None
+        Lowest validation loss of the epochs of the last ``fit``, that of the
+        epoch the network holds with ``monitor='val_loss'``; None without
+        validation.
     n_iter_ : int
         Epochs trained since the network was initialized (over every ``fit``
         with ``warm_start`` and every ``partial_fit``): the length of
         ``train_acc_history_``.  An iteration of a network is an epoch, as in
         scikit-learn's MLPClassifier, not a minibatch step.
+    history_ : list of dict
+        One row per epoch since the network was initialized (continued by
+        ``warm_start``, by a fit resumed from a checkpoint and by
+        ``partial_fit``): ``epoch`` (1-based, counted from the first epoch),
+        ``train_loss`` (mean of the epoch's minibatch losses),
+        ``train_accuracy``, ``val_loss`` (weighted mean cross-entropy on the
+        validation data), ``val_accuracy`` (both NaN without validation data,
+        as in ``partial_fit``), ``learning_rate`` (of the epoch's last step) and
+        ``seconds`` (wall time, evaluation included).
+        :func:`skdeep.plotting.plot_history` draws it.
     n_features_in_ : int
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -139,7 +169,7 @@ class MLPClassifier(BaseNetClassifier):
     Other weights weigh the loss: each minibatch's loss is the mean of its
     samples' losses times their weights, rescaled to average one over the
     training samples, so an epoch's expected loss is the weighted mean loss;
-    the accuracies that pick the best epoch are weighted too.
+    the validation loss and accuracy that pick the best epoch are weighted too.
 
     Examples
     --------
@@ -167,8 +197,8 @@ class MLPClassifier(BaseNetClassifier):
                  normalization=None, update_rule="adam", learning_rate=1e-3,
                  lr_decay=1.0, reg=1e-4, weight_scale="he", batch_size=200,
                  num_epochs=100, validation_fraction=0.1, early_stopping=False,
-                 n_iter_no_change=10, warm_start=False, class_weight=None,
-                 dtype="float32", random_state=None, verbose=0):
+                 n_iter_no_change=10, monitor="val_loss", warm_start=False,
+                 class_weight=None, dtype="float32", random_state=None, verbose=0):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.dropout_keep_ratio = dropout_keep_ratio
         self.normalization = normalization
@@ -182,6 +212,7 @@ class MLPClassifier(BaseNetClassifier):
         self.validation_fraction = validation_fraction
         self.early_stopping = early_stopping
         self.n_iter_no_change = n_iter_no_change
+        self.monitor = monitor
         self.warm_start = warm_start
         self.class_weight = class_weight
         self.dtype = dtype
