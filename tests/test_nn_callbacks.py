@@ -378,6 +378,26 @@ def test_a_resumed_fit_equals_the_uninterrupted_one_bit_for_bit(digits, tmp_path
     assert resumed.iteration == straight.iteration
 
 
+def test_a_resumed_fit_with_no_epoch_left_ends_with_the_weights_average(digits):
+    """Without validation data the model ends with the average, resumed or not."""
+    X, y = digits
+    data = {"X_train": X[:300], "y_train": y[:300]}
+    options = dict(update_rule="adam", weight_averaging=0.9, num_epochs=3,
+                   batch_size=50, verbose=False, random_state=0)
+    model = FullyConnectedNet([20], input_dim=64, random_state=0)
+    straight = Solver(model, data, **options).train()
+    state = straight.state_dict()  # as after the last epoch's checkpoint
+
+    resumed_model = FullyConnectedNet([20], input_dim=64, random_state=1)
+    resumed = Solver(resumed_model, data, **options).load_state_dict(state).train()
+    assert resumed.epoch == 3 and len(resumed.history) == 3
+    for name, value in model.params.items():
+        np.testing.assert_array_equal(resumed_model.params[name], value)
+        np.testing.assert_array_equal(resumed.final_weights()[0][name], value)
+    # which is the average, not the weights training would go on from
+    assert not np.array_equal(resumed_model.params["W1"], state["params"]["W1"])
+
+
 def test_state_dict_is_a_copy_and_refuses_other_solvers(digits):
     model, data, options = _resumable_fit(digits, num_epochs=1)
     solver = Solver(model, data, **options).train()

@@ -236,3 +236,86 @@ def test_train_rows_select_the_training_rows_without_copying_them():
     seen = np.concatenate([b[1] for b in model.batches])
     np.testing.assert_array_equal(np.sort(seen), np.sort(np.tile(rows, 2)))
     assert len(solver.loss_history) == 2 * 3  # ceil(10 / 4) per epoch
+
+
+# ---- monitor: the column that picks the epoch kept ------------------------------
+def _scores_with_margins(margins, y):
+    """Two-class scores in which row i's label leads by ``margins[i]`` (< 0: wrong)."""
+    scores = np.zeros((len(y), 2))
+    scores[np.arange(len(y)), y] = np.asarray(margins) / 2
+    scores[np.arange(len(y)), 1 - y] = -np.asarray(margins) / 2
+    return scores
+
+
+class ScriptedModel:
+    """A model whose test-mode scores after epoch e are ``scores[e - 1]``.
+
+    Its one parameter counts the steps down (zero loss, gradient one, plain SGD
+    at learning rate 1): with one step per epoch, ``w == -e`` after epoch e, so
+    the parameters kept name the epoch they come from.
+    """
+
+    def __init__(self, scores):
+        self.scores = scores
+        self.params = {"w": np.zeros(1)}
+
+    def loss(self, X, y=None):
+        if y is None:
+            return self.scores[int(-self.params["w"][0]) - 1][:len(X)]
+        return 0.0, {"w": np.ones(1)}
+
+
+def _scripted_solver(margins, **options):
+    """A Solver over four rows, one step per epoch, whose epoch e scores ``margins[e-1]``."""
+    y = np.array([0, 1, 0, 1])
+    model = ScriptedModel([_scores_with_margins(m, y) for m in margins])
+    data = {"X_train": np.zeros((4, 1)), "y_train": y, "X_val": np.zeros((4, 1)),
+            "y_val": y}
+    return Solver(model, data, update_rule="sgd", optim_config={"learning_rate": 1.0},
+                  batch_size=4, num_epochs=len(margins), verbose=False,
+                  random_state=0, **options)
+
+
+# epoch 1: every row right, barely (accuracy 1, loss log(1 + e^-0.1) = 0.64);
+# epochs 2 and 4: one row wrong, the others right with confidence (accuracy 0.75,
+# loss 0.25, the lowest, tied); epoch 3: accuracy 0.75, loss 0.56
+_MARGINS = [[0.1] * 4, [5, 5, 5, -0.5], [1, 1, 1, -1], [5, 5, 5, -0.5]]
+
+
+@pytest.mark.parametrize("monitor, kept", [("val_accuracy", 1), ("val_loss", 4)])
+def test_monitor_picks_the_epoch_kept(monitor, kept):
+    solver = _scripted_solver(_MARGINS, monitor=monitor).train()
+    losses = [row["val_loss"] for row in solver.history]
+    accuracies = [row["val_accuracy"] for row in solver.history]
+    assert accuracies == [1.0, 0.75, 0.75, 0.75]
+    assert losses[1] == losses[3] == min(losses) and losses[2] < losses[0]
+    # the best of the column, the later of ties
+    column = accuracies if monitor == "val_accuracy" else [-v for v in losses]
+    assert kept == len(column) - int(np.argmax(column[::-1]))
+    assert solver.best_epoch == kept
+    assert solver.model.params["w"][0] == -kept
+    assert solver.final_weights()[0]["w"][0] == -kept
+    # best_val_acc is the best accuracy seen, whatever picks the epoch
+    assert solver.best_val_acc == max(accuracies)
+    assert solver.best_val_loss == min(losses)
+
+
+def test_early_stopping_watches_the_monitor():
+    # the loss stops improving after epoch 2 while the accuracy rises to epoch 4
+    margins = [[0.1, 0.1, -0.1, -0.1], [5, 5, -0.2, -0.2], [1, 1, 1, -3],
+               [0.5] * 4, [0.5] * 4, [0.5] * 4]
+    by_loss = _scripted_solver(margins, monitor="val_loss", early_stopping=True,
+                               n_iter_no_change=2).train()
+    losses = [row["val_loss"] for row in by_loss.history]
+    assert losses[1] < losses[0] and min(losses[2:]) > losses[1]
+    assert by_loss.epoch == 4 and by_loss.best_epoch == 2
+    by_accuracy = _scripted_solver(margins, early_stopping=True,
+                                   n_iter_no_change=2).train()
+    assert [row["val_accuracy"] for row in by_accuracy.history] == [
+        0.5, 0.5, 0.75, 1.0, 1.0, 1.0]
+    assert by_accuracy.epoch == 6 and by_accuracy.best_epoch == 6
+
+
+def test_monitor_is_checked():
+    with pytest.raises(ValueError, match="monitor"):
+        _scripted_solver(_MARGINS, monitor="accuracy")
