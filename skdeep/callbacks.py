@@ -160,7 +160,7 @@ class Checkpoint:
 
 
 def _is_best(fitted):
-    """Whether the last epoch of ``fitted`` is the one its fit keeps, by its ``monitor``."""
+    """Whether the last epoch of ``fitted`` is the one its fit keeps, by ``monitor``."""
     history = getattr(fitted, "history_", None)
     if not history:
         return True

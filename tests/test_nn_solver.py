@@ -266,7 +266,7 @@ class ScriptedModel:
 
 
 def _scripted_solver(margins, **options):
-    """A Solver over four rows, one step per epoch, whose epoch e scores ``margins[e-1]``."""
+    """A Solver of four rows, one step per epoch; epoch e scores ``margins[e - 1]``."""
     y = np.array([0, 1, 0, 1])
     model = ScriptedModel([_scores_with_margins(m, y) for m in margins])
     data = {"X_train": np.zeros((4, 1)), "y_train": y, "X_val": np.zeros((4, 1)),

@@ -223,7 +223,8 @@ class BaseNetClassifier(CallbackSupport, SoftmaxProbaMixin, ScoresClassifierMixi
     ``reg``, ``weight_scale``, ``batch_size``, ``num_epochs``,
     ``validation_fraction``, ``early_stopping``, ``n_iter_no_change``,
     ``monitor``, ``warm_start``, ``class_weight``, ``dtype``, ``random_state``,
-    ``verbose``); a subclass sets them in its ``__init__``, merges its own constraints as
+    ``verbose``); a subclass sets them in its ``__init__``, merges its own
+    constraints as
     ``{**BaseNetClassifier._parameter_constraints, ...}`` and implements
     ``_build_model``, ``_architecture`` and, when needed, ``_model_input``.
     """

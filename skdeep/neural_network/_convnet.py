@@ -246,7 +246,8 @@ class ConvNetClassifier(BaseNetClassifier):
                  weight_averaging=None, test_flip=False, reg=1e-4, weight_scale="he",
                  batch_size=50, num_epochs=10, validation_fraction=0.1,
                  early_stopping=False, n_iter_no_change=10, monitor="val_loss",
-                 warm_start=False, class_weight=None, dtype="float32", random_state=None, verbose=0):
+                 warm_start=False, class_weight=None, dtype="float32",
+                 random_state=None, verbose=0):
         self.image_shape = image_shape
         self.num_filters = num_filters
         self.filter_size = filter_size
