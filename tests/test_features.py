@@ -248,6 +248,10 @@ def test_image_shape_inference_and_feature_names(cifar10_or_none):
     (dict(orientations=0), r"'orientations' parameter of HOGTransformer must be an int in the range \[1, inf\)"),
     (dict(pixels_per_cell=(2, 0)), "'pixels_per_cell' parameter of HOGTransformer must be an int .* or a pair"),
     (dict(cells_per_block=(1, 2, 3)), "'cells_per_block' parameter of HOGTransformer must be an int .* or a pair"),
+    # a bool is a typo, not a number (bool is an Integral)
+    (dict(orientations=True), "'orientations' parameter of HOGTransformer must be an int .* Got True"),
+    (dict(pixels_per_cell=True), "'pixels_per_cell' parameter of HOGTransformer must be an int"),
+    (dict(cells_per_block=(2, True)), "'cells_per_block' parameter of HOGTransformer must be an int .* or a pair"),
 ])
 def test_hog_errors_name_the_problem(params, match):
     with pytest.raises(ValueError, match=match):
@@ -270,6 +274,8 @@ def test_errors_on_bad_input():
         hog.transform(X[:, :-1])
     with pytest.raises(ValueError, match=r"'nbin' parameter of HSVHistogramTransformer must be an int in the range \[1, inf\)"):
         HSVHistogramTransformer(nbin=0).fit(X)
+    with pytest.raises(ValueError, match="'nbin' parameter of HSVHistogramTransformer must be an int .* Got True"):
+        HSVHistogramTransformer(nbin=True).fit(X)
 
 
 def test_images_too_small_for_a_block_warn_and_give_no_features():

@@ -402,6 +402,11 @@ def test_verbose_prints_the_loss_every_100_iterations(cls, digits, capsys):
     ("dtype", "float16", "'dtype' parameter"),
     ("num_iters", 0, r"'num_iters' parameter .* must be an int in the range \[1, inf\)"),
     ("batch_size", 2.5, "'batch_size' parameter .* must be an int"),
+    # a bool is a typo, not a number, as the networks rule (bool is an Integral)
+    ("reg", True, r"'reg' parameter .* must be a float .* Got True instead"),
+    ("learning_rate", True, "'learning_rate' parameter .* Got True instead"),
+    ("num_iters", True, "'num_iters' parameter .* Got True instead"),
+    ("batch_size", np.True_, "'batch_size' parameter .* Got np.True_ instead"),
 ])
 def test_bad_parameters_raise_clear_errors(cls, param, value, message):
     X, y = make_blobs(n_samples=20, random_state=0)

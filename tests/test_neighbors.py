@@ -215,6 +215,11 @@ def test_kneighbors_options_and_errors():
         KNNClassifier(metric="l3").fit(X, y)
     with pytest.raises(ValueError, match="'n_jobs' parameter of KNNClassifier"):
         KNNClassifier(n_jobs=0).fit(X, y)
+    # a bool is a typo, not a number (bool is an Integral)
+    for name in ("n_neighbors", "n_jobs", "working_memory"):
+        with pytest.raises(ValueError, match=f"'{name}' parameter of KNNClassifier must "
+                           f".* Got True instead"):
+            KNNClassifier(**{name: True}).fit(X, y)
     with pytest.raises(ValueError, match="features"):
         clf.predict(X[:3, :10])
 

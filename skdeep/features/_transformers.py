@@ -4,10 +4,11 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
+from sklearn.utils._param_validation import InvalidParameterError, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..utils._images import as_pixel_values, fit_image_shape
+from ..utils._param_validation import NumberInterval
 from ._extract import BLOCK_NORMS, hog_rows, hue_histogram_rows
 
 _IMAGE_SHAPE_DOC = """image_shape : tuple (H, W, C) or (H, W), default=None
@@ -18,7 +19,7 @@ _IMAGE_SHAPE_DOC = """image_shape : tuple (H, W, C) or (H, W), default=None
         else (with a warning) one row of grey pixels (1, n_features, 1)."""
 
 
-_POSITIVE_INT = Interval(Integral, 1, None, closed="left")
+_POSITIVE_INT = NumberInterval(Integral, 1, None, closed="left")
 
 
 class _ImageFeatures(TransformerMixin, BaseEstimator):

@@ -5,13 +5,14 @@ import numpy as np
 from sklearn import get_config
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .._loss import softmax_loss, svm_loss
 from ..utils._callbacks import CallbackSupport, FitTasks
 from ..utils._threads import with_blas_single_thread
 from ..utils._classifier import ScoresClassifierMixin, SoftmaxProbaMixin
+from ..utils._param_validation import NumberInterval, training_dtype_constraints
 from ..utils._validation import apply_class_weight, encode_labels
 from ._sgd import iterations_per_task, train_linear_sgd
 
@@ -69,13 +70,12 @@ class _BaseLinearClassifier(CallbackSupport, ScoresClassifierMixin, ClassifierMi
     _score_loss = None
 
     _parameter_constraints: dict = {
-        "learning_rate": [Interval(Real, 0, np.inf, closed="neither")],
-        "reg": [Interval(Real, 0, np.inf, closed="left")],
-        "num_iters": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [NumberInterval(Real, 0, np.inf, closed="neither")],
+        "reg": [NumberInterval(Real, 0, np.inf, closed="left")],
+        "num_iters": [NumberInterval(Integral, 1, None, closed="left")],
+        "batch_size": [NumberInterval(Integral, 1, None, closed="left")],
         "class_weight": [StrOptions({"balanced"}), dict, None],
-        "dtype": [StrOptions({"float32", "float64"}),
-                  Options(type, {np.float32, np.float64})],
+        "dtype": training_dtype_constraints(),
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }

@@ -3,12 +3,15 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..utils._param_validation import NumberInterval
 from ..utils._validation import encode_labels
 
 from ._pairwise import METRICS, _holds_uint8_values, _sq_norms, k_nearest
+
+_N_NEIGHBORS = NumberInterval(Integral, 1, None, closed="left")
 
 
 class KNNClassifier(ClassifierMixin, BaseEstimator):
@@ -94,11 +97,11 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
         self.verbose = verbose
 
     _parameter_constraints: dict = {
-        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "n_neighbors": [_N_NEIGHBORS],
         "metric": [StrOptions(set(METRICS))],
-        "n_jobs": [Interval(Integral, None, -1, closed="right"),
-                   Interval(Integral, 1, None, closed="left"), None],
-        "working_memory": [Interval(Real, 0, np.inf, closed="neither"), None],
+        "n_jobs": [NumberInterval(Integral, None, -1, closed="right"),
+                   NumberInterval(Integral, 1, None, closed="left"), None],
+        "working_memory": [NumberInterval(Real, 0, np.inf, closed="neither"), None],
         "verbose": ["verbose"],
     }
 
@@ -151,7 +154,7 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         k = self.n_neighbors if n_neighbors is None else n_neighbors
-        if not isinstance(k, Integral) or isinstance(k, bool) or k < 1:
+        if not _N_NEIGHBORS.is_satisfied_by(k):
             # a NumPy integer shows as its number, not as np.int64(0)
             shown = k if isinstance(k, Integral) else repr(k)
             raise ValueError(f"n_neighbors must be a positive integer, got {shown}.")

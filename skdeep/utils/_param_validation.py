@@ -1,0 +1,65 @@
+"""The parameter constraints of skdeep's estimators, beyond scikit-learn's own.
+
+Every estimator declares its numeric parameters with :class:`NumberInterval`, so
+that one rule decides what a number is: scikit-learn's ``Interval`` admits
+``True`` and ``False`` as the numbers 1 and 0 (``bool`` is an ``Integral``), and
+``reg=True`` or ``n_neighbors=True`` is a typo, not a value.
+"""
+import numpy as np
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+
+# The dtypes the iterative classifiers train in, by name; their ``dtype``
+# parameter also takes the NumPy types themselves.
+TRAINING_DTYPES = ("float32", "float64")
+
+
+class NumberInterval(Interval):
+    """scikit-learn's ``Interval`` without bools.
+
+    Parameters
+    ----------
+    type : {numbers.Integral, numbers.Real, "real_not_int"}
+        The set of numbers the interval is taken in, as in ``Interval``.
+    left : float or int or None
+        The left bound; None means no bound.
+    right : float, int or None
+        The right bound; None means no bound.
+    closed : {"left", "right", "both", "neither"}
+        Which bounds belong to the interval.
+
+    Examples
+    --------
+    >>> from numbers import Real
+    >>> from skdeep.utils._param_validation import NumberInterval
+    >>> reg = NumberInterval(Real, 0, None, closed="left")
+    >>> reg.is_satisfied_by(1), reg.is_satisfied_by(True)
+    (True, False)
+    """
+
+    def is_satisfied_by(self, val):
+        """Whether ``val`` is a number (not a bool) inside the interval.
+
+        Parameters
+        ----------
+        val : object
+            The parameter value.
+
+        Returns
+        -------
+        satisfied : bool
+            True when ``val`` is a number of the interval's type, not a bool,
+            within the bounds.
+        """
+        return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)
+
+
+def training_dtype_constraints():
+    """The constraints of a ``dtype`` parameter naming one of :data:`TRAINING_DTYPES`.
+
+    Returns
+    -------
+    constraints : list
+        A name in ``TRAINING_DTYPES`` or the NumPy type itself.
+    """
+    return [StrOptions(set(TRAINING_DTYPES)),
+            Options(type, {np.dtype(name).type for name in TRAINING_DTYPES})]
