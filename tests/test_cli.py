@@ -49,6 +49,7 @@ def run_main(argv):
 
 def run_command(*args, env=None):
     """``python -m skdeep ARGS`` in a subprocess, as a user runs it."""
+    # a generous bound: a hang fails this test instead of stalling the suite
     return subprocess.run([sys.executable, "-m", "skdeep", *args], capture_output=True,
                           text=True, timeout=300, env=env)
 
@@ -215,6 +216,7 @@ def test_cifar10_ladder_writes_a_report(tmp_path, capsys, tiny_settings):
     assert {"confusion_matrix.png", "mistakes.png", "templates_softmax.png"} <= set(figures)
     for name in figures:
         content = (report / name).read_bytes()
+        # a blank matplotlib figure is a PNG of about 2 kB: more means it shows something
         assert content.startswith(b"\x89PNG\r\n\x1a\n") and len(content) > 5000
 
 
