@@ -33,8 +33,15 @@ _CALLBACK_ATTRIBUTES = ("_skl_callbacks", "_skl_callbacks_to_teardown",
 
 
 def _is_epoch(context):
-    """Whether ``context`` is one epoch (a leaf task), not the fit as a whole."""
-    return context.max_subtasks == 0
+    """Whether ``context`` is one epoch of a fit, not the fit as a whole.
+
+    scikit-learn's rule, as its ``ProgressBar`` reads a task tree: the fit is
+    the estimator's root task, which has no parent or, inside a Pipeline or a
+    search, was merged with a task of the meta-estimator.  ``max_subtasks ==
+    0`` only says that a task has no subtasks, which is also true of a fit
+    resumed from a checkpoint with no epoch left to run.
+    """
+    return context.parent is not None and context.source_estimator_name is None
 
 
 class Checkpoint:

@@ -21,7 +21,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 import skdeep.utils._callbacks as callbacks_module
-from skdeep.callbacks import Checkpoint, EarlyStopping
+from skdeep.callbacks import Checkpoint, EarlyStopping, _is_epoch
 from skdeep.neural_network import ConvNetClassifier, MLPClassifier
 
 sklearn_callback = pytest.importorskip("sklearn.callback")
@@ -66,7 +66,7 @@ class StopAfter:
         pass
 
     def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
-        if context.max_subtasks != 0:  # the fit as a whole
+        if not _is_epoch(context):  # the fit as a whole
             return False
         self.seen.append(fitted_estimator)
         return context.task_id + 1 == self.epoch
@@ -305,7 +305,7 @@ class RecordFile:
         pass
 
     def on_fit_task_end(self, estimator, context):
-        if context.max_subtasks == 0 and self.path.exists():
+        if _is_epoch(context) and self.path.exists():
             self.seen.append(joblib.load(self.path).n_iter_)
 
 
@@ -334,6 +334,39 @@ def test_checkpoint_saves_best_or_last(save, monitor, tmp_path, digits):
     assert not hasattr(saved, "_skl_callbacks")
 
 
+class _Died(Exception):
+    """The process dying, in-process: raised by :class:`DieAfter`."""
+
+
+class DieAfter(StopAfter):
+    """A FitCallback that raises :class:`_Died` after epoch ``epoch`` (1-based)."""
+
+    def on_fit_task_end(self, estimator, context):
+        if _is_epoch(context) and context.task_id + 1 == self.epoch:
+            raise _Died
+
+
+def test_checkpoint_of_a_fit_resumed_with_no_epoch_left(tmp_path, digits):
+    """The task of a fit that has no epoch to run is still the fit's, not an epoch's."""
+    X, y = digits
+    last, best = tmp_path / "last.joblib", tmp_path / "best.joblib"
+    clf = MLPClassifier(**{**MLP_PARAMS, "num_epochs": 8, "learning_rate": 0.1})
+    clf.set_callbacks(Checkpoint(last, save="last"), DieAfter(8))
+    with pytest.raises(_Died):
+        clf.fit(X, y)
+    resumed = joblib.load(last)
+    assert _kept_epoch(resumed.history_, "val_loss") < 7, (
+        "the test needs a last epoch that is not the best")
+    resumed.set_callbacks(Checkpoint(best, save="best"))
+    resumed.set_params(warm_start=True).fit(X, y)
+    assert resumed.n_iter_ == 8
+    # when fit ends, the file holds the fitted estimator, as after any fit;
+    # save='best' judged the fit's task as an epoch and wrote nothing
+    saved = joblib.load(best)
+    np.testing.assert_array_equal(saved.predict_proba(X), resumed.predict_proba(X))
+    assert not hasattr(saved, "_resume_state")
+
+
 def test_checkpoint_parameters_are_checked():
     with pytest.raises(ValueError, match="save"):
         Checkpoint("x.joblib", save="first")
@@ -352,7 +385,7 @@ _SCRIPT_HEAD = """
     import os, signal, sys, warnings
     import joblib
     from sklearn.datasets import load_digits
-    from skdeep.callbacks import Checkpoint
+    from skdeep.callbacks import Checkpoint, _is_epoch
     from skdeep.neural_network import {network}
 
     class AtEpoch:
@@ -365,7 +398,7 @@ _SCRIPT_HEAD = """
         def on_fit_task_begin(self, estimator, context):
             pass
         def on_fit_task_end(self, estimator, context):
-            if context.max_subtasks == 0 and context.task_id + 1 == self.epoch:
+            if _is_epoch(context) and context.task_id + 1 == self.epoch:
                 self.action()
 
     X, y = load_digits(return_X_y=True)
