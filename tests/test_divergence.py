@@ -56,7 +56,7 @@ def test_monitor_floor_keeps_a_warm_start_from_raising_on_noise():
 
 
 @pytest.mark.parametrize("kwargs", [
-    # the cases of the issue: they used to end with losses of 1e12 to 1e15
+    # without the monitor these fits end with finite losses of 1e12 to 1e15
     {"learning_rate": 1e6},
     {"update_rule": "sgd", "learning_rate": 100},
 ])
@@ -111,7 +111,23 @@ def test_no_false_alarm_on_ordinary_linear_training(digits, make):
 
 
 def test_linear_classifier_with_too_large_learning_rate_raises(digits):
-    # the case of the issue: it used to end at accuracy 0.105 with coefficients of 1e8
+    # without the monitor this fit ends at chance accuracy with coefficients of 1e8
     X, y = digits
     with pytest.raises(DivergenceError, match=re.escape("learning_rate=100000.0.")):
         SoftmaxClassifier(learning_rate=1e5, random_state=0).fit(X.astype(np.float32), y)
+
+
+@pytest.mark.parametrize("cls", [LinearSVMClassifier, SoftmaxClassifier])
+def test_linear_weights_overflow_raises_the_monitors_message(cls):
+    # one step of learning_rate=1e308 on features of 1e3: the loss of the
+    # starting weights is finite, the update overflows, and no loss sees it
+    X = 1e3 * np.random.RandomState(0).randn(30, 5)
+    y = np.arange(30) % 3
+    with pytest.raises(DivergenceError) as from_monitor:
+        DivergenceMonitor().check(np.inf, 1e308, 0)
+    expected = str(from_monitor.value).replace("the loss became inf",
+                                               "the weights became non-finite")
+    with pytest.raises(DivergenceError) as exc:
+        cls(learning_rate=1e308, num_iters=1, batch_size=30, dtype="float64",
+            random_state=0).fit(X, y)
+    assert str(exc.value) == expected

@@ -542,7 +542,8 @@ def cifar_rows(cifar10):
     (SoftmaxClassifier, 2.5e-7, 8e3),
 ])
 def test_cifar10_cs231n_settings_reach_036(cls, learning_rate, reg, cifar_rows):
-    # the issue's pipeline, on rows of raw pixels; the CS231n notebooks report 0.37 to 0.39
+    # the notebooks' pipeline (mean-centred raw pixels, their settings); the CS231n
+    # notebooks report 0.37 to 0.39
     X_train, y_train, X_test, y_test = cifar_rows
     pipe = make_pipeline(
         StandardScaler(with_std=False),

@@ -10,7 +10,7 @@ import numpy as np
 from .._kernels import _gather as _gather_kernel
 from ..exceptions import DivergenceError
 from ..nn.optim import sgd
-from ..utils._divergence import DivergenceMonitor
+from ..utils._divergence import DivergenceMonitor, _diverged
 from ..utils._matmul import HelperThread, InlineExecutor
 from ..utils._row_groups import are_whole_numbers, row_groups
 from ..utils._threads import blas_max_threads, blas_single_thread, openmp_effective_n_threads
@@ -26,10 +26,9 @@ _ROWS_PER_DRAW = 2**15
 _TASK_ITERS = 100
 _MAX_TASKS = 100
 
-# Below this many batch values per step (batch_size x n_features) a helper
-# thread's two hand-offs cost about what the work it takes over saves: with
-# batches of 200 it gains nothing reliable at 256 features and clearly wins
-# from 512.
+# Below this many batch values per step (batch_size x n_features) the helper
+# thread's two hand-offs per step cost about what the gather and the half
+# gradient it takes over save, so the helper only pays on larger batches.
 _HELPER_MIN_BATCH_VALUES = 2**17
 
 
@@ -176,15 +175,14 @@ def _check_rows_fit_dtype(X, dtype):
             )
 
 
-def _check_weights_finite(W, b, learning_rate):
+def _check_weights_finite(W, b, learning_rate, iteration):
+    """Raise the monitor's :class:`DivergenceError` when the last update overflowed.
+
+    The monitor saw every loss, but the update after the last one is seen
+    by no loss.
+    """
     if not (np.isfinite(W).all() and np.isfinite(b).all()):
-        raise DivergenceError(
-            f"Training diverged: the weights became non-finite in the last "
-            f"iteration with learning_rate={learning_rate!r}. The learning "
-            f"rate is probably too large for this data; try a smaller "
-            f"learning_rate (for example {learning_rate / 10:g}) or standardize "
-            f"the features."
-        )
+        raise _diverged("the weights became non-finite", iteration, learning_rate)
 
 
 def train_linear_sgd(score_loss, X, y, n_classes, *, learning_rate, reg, num_iters,
@@ -263,7 +261,7 @@ def train_linear_sgd(score_loss, X, y, n_classes, *, learning_rate, reg, num_ite
                 batch_size=batch_size, verbose=verbose,
                 tasks=_NoTasks(num_iters) if tasks is None else tasks,
             )
-        _check_weights_finite(W, b, learning_rate)
+        _check_weights_finite(W, b, learning_rate, len(loss_history) - 1)
     except DivergenceError:
         _check_rows_fit_dtype(X, dtype)
         raise
