@@ -20,10 +20,14 @@ from numbers import Integral, Real
 
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from .nn.callbacks import _is_improvement
+from .nn.callbacks import _MONITORS, _is_improvement
 from .utils._io import atomic_dump
 
 __all__ = ["Checkpoint", "EarlyStopping"]
+
+# The history columns EarlyStopping can watch: those that pick the epoch kept,
+# and the training loss
+_EARLY_STOPPING_MONITORS = (*_MONITORS, "train_loss")
 
 # The attributes of scikit-learn's callback machinery on an estimator during a
 # fit: a checkpoint leaves them behind, since they belong to the running fit
@@ -44,7 +48,47 @@ def _is_epoch(context):
     return context.parent is not None and context.source_estimator_name is None
 
 
-class Checkpoint:
+class _EpochEndCallback:
+    """A ``FitCallback`` that acts only in ``on_fit_task_end``.
+
+    The hooks of the protocol it has no use for do nothing.
+    """
+
+    def setup(self, estimator, context):
+        """Nothing to prepare (part of the ``FitCallback`` protocol).
+
+        Parameters
+        ----------
+        estimator : estimator instance
+            The estimator being fitted.
+        context : sklearn.callback.CallbackContext
+            The context of its fit.
+        """
+
+    def teardown(self, estimator, context):
+        """Nothing to release (part of the ``FitCallback`` protocol).
+
+        Parameters
+        ----------
+        estimator : estimator instance
+            The estimator that was fitted.
+        context : sklearn.callback.CallbackContext
+            The context of its fit.
+        """
+
+    def on_fit_task_begin(self, estimator, context):
+        """Nothing to do before a task (part of the ``FitCallback`` protocol).
+
+        Parameters
+        ----------
+        estimator : estimator instance
+            The estimator being fitted.
+        context : sklearn.callback.CallbackContext
+            The context of the task.
+        """
+
+
+class Checkpoint(_EpochEndCallback):
     """Save the estimator to a file during ``fit``, to use or to resume from.
 
     After each epoch (``save='last'``), or after each epoch that ``fit`` would
@@ -105,39 +149,6 @@ class Checkpoint:
         self.path = path
         self.save = save
 
-    def setup(self, estimator, context):
-        """Nothing to prepare (part of the ``FitCallback`` protocol).
-
-        Parameters
-        ----------
-        estimator : estimator instance
-            The estimator being fitted.
-        context : sklearn.callback.CallbackContext
-            The context of its fit.
-        """
-
-    def teardown(self, estimator, context):
-        """Nothing to release (part of the ``FitCallback`` protocol).
-
-        Parameters
-        ----------
-        estimator : estimator instance
-            The estimator that was fitted.
-        context : sklearn.callback.CallbackContext
-            The context of its fit.
-        """
-
-    def on_fit_task_begin(self, estimator, context):
-        """Nothing to do before a task (part of the ``FitCallback`` protocol).
-
-        Parameters
-        ----------
-        estimator : estimator instance
-            The estimator being fitted.
-        context : sklearn.callback.CallbackContext
-            The context of the task.
-        """
-
     def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
         """Write the estimator as fitted so far, when ``save`` asks for it.
 
@@ -178,7 +189,7 @@ def _is_best(fitted):
     return math.isnan(value) or _is_improvement(monitor, value, best, ties=True)
 
 
-class EarlyStopping:
+class EarlyStopping(_EpochEndCallback):
     """Stop ``fit`` when a score of the epochs has stopped improving.
 
     After each epoch, reads the ``monitor`` column of the estimator's
@@ -223,7 +234,7 @@ class EarlyStopping:
     True
     """
 
-    @validate_params({"monitor": [StrOptions({"val_loss", "val_accuracy", "train_loss"})],
+    @validate_params({"monitor": [StrOptions(set(_EARLY_STOPPING_MONITORS))],
                       "patience": [Interval(Integral, 1, None, closed="left")],
                       "min_delta": [Interval(Real, 0, None, closed="left")]},
                      prefer_skip_nested_validation=True)
@@ -231,39 +242,6 @@ class EarlyStopping:
         self.monitor = monitor
         self.patience = patience
         self.min_delta = min_delta
-
-    def setup(self, estimator, context):
-        """Nothing to prepare (part of the ``FitCallback`` protocol).
-
-        Parameters
-        ----------
-        estimator : estimator instance
-            The estimator being fitted.
-        context : sklearn.callback.CallbackContext
-            The context of its fit.
-        """
-
-    def teardown(self, estimator, context):
-        """Nothing to release (part of the ``FitCallback`` protocol).
-
-        Parameters
-        ----------
-        estimator : estimator instance
-            The estimator that was fitted.
-        context : sklearn.callback.CallbackContext
-            The context of its fit.
-        """
-
-    def on_fit_task_begin(self, estimator, context):
-        """Nothing to do before a task (part of the ``FitCallback`` protocol).
-
-        Parameters
-        ----------
-        estimator : estimator instance
-            The estimator being fitted.
-        context : sklearn.callback.CallbackContext
-            The context of the task.
-        """
 
     def on_fit_task_end(self, estimator, context):
         """Whether the monitored score has not improved for ``patience`` epochs.

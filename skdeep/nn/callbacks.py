@@ -152,6 +152,37 @@ class Callback:
         """
 
 
+class _ResumableState:
+    """The ``state_dict``/``load_state_dict`` of a callback whose state is attributes.
+
+    A subclass names them in ``_STATE``; the Solver saves a callback that has
+    ``state_dict`` with its own state and restores it on a resume.
+    """
+
+    _STATE = ()
+
+    def state_dict(self):
+        """The attributes named by the class's ``_STATE``, for a resume.
+
+        Returns
+        -------
+        state : dict
+            Each attribute by name (as the class's description lists them).
+        """
+        return {name: getattr(self, name) for name in self._STATE}
+
+    def load_state_dict(self, state):
+        """Continue from ``state``, as :meth:`state_dict` returned it.
+
+        Parameters
+        ----------
+        state : dict
+            Each attribute named by the class's ``_STATE``, by name.
+        """
+        for name in self._STATE:
+            setattr(self, name, state[name])
+
+
 def _schedule_factor(step, num_steps, warmup_steps, schedule):
     """Multiplier of the learning rate at ``step`` (0-based) of ``num_steps``."""
     if step < warmup_steps:
@@ -254,7 +285,7 @@ class FlipAndShift(Callback):
         return _flip_and_shift(X_batch, self.pad, solver._rng, self._out[:len(X_batch)])
 
 
-class WeightAveraging(Callback):
+class WeightAveraging(_ResumableState, Callback):
     """Keeps an exponential moving average of the parameters; evaluates and ends with it.
 
     After every step, ``avg = d_t * avg + (1 - d_t) * w`` with ``d_t = min(decay,
@@ -270,7 +301,14 @@ class WeightAveraging(Callback):
     ----------
     decay : float
         ``d``, in (0, 1); typical values are 0.99 to 0.9999.
+
+    Notes
+    -----
+    Its state for a resume (:meth:`state_dict`) is ``average`` (dict of str
+    to ndarray, or None) and ``num_averaged``, the count of updates in it.
     """
+
+    _STATE = ("average", "num_averaged")
 
     def __init__(self, decay):
         self.decay = decay
@@ -293,27 +331,6 @@ class WeightAveraging(Callback):
             average *= decay
             average += (1 - decay) * w
         solver.evaluation_params = self.average
-
-    def state_dict(self):
-        """The average and the count of updates in it, for a resume.
-
-        Returns
-        -------
-        state : dict
-            ``average`` (dict of str to ndarray, or None) and ``num_averaged``.
-        """
-        return {"average": self.average, "num_averaged": self.num_averaged}
-
-    def load_state_dict(self, state):
-        """Continue from ``state``, as :meth:`state_dict` returned it.
-
-        Parameters
-        ----------
-        state : dict
-            ``average`` and ``num_averaged``.
-        """
-        self.average = state["average"]
-        self.num_averaged = state["num_averaged"]
 
 
 class PrintProgress(Callback):
@@ -345,7 +362,7 @@ class PrintProgress(Callback):
         print(f"{line}; loss: {record['train_loss']:f}")
 
 
-class StopOnPlateau(Callback):
+class StopOnPlateau(_ResumableState, Callback):
     """Stops training when the validation accuracy (or loss) has stopped improving.
 
     Training stops after the epoch that makes ``patience`` epochs in a row
@@ -358,7 +375,14 @@ class StopOnPlateau(Callback):
         Epochs without improvement tolerated.
     monitor : {'val_accuracy', 'val_loss'}, default='val_accuracy'
         The column of the epoch's record to watch.
+
+    Notes
+    -----
+    Its state for a resume (:meth:`state_dict`) is ``best``, the best value
+    of ``monitor`` so far, and ``epochs_without_improvement``.
     """
+
+    _STATE = ("best", "epochs_without_improvement")
 
     def __init__(self, patience=10, monitor="val_accuracy"):
         self.patience = patience
@@ -379,28 +403,6 @@ class StopOnPlateau(Callback):
             print(f"Validation {watched} did not improve for {self.patience} epochs; "
                   f"stopping.")
         return True
-
-    def state_dict(self):
-        """The best value of ``monitor`` and the epochs since, for a resume.
-
-        Returns
-        -------
-        state : dict
-            ``best`` and ``epochs_without_improvement``.
-        """
-        return {"best": self.best,
-                "epochs_without_improvement": self.epochs_without_improvement}
-
-    def load_state_dict(self, state):
-        """Continue from ``state``, as :meth:`state_dict` returned it.
-
-        Parameters
-        ----------
-        state : dict
-            ``best`` and ``epochs_without_improvement``.
-        """
-        self.best = state["best"]
-        self.epochs_without_improvement = state["epochs_without_improvement"]
 
 
 class EpochCheckpoint(Callback):
