@@ -14,7 +14,7 @@ The CS231n features exercise with scikit-learn tools:
    validate), then retrained on the 49,000 with the best setting;
 3. the same features into a one-hidden-layer :class:`skdeep.MLPClassifier`
    trained on the 50,000 images, of which it holds out 1,000 (a stratified 2%)
-   to pick the epoch with the best validation accuracy;
+   to pick the epoch with the lowest validation loss;
 4. both scored on the first 1,000 test images, and a gallery of the test images
    each model misclassified, one row per predicted class.
 

@@ -48,12 +48,15 @@ def main():
         clf.fit(X_train, y_train, X_val=X_val, y_val=y_val)
         saved = joblib.load(path)
 
-    best = max(clf.history_, key=lambda row: (row["val_accuracy"], row["epoch"]))
-    print(f"stopped after {clf.n_iter_} of {clf.num_epochs} epochs; best validation "
-          f"accuracy {best['val_accuracy']:.3f} at epoch {best['epoch']}")
-    # once fit has ended, the file holds the fitted network: the best epoch's
-    print(f"network in the checkpoint file: validation accuracy "
-          f"{saved.score(X_val, y_val):.3f}")
+    # the epoch fit keeps (monitor='val_loss'): the lowest validation loss, the
+    # later of equal ones
+    best = min(clf.history_, key=lambda row: (row["val_loss"], -row["epoch"]))
+    print(f"stopped after {clf.n_iter_} of {clf.num_epochs} epochs; lowest validation "
+          f"loss {best['val_loss']:.4f} at epoch {best['epoch']} (validation accuracy "
+          f"{best['val_accuracy']:.3f})")
+    # once fit has ended, the file holds the fitted network: that epoch's
+    print(f"network in the checkpoint file: validation loss {saved.best_val_loss_:.4f}, "
+          f"accuracy {saved.score(X_val, y_val):.3f}")
 
     if pyplot() is None:
         return
