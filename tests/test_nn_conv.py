@@ -12,6 +12,7 @@ from skdeep.nn.gradcheck import (
     rel_error,
 )
 from skdeep.nn.layer_utils import (
+    SPATIAL_NORMALIZATIONS,
     conv_norm_relu_backward,
     conv_norm_relu_forward,
     conv_norm_relu_pool_backward,
@@ -21,13 +22,17 @@ from skdeep.nn.layer_utils import (
     conv_relu_pool_backward,
     conv_relu_pool_forward,
 )
+from skdeep.nn import optim
+from skdeep.nn._checks import MODES
 from skdeep.nn.layers import (
+    _spatial_batchnorm_relu_forward,
     batchnorm_backward,
     batchnorm_forward,
     conv_backward_fast,
     conv_backward_naive,
     conv_forward_fast,
     conv_forward_naive,
+    dropout_forward,
     max_pool_backward_fast,
     max_pool_backward_naive,
     max_pool_forward_fast,
@@ -313,6 +318,34 @@ def test_fast_layers_keep_float32(rng):
     np.testing.assert_allclose(out, out64, rtol=1e-5, atol=1e-5)
 
 
+# what every site that picks the dtype it computes in must pick: float32 and float64
+# stay, anything else becomes float64 (the kernels and products exist in those two)
+COMPUTING_DTYPES = [(np.bool_, np.float64), (np.uint8, np.float64), (np.int64, np.float64),
+                    (np.float16, np.float64), (np.float32, np.float32),
+                    (np.float64, np.float64), (np.longdouble, np.float64)]
+
+
+@pytest.mark.parametrize("dtype, computed", COMPUTING_DTYPES)
+def test_every_site_that_picks_a_dtype_picks_the_same(rng, dtype, computed):
+    # dropout kept float16 (and long double) while the compiled layers and the update
+    # rules computed them in float64
+    x = (rng.rand(2, 3, 4, 4) > 0.5).astype(dtype)
+    w = (rng.rand(2, 3, 3, 3) > 0.5).astype(dtype)
+    ones = np.ones(3, dtype=dtype)
+    outputs = {
+        "dropout": dropout_forward(x, {"mode": "train", "p": 0.5, "seed": 0})[0],
+        "conv": conv_forward_fast(x, w, np.zeros(2, dtype), {"stride": 1, "pad": 1})[0],
+        "pool": max_pool_forward_fast(x, {"pool_height": 2, "pool_width": 2,
+                                          "stride": 2})[0],
+        "fused batchnorm": _spatial_batchnorm_relu_forward(x, ones, ones,
+                                                           {"mode": "train"})[0],
+    }
+    for rule in optim.UPDATE_RULES:
+        outputs[rule] = getattr(optim, rule)(x, x)[0]
+    assert {name: out.dtype for name, out in outputs.items()} == {
+        name: np.dtype(computed) for name in outputs}
+
+
 # --- sandwiches ---
 
 def test_conv_relu_and_conv_relu_pool_sandwiches(rng):
@@ -341,7 +374,7 @@ def test_conv_relu_and_conv_relu_pool_sandwiches(rng):
     assert conv_relu_pool_backward(dout, cache, compute_dx=False)[0] is None
 
 
-@pytest.mark.parametrize("normalization", ["batchnorm", "groupnorm"])
+@pytest.mark.parametrize("normalization", SPATIAL_NORMALIZATIONS)
 @pytest.mark.parametrize("pool", [False, True])
 def test_conv_norm_relu_sandwiches(rng, normalization, pool):
     x = rng.randn(2, 3, 6, 6)
@@ -669,7 +702,7 @@ def test_spatial_batchnorm_of_a_large_batch_equals_batchnorm_on_its_rows(rng):
 
 
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-10), (np.float32, 2e-4)])
-@pytest.mark.parametrize("mode", ["train", "test"])
+@pytest.mark.parametrize("mode", MODES)
 def test_fused_batchnorm_relu_equals_the_layers_in_a_row(rng, dtype, rtol, mode):
     # big enough for the kernels' parallel loops; an offset the statistics must handle
     x = (4 * rng.randn(8, 6, 20, 20) + 30).astype(dtype)

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from skdeep.nn.gradcheck import eval_numerical_gradient, rel_error
+from skdeep.nn.layer_utils import NORMALIZATIONS
 from skdeep.nn.models import FullyConnectedNet, TwoLayerNet
 
 
@@ -34,7 +35,7 @@ def test_fully_connected_gradients_with_dropout(reg, keep):
     assert _max_gradient_error(model, X, y) < 1e-5
 
 
-@pytest.mark.parametrize("normalization", ["batchnorm", "layernorm"])
+@pytest.mark.parametrize("normalization", NORMALIZATIONS)
 @pytest.mark.parametrize("reg", [0.0, 3.14])
 def test_fully_connected_gradients_with_normalization(normalization, reg):
     rng = np.random.RandomState(231)

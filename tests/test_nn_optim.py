@@ -94,7 +94,18 @@ def test_adam_first_step_from_defaults(w, dw):
     assert {"learning_rate", "beta1", "beta2", "epsilon"} <= set(config)
 
 
-@pytest.mark.parametrize("rule", ["sgd", "sgd_momentum", "rmsprop", "adam"])
+def test_default_learning_rates_are_the_ones_the_rules_use(w, dw):
+    # the CS231n defaults, which the Solver reads from this one table instead of
+    # writing them again
+    assert optim.DEFAULT_LEARNING_RATES == {"sgd": 1e-2, "sgd_momentum": 1e-2,
+                                            "rmsprop": 1e-2, "adam": 1e-3}
+    assert optim.UPDATE_RULES == tuple(optim.DEFAULT_LEARNING_RATES)
+    for rule in optim.UPDATE_RULES:
+        _, config = getattr(optim, rule)(w, dw)
+        assert config["learning_rate"] == optim.DEFAULT_LEARNING_RATES[rule]
+
+
+@pytest.mark.parametrize("rule", optim.UPDATE_RULES)
 def test_default_call_modifies_nothing_the_caller_holds(rule, w, dw):
     w_before = w.copy()
     state = {"sgd": {}, "sgd_momentum": {"velocity": np.ones_like(w)},
@@ -109,7 +120,7 @@ def test_default_call_modifies_nothing_the_caller_holds(rule, w, dw):
     assert not np.array_equal(next_w, w)
 
 
-@pytest.mark.parametrize("rule", ["sgd", "sgd_momentum", "rmsprop", "adam"])
+@pytest.mark.parametrize("rule", optim.UPDATE_RULES)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_in_place_equals_copying_update(rule, dtype, w, dw):
     w, dw = w.astype(dtype), dw.astype(dtype)

@@ -26,6 +26,7 @@ from sklearn.base import BaseEstimator, is_classifier
 import skdeep
 from skdeep import linear_model
 from skdeep.nn import layer_utils, layers, optim
+from skdeep.nn._checks import MODES
 
 # derandomized: the same examples on every run, so a failure is reproducible in CI
 FAST = settings(max_examples=100, deadline=None, derandomize=True, database=None,
@@ -160,7 +161,7 @@ def test_relu_and_dropout(n, d, seed, dtype, dropout, mode, p, corrupt):
     if dropout:
         param = {"p": p, "seed": seed} if mode is None else {"mode": mode, "p": p,
                                                               "seed": seed}
-        bad_param = mode not in ("train", "test") or not 0 < p <= 1
+        bad_param = mode not in MODES or not 0 < p <= 1
         forward, backward = (lambda: layers.dropout_forward(x, param)), \
             layers.dropout_backward
     else:
@@ -415,7 +416,7 @@ def test_pooling_layers(n, c, h, w, ph, pw, stride, seed, dtype, variant, corrup
 @FAST
 @given(n=st.integers(1, 3), c=st.integers(1, 6), h=st.integers(1, 4), w=st.integers(1, 4),
        groups=st.integers(1, 3), seed=seeds, dtype=st.sampled_from(FLOATS),
-       kind=st.sampled_from(["batchnorm", "groupnorm"]),
+       kind=st.sampled_from(layer_utils.SPATIAL_NORMALIZATIONS),
        corrupt=st.sampled_from([None, None, "gamma_length", "x_2d", "dout"]))
 def test_spatial_normalization_layers(n, c, h, w, groups, seed, dtype, kind, corrupt):
     forward = getattr(layers, f"spatial_{kind}_forward")
@@ -449,7 +450,8 @@ def test_spatial_normalization_layers(n, c, h, w, groups, seed, dtype, kind, cor
 @FAST
 @given(n=st.integers(1, 2), c=st.integers(1, 3), side=st.integers(2, 6),
        f=st.sampled_from([2, 4]), seed=seeds, dtype=st.sampled_from(FLOATS),
-       norm=st.sampled_from([None, "batchnorm", "groupnorm"]), pool=st.booleans(),
+       norm=st.sampled_from([None, *layer_utils.SPATIAL_NORMALIZATIONS]),
+       pool=st.booleans(),
        corrupt=st.sampled_from([None, None, "w_channels", "b_length", "gamma_length",
                                 "dout"]))
 def test_convolution_sandwiches(n, c, side, f, seed, dtype, norm, pool, corrupt):

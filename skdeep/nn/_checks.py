@@ -23,8 +23,11 @@ from ..utils._checks import (
 
 __all__ = [
     "check_array", "check_shape", "check_labels", "check_dict", "check_mode",
-    "check_number", "check_int", "check_cache", "check_choice",
+    "check_number", "check_int", "check_cache", "check_choice", "MODES",
 ]
+
+#: The modes of a settings dict (``bn_param['mode']``, ``dropout_param['mode']``).
+MODES = ("train", "test")
 
 
 def check_mode(param, name):
@@ -46,7 +49,7 @@ def check_mode(param, name):
         When ``param`` is not a dict or its mode is missing or unknown.
     """
     check_dict(param, name, required=("mode",))
-    return check_choice(param["mode"], f"{name}['mode']", ("train", "test"))
+    return check_choice(param["mode"], f"{name}['mode']", MODES)
 
 
 def _type_names(kind):

@@ -4,12 +4,16 @@ import numbers
 import numpy as np
 
 
-def as_rng(random_state):
+def as_rng(random_state, name="random_state"):
     """A random source with ``standard_normal``, ``permutation`` and ``choice``.
 
     ``None`` is NumPy's global random state, as the CS231n code uses it, so
     ``np.random.seed`` makes a run repeatable; an int seeds a new ``RandomState``;
-    a ``RandomState`` or ``Generator`` is used as is.
+    a ``RandomState`` or ``Generator`` is used as is.  The engine resolves every
+    random source through it: the models' initial weights, the dropout masks
+    (``dropout_param['seed']`` and ``['rng']``), the Solver's batches and the
+    positions :func:`~skdeep.nn.gradcheck.grad_check_sparse` samples.  ``name``
+    is the argument named in the error.
 
     skdeep's estimators resolve their ``random_state`` as scikit-learn's do
     (``sklearn.utils.check_random_state``): with an int or a ``RandomState`` they
@@ -24,7 +28,7 @@ def as_rng(random_state):
     if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
         return np.random.RandomState(int(random_state))
     raise ValueError(
-        f"random_state must be None, an int, a numpy.random.RandomState or a "
+        f"{name} must be None, an int, a numpy.random.RandomState or a "
         f"numpy.random.Generator, got {random_state!r}."
     )
 

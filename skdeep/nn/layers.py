@@ -8,7 +8,10 @@ Arrays are channels-first, ``(N, C, H, W)``; affine layers flatten every input t
 assignments.
 
 Functions keep the floating dtype of their inputs, so float32 networks compute in
-float32 throughout and float64 gradient checks stay float64.
+float32 throughout and float64 gradient checks stay float64.  Where a layer picks
+the dtype it computes in (the compiled convolution, pooling and fused batchnorm,
+dropout's mask), it follows :func:`skdeep.utils._dtypes.float_dtype`, as the
+update rules of :mod:`skdeep.nn.optim` do: other inputs compute in float64.
 """
 import math
 
@@ -18,6 +21,7 @@ from .._kernels import _conv as _conv_kernel
 # the score losses live in skdeep._loss, which the linear models share without
 # loading this module; they are public here
 from .._loss import softmax_loss, svm_loss
+from ..utils._dtypes import float_dtype
 from ..utils._matmul import matmul, run_blocks
 from ..utils._threads import kernel_threads
 from ._checks import (
@@ -29,6 +33,7 @@ from ._checks import (
     check_number,
     check_shape,
 )
+from ._random import as_rng
 
 __all__ = [
     "affine_forward", "affine_backward",
@@ -174,13 +179,13 @@ def _uniform(shape, dtype, dropout_param):
     seed = dropout_param.get("seed")
     if seed is not None:
         # a private RandomState: the same mask on every call, global state untouched
-        return np.random.RandomState(seed).rand(*shape)
-    rng = dropout_param.get("rng")
-    if rng is None:
-        return np.random.rand(*shape)
+        rng = as_rng(seed, "dropout_param['seed']")
+    else:
+        rng = as_rng(dropout_param.get("rng"), "dropout_param['rng']")
     if isinstance(rng, np.random.Generator):
-        # float32 draws are twice as fast and plenty for a comparison with p
-        return rng.random(shape, dtype=np.float32 if dtype == np.float32 else np.float64)
+        # float32 draws halve the random bits drawn and are plenty for a
+        # comparison with p
+        return rng.random(shape, dtype=dtype)
     return rng.random_sample(shape)
 
 
@@ -219,11 +224,11 @@ def dropout_forward(x, dropout_param):
     p = dropout_param["p"]
     # p is the probability of keeping a unit (CS231n's convention, not PyTorch's)
     check_number(p, "dropout_param['p']", low=0, high=1, low_open=True)
-    dtype = x.dtype if np.issubdtype(x.dtype, np.floating) else np.dtype(np.float64)
+    dtype = float_dtype(x)
     if mode == "train":
         mask = (_uniform(x.shape, dtype, dropout_param) < p).astype(dtype)
         mask /= p
-        out = x * mask
+        out = x.astype(dtype, copy=False) * mask
     else:
         mask = None
         out = x
@@ -778,12 +783,6 @@ def max_pool_backward_naive(dout, cache):
     return dx
 
 
-def _float_dtype(*arrays):
-    """The floating dtype a layer computes in: float32 stays float32, else float64."""
-    dtype = np.result_type(*arrays)
-    return dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
-
-
 # A block of images for the convolution kernels holds about this many bytes of
 # columns: several images, so that the products stay efficient, few enough that a
 # block's columns stay in cache between the kernel that writes them and the
@@ -861,7 +860,7 @@ def conv_forward_fast(x, w, b, conv_param):
         As :func:`conv_forward_naive`.
     """
     stride, pad, H_out, W_out = _conv_geometry(x, w, b, conv_param)
-    dtype = _float_dtype(x, w)
+    dtype = float_dtype(x, w)
     x = np.ascontiguousarray(x, dtype=dtype)
     N, F = x.shape[0], w.shape[0]
     HH, WW = w.shape[2:]
@@ -960,7 +959,7 @@ def max_pool_forward_fast(x, pool_param):
     """
     HH, WW, stride, H_out, W_out = _pool_geometry(x, pool_param)
     N, C = x.shape[:2]
-    x = np.ascontiguousarray(x, dtype=_float_dtype(x))
+    x = np.ascontiguousarray(x, dtype=float_dtype(x))
     out = np.empty((N, C, H_out, W_out), dtype=x.dtype)
     argmax = np.empty((N, C, H_out, W_out), dtype=np.int32)
     with kernel_threads():
@@ -1105,7 +1104,7 @@ def _spatial_batchnorm_relu_forward(x, gamma, beta, bn_param):
     """
     eps = _check_spatial_norm_inputs(x, gamma, beta, bn_param)
     N, C, H, W = x.shape
-    dtype = _float_dtype(x, gamma, beta)
+    dtype = float_dtype(x, gamma, beta)
     mode, momentum, running_mean, running_var = _batchnorm_state(bn_param, C, x.dtype, N)
     x3 = np.ascontiguousarray(np.reshape(x, (N, C, H * W)), dtype=dtype)
     if mode == "train":

@@ -20,9 +20,11 @@ from ._checks import (
     check_number,
     check_shape,
 )
+from ..utils._dtypes import FLOAT_DTYPES
 from ._random import as_rng
 from .layer_utils import (
     NORMALIZATIONS,
+    SPATIAL_NORMALIZATIONS,
     affine_norm_relu_backward,
     affine_norm_relu_forward,
     affine_relu_backward,
@@ -61,9 +63,12 @@ def _check_int_list(values, name):
 
 
 def _check_dtype(dtype):
+    """float32 or float64: the dtypes the layers compute in (another floating
+    dtype would hold the parameters while some layers computed in float64)."""
     dtype = np.dtype(dtype)
-    if dtype.kind != "f":
-        raise TypeError(f"dtype must be a floating point dtype, got {dtype}.")
+    if dtype not in FLOAT_DTYPES:
+        raise TypeError(f"dtype must be a floating point dtype the layers compute "
+                        f"in, float32 or float64, got {dtype}.")
     return dtype
 
 
@@ -444,7 +449,7 @@ class ConvNet:
         pool_every = check_int(pool_every, "pool_every")
         hidden_dims = _check_int_list(hidden_dims, "hidden_dims")
         num_classes = check_int(num_classes, "num_classes")
-        check_choice(normalization, "normalization", (None, "batchnorm", "groupnorm"))
+        check_choice(normalization, "normalization", (None, *SPATIAL_NORMALIZATIONS))
         if normalization == "groupnorm":
             num_groups = check_int(num_groups, "num_groups")
             for f in num_filters:

@@ -19,14 +19,19 @@ frameworks do.
 import numpy as np
 
 from .._kernels import _optim as _kernel
+from ..utils._dtypes import FLOAT_DTYPES, float_dtype
 from ._checks import check_array, check_dict, check_int, check_number
 
-__all__ = ["sgd", "sgd_momentum", "rmsprop", "adam", "UPDATE_RULES"]
+__all__ = ["sgd", "sgd_momentum", "rmsprop", "adam", "UPDATE_RULES",
+           "DEFAULT_LEARNING_RATES"]
+
+#: The learning rate each update rule uses when its ``config`` has none (the
+#: CS231n defaults), by rule name: the one place these numbers are written.
+DEFAULT_LEARNING_RATES = {"sgd": 1e-2, "sgd_momentum": 1e-2, "rmsprop": 1e-2,
+                          "adam": 1e-3}
 
 #: Names of the update rules, for ``Solver(update_rule=...)``.
-UPDATE_RULES = ("sgd", "sgd_momentum", "rmsprop", "adam")
-
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+UPDATE_RULES = tuple(DEFAULT_LEARNING_RATES)
 
 
 def _config(config, defaults):
@@ -51,14 +56,18 @@ _DECAY = {"low": 0, "high": 1, "high_open": True}
 _EPSILON = {"low": 0, "low_open": True}
 
 
+def _default_rate(rule):
+    """``(default, bounds)`` of the learning rate of ``rule``, for :func:`_config`."""
+    return DEFAULT_LEARNING_RATES[rule], _LEARNING_RATE
+
+
 def _next_weights(w, dw, out):
     """The array to update (a copy of ``w`` or ``out``) and ``dw`` matching it, flat."""
     w = check_array(w, "w")
     if out is None:
-        dtype = w.dtype if w.dtype in _FLOATS else np.dtype(np.float64)
-        next_w = np.array(w, dtype=dtype, order="C", copy=True)
+        next_w = np.array(w, dtype=float_dtype(w), order="C", copy=True)
     else:
-        if not (isinstance(out, np.ndarray) and out.dtype in _FLOATS
+        if not (isinstance(out, np.ndarray) and out.dtype in FLOAT_DTYPES
                 and out.flags.c_contiguous and out.flags.writeable
                 and out.shape == w.shape):
             raise ValueError(
@@ -120,7 +129,7 @@ def sgd(w, dw, config=None, out=None):
     config : dict
         The dict passed in (a new one when None), with defaults filled in.
     """
-    config = _config(config, {"learning_rate": (1e-2, _LEARNING_RATE)})
+    config = _config(config, {"learning_rate": _default_rate("sgd")})
     next_w, w_flat, dw_flat = _next_weights(w, dw, out)
     scalar = next_w.dtype.type
     _kernel.sgd_update(w_flat, dw_flat, scalar(config["learning_rate"]))
@@ -155,7 +164,7 @@ def sgd_momentum(w, dw, config=None, out=None):
     config : dict
         The dict passed in, with the new ``velocity``.
     """
-    config = _config(config, {"learning_rate": (1e-2, _LEARNING_RATE),
+    config = _config(config, {"learning_rate": _default_rate("sgd_momentum"),
                               "momentum": (0.9, _DECAY)})
     config.setdefault("nesterov", False)
     next_w, w_flat, dw_flat = _next_weights(w, dw, out)
@@ -198,7 +207,7 @@ def rmsprop(w, dw, config=None, out=None):
     config : dict
         The dict passed in, with the new ``cache``.
     """
-    config = _config(config, {"learning_rate": (1e-2, _LEARNING_RATE),
+    config = _config(config, {"learning_rate": _default_rate("rmsprop"),
                               "decay_rate": (0.99, _DECAY),
                               "epsilon": (1e-8, _EPSILON)})
     next_w, w_flat, dw_flat = _next_weights(w, dw, out)
@@ -237,7 +246,7 @@ def adam(w, dw, config=None, out=None):
     config : dict
         The dict passed in, with the new ``m``, ``v`` and ``t``.
     """
-    config = _config(config, {"learning_rate": (1e-3, _LEARNING_RATE),
+    config = _config(config, {"learning_rate": _default_rate("adam"),
                               "beta1": (0.9, _DECAY), "beta2": (0.999, _DECAY),
                               "epsilon": (1e-8, _EPSILON)})
     config["t"] = check_int(config.get("t", 0), "config['t']", low=0) + 1
