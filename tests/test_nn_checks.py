@@ -229,6 +229,10 @@ def test_update_rules_refuse_bad_arrays():
     ({"reg": -1}, ValueError, "reg must be a finite number >= 0"),
     ({"reg": True}, TypeError, "reg must be a real number"),
     ({"dtype": np.int64}, TypeError, "dtype must be a floating point dtype"),
+    # the compiled layers compute float16 in float64: the model's dtype would not be
+    # the dtype of its computation
+    ({"dtype": np.float16}, TypeError, "dtype must be a floating point dtype the "
+                                       "layers compute in, float32 or float64"),
     ({"hidden_dims": 5}, TypeError, "hidden_dims must be a list of ints"),
 ])
 def test_models_refuse_bad_settings_up_front(kwargs, error, match):
@@ -499,3 +503,24 @@ def test_grad_check_sparse_refuses_other_random_states():
                                          ".Generator, got 'seed'"):
         gradcheck.grad_check_sparse(lambda x: 0.0, np.ones(3), np.zeros(3),
                                     random_state="seed")
+
+
+@pytest.mark.parametrize("check", [
+    lambda f, x: gradcheck.eval_numerical_gradient(f, x, verbose=False),
+    lambda f, x: gradcheck.eval_numerical_gradient_array(f, x, np.ones(())),
+    lambda f, x: gradcheck.grad_check_sparse(f, x, np.zeros_like(x), num_checks=1,
+                                             random_state=0),
+])
+def test_gradient_checks_restore_x_when_f_raises(check):
+    # x is perturbed in place; an f that fails on the moved point used to leave it
+    # there, so the caller's array (often a model's parameters) was silently changed
+    x = GRID.copy()
+
+    def f(point):
+        if not np.array_equal(point, GRID):
+            raise RuntimeError("f failed")
+        return 0.0
+
+    with pytest.raises(RuntimeError, match="f failed"):
+        check(f, x)
+    np.testing.assert_array_equal(x, GRID)

@@ -22,6 +22,37 @@ def _check_point(x, h):
     check_number(h, "h", low=0, low_open=True)
 
 
+def _indices(x):
+    """Every index of ``x``, in the order NumPy's iterator visits its memory."""
+    it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
+    while not it.finished:
+        yield it.multi_index
+        it.iternext()
+
+
+def _around(f, x, ix, h, read=None):
+    """``f(x)`` with ``x[ix]`` moved by ``+h``, then by ``-h``; ``x[ix]`` restored.
+
+    ``read`` takes what ``f`` returns before ``x`` moves again (a copy, for an
+    ``f`` that returns a view of shared state).
+    """
+    old = x[ix]
+    try:
+        x[ix] = old + h
+        pos = f(x) if read is None else read(f(x))
+        x[ix] = old - h
+        neg = f(x) if read is None else read(f(x))
+    finally:
+        x[ix] = old
+    return pos, neg
+
+
+def _partial(f, x, ix, h):
+    """Centered-difference derivative of the scalar ``f`` along ``x[ix]``."""
+    fxph, fxmh = _around(f, x, ix, h)
+    return (fxph - fxmh) / (2 * h)
+
+
 def eval_numerical_gradient(f, x, verbose=True, h=1e-5):
     """Centered-difference gradient of a scalar function at ``x``.
 
@@ -47,19 +78,10 @@ def eval_numerical_gradient(f, x, verbose=True, h=1e-5):
     """
     _check_point(x, h)
     grad = np.zeros_like(x)
-    it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
-    while not it.finished:
-        ix = it.multi_index
-        old = x[ix]
-        x[ix] = old + h
-        fxph = f(x)
-        x[ix] = old - h
-        fxmh = f(x)
-        x[ix] = old
-        grad[ix] = (fxph - fxmh) / (2 * h)
+    for ix in _indices(x):
+        grad[ix] = _partial(f, x, ix, h)
         if verbose:
             print(ix, grad[ix])
-        it.iternext()
     return grad
 
 
@@ -88,19 +110,11 @@ def eval_numerical_gradient_array(f, x, df, h=1e-5):
     _check_point(x, h)
     df = check_array(df, "df")
     grad = np.zeros_like(x)
-    it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
-    while not it.finished:
-        ix = it.multi_index
-        old = x[ix]
-        x[ix] = old + h
-        pos = np.array(f(x), copy=True)
-        x[ix] = old - h
-        neg = np.array(f(x), copy=True)
-        x[ix] = old
+    for ix in _indices(x):
+        pos, neg = _around(f, x, ix, h, read=lambda value: np.array(value, copy=True))
         # a df of another shape would broadcast into a wrong gradient
         check_shape(df, "df", pos.shape, "(the shape of f(x))")
         grad[ix] = np.sum((pos - neg) * df) / (2 * h)
-        it.iternext()
     return grad
 
 
@@ -141,13 +155,7 @@ def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, random_state=N
     errors = np.empty(num_checks)
     for i in range(num_checks):
         ix = random_index(rng, x.shape)
-        old = x[ix]
-        x[ix] = old + h
-        fxph = f(x)
-        x[ix] = old - h
-        fxmh = f(x)
-        x[ix] = old
-        grad_numerical = (fxph - fxmh) / (2 * h)
+        grad_numerical = _partial(f, x, ix, h)
         grad_analytic = analytic_grad[ix]
         denom = abs(grad_numerical) + abs(grad_analytic)
         errors[i] = abs(grad_numerical - grad_analytic) / denom if denom > 0 else 0.0

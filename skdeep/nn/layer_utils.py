@@ -48,6 +48,22 @@ _NORM_LAYERS = {
 NORMALIZATIONS = tuple(_NORM_LAYERS)
 
 
+def _then_relu(layer_forward, *args):
+    """``layer_forward(*args)`` followed by a ReLU; the cache is ``(layer_cache,
+    relu_cache)``."""
+    a, layer_cache = layer_forward(*args)
+    out, relu_cache = relu_forward(a)
+    return out, (layer_cache, relu_cache)
+
+
+def _then_relu_backward(layer_backward, dout, cache, producer, **kwargs):
+    """Backward pass of :func:`_then_relu` run by ``producer``: the ReLU's, then
+    ``layer_backward(da, layer_cache, **kwargs)``."""
+    check_cache(cache, 2, producer, types=(tuple, np.ndarray))
+    layer_cache, relu_cache = cache
+    return layer_backward(relu_backward(dout, relu_cache), layer_cache, **kwargs)
+
+
 def affine_relu_forward(x, w, b):
     """Affine layer followed by a ReLU.
 
@@ -69,9 +85,7 @@ def affine_relu_forward(x, w, b):
         :func:`~skdeep.nn.layers.affine_forward` and
         :func:`~skdeep.nn.layers.relu_forward`, for :func:`affine_relu_backward`.
     """
-    a, fc_cache = affine_forward(x, w, b)
-    out, relu_cache = relu_forward(a)
-    return out, (fc_cache, relu_cache)
+    return _then_relu(affine_forward, x, w, b)
 
 
 def affine_relu_backward(dout, cache, *, compute_dx=True):
@@ -95,10 +109,8 @@ def affine_relu_backward(dout, cache, *, compute_dx=True):
     db : ndarray of shape (M,)
         Gradient with respect to ``b``.
     """
-    check_cache(cache, 2, "affine_relu_forward", types=(tuple, np.ndarray))
-    fc_cache, relu_cache = cache
-    da = relu_backward(dout, relu_cache)
-    return affine_backward(da, fc_cache, compute_dx=compute_dx)
+    return _then_relu_backward(affine_backward, dout, cache, "affine_relu_forward",
+                               compute_dx=compute_dx)
 
 
 def _norm_layer(normalization, layers=_NORM_LAYERS):
@@ -199,9 +211,7 @@ def conv_relu_forward(x, w, b, conv_param):
     cache : tuple
         ``(conv_cache, relu_cache)`` for :func:`conv_relu_backward`.
     """
-    a, conv_cache = conv_forward_fast(x, w, b, conv_param)
-    out, relu_cache = relu_forward(a)
-    return out, (conv_cache, relu_cache)
+    return _then_relu(conv_forward_fast, x, w, b, conv_param)
 
 
 def conv_relu_backward(dout, cache, *, compute_dx=True):
@@ -225,10 +235,8 @@ def conv_relu_backward(dout, cache, *, compute_dx=True):
     db : ndarray of shape (F,)
         Gradient with respect to ``b``.
     """
-    check_cache(cache, 2, "conv_relu_forward", types=(tuple, np.ndarray))
-    conv_cache, relu_cache = cache
-    da = relu_backward(dout, relu_cache)
-    return conv_backward_fast(da, conv_cache, compute_dx=compute_dx)
+    return _then_relu_backward(conv_backward_fast, dout, cache, "conv_relu_forward",
+                               compute_dx=compute_dx)
 
 
 def conv_relu_pool_forward(x, w, b, conv_param, pool_param):
@@ -289,15 +297,12 @@ def conv_relu_pool_backward(dout, cache, *, compute_dx=True):
 
 
 def _spatial_groupnorm_relu_forward(x, gamma, beta, gn_param):
-    an, norm_cache = spatial_groupnorm_forward(x, gamma, beta, gn_param["G"], gn_param)
-    out, relu_cache = relu_forward(an)
-    return out, (norm_cache, relu_cache)
+    return _then_relu(spatial_groupnorm_forward, x, gamma, beta, gn_param["G"], gn_param)
 
 
 def _spatial_groupnorm_relu_backward(dout, cache):
-    check_cache(cache, 2, "_spatial_groupnorm_relu_forward", types=(tuple, np.ndarray))
-    norm_cache, relu_cache = cache
-    return spatial_groupnorm_backward(relu_backward(dout, relu_cache), norm_cache)
+    return _then_relu_backward(spatial_groupnorm_backward, dout, cache,
+                               "_spatial_groupnorm_relu_forward")
 
 
 # normalization name -> (forward, backward) of the spatial normalization and ReLU
