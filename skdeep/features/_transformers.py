@@ -26,18 +26,49 @@ class _ImageFeatures(TransformerMixin, BaseEstimator):
     """What both image transformers share: input checks, names and tags.
 
     Subclasses set ``_feature_prefix`` and ``_non_negative`` (whether negative
-    pixel values are refused, and why), and define ``_n_features_out``.
+    pixel values are refused, and why), and define ``_n_features_out`` and
+    ``_fit_shape`` (the checks and fitted attributes that depend on the image
+    shape).
     """
 
     _feature_prefix = ""
+
+    _parameter_constraints: dict = {
+        "image_shape": [None, tuple, list],
+        "verbose": ["verbose"],
+    }
 
     def _non_negative(self):
         """Why negative pixel values are refused, or None when they are fine."""
         return None
 
     def _validate(self, X, reset):
+        if not reset:
+            check_is_fitted(self)
         X = validate_data(self, X, reset=reset, dtype="numeric")
         return as_pixel_values(X, type(self).__name__, self._non_negative())
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Check the parameters against the image shape of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Images as rows, flattened channels last.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted transformer.
+        """
+        X = self._validate(X, reset=True)
+        shape = fit_image_shape(self.image_shape, X.shape[1], type(self).__name__)
+        self._fit_shape(shape)
+        self.image_shape_ = shape
+        return self
 
     def get_feature_names_out(self, input_features=None):
         """Get the names of the output features: a prefix and the feature's number.
@@ -140,13 +171,12 @@ class HOGTransformer(_ImageFeatures):
         self.verbose = verbose
 
     _parameter_constraints: dict = {
-        "image_shape": [None, tuple, list],
+        **_ImageFeatures._parameter_constraints,
         "orientations": [_POSITIVE_INT],
         "pixels_per_cell": [_POSITIVE_INT, tuple, list],
         "cells_per_block": [_POSITIVE_INT, tuple, list],
         "block_norm": [StrOptions(set(BLOCK_NORMS))],
         "transform_sqrt": ["boolean"],
-        "verbose": ["verbose"],
     }
 
     _feature_prefix = "hog"
@@ -159,38 +189,19 @@ class HOGTransformer(_ImageFeatures):
     def _n_features_out(self):
         return self.n_features_out_
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Check the parameters against the image shape of ``X``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Images as rows, flattened channels last.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : HOGTransformer
-            The fitted transformer.
-        """
-        X = self._validate(X, reset=True)
-        self.image_shape_ = fit_image_shape(self.image_shape, X.shape[1],
-                                            type(self).__name__)
+    def _fit_shape(self, shape):
         cell = _as_pair(self, "pixels_per_cell")
         block = _as_pair(self, "cells_per_block")
-        n_blocks = [n // c - b + 1 for n, c, b in zip(self.image_shape_, cell, block)]
+        n_blocks = [n // c - b + 1 for n, c, b in zip(shape, cell, block)]
         if min(n_blocks) < 1:
             warnings.warn(
-                f"HOGTransformer: images of shape {self.image_shape_} hold no whole "
+                f"HOGTransformer: images of shape {shape} hold no whole "
                 f"block of {block} cells of {cell} pixels (that needs "
                 f"{block[0] * cell[0]} rows and {block[1] * cell[1]} columns), so "
                 f"there are no HOG features.", UserWarning)
             n_blocks = [0, 0]
         self.n_features_out_ = (n_blocks[0] * n_blocks[1] * block[0] * block[1]
                                 * self.orientations)
-        return self
 
     def transform(self, X):
         """HOG features of each image.
@@ -207,7 +218,6 @@ class HOGTransformer(_ImageFeatures):
             (block_row, block_col, cell_row, cell_col, orientation), as
             ``skimage.feature.hog(..., feature_vector=True)`` returns them.
         """
-        check_is_fitted(self)
         X = self._validate(X, reset=False)
         cell = _as_pair(self, "pixels_per_cell")
         block = _as_pair(self, "cells_per_block")
@@ -272,9 +282,8 @@ class HSVHistogramTransformer(_ImageFeatures):
         self.verbose = verbose
 
     _parameter_constraints: dict = {
-        "image_shape": [None, tuple, list],
+        **_ImageFeatures._parameter_constraints,
         "nbin": [_POSITIVE_INT],
-        "verbose": ["verbose"],
     }
 
     _feature_prefix = "hue"
@@ -285,30 +294,11 @@ class HSVHistogramTransformer(_ImageFeatures):
     def _n_features_out(self):
         return self.nbin
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Check ``nbin`` and the image shape of ``X``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            RGB images as rows, flattened channels last.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : HSVHistogramTransformer
-            The fitted transformer.
-        """
-        X = self._validate(X, reset=True)
-        shape = fit_image_shape(self.image_shape, X.shape[1], type(self).__name__)
+    def _fit_shape(self, shape):
         if shape[2] not in (1, 3):
             raise ValueError(
                 f"HSVHistogramTransformer needs RGB (3 channels) or grey (1 channel) "
                 f"images; image_shape is {shape}.")
-        self.image_shape_ = shape
-        return self
 
     def transform(self, X):
         """Hue histogram of each image.
@@ -323,7 +313,6 @@ class HSVHistogramTransformer(_ImageFeatures):
         features : ndarray of shape (n_samples, nbin), float64
             Fraction of each image's pixels in each hue bin.
         """
-        check_is_fitted(self)
         X = self._validate(X, reset=False)
         return hue_histogram_rows(X, self.image_shape_, int(self.nbin),
                                   verbose=self.verbose, name=type(self).__name__)

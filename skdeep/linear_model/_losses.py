@@ -21,7 +21,9 @@ from .._loss import softmax_loss, svm_loss
 from ..utils._checks import check_number
 
 
-def _check_loss_args(W, X, y):
+def _check_loss_args(W, X, y, reg):
+    """Entry checks of the public losses; ``(W, X, y)`` as arrays."""
+    check_number(reg, "reg", low=0)
     W = np.asarray(W)
     X = np.asarray(X)
     y = np.asarray(y)
@@ -171,10 +173,7 @@ def svm_loss_vectorized(W, X, y, reg):
     >>> loss  # two wrong classes, each violating the margin by 1
     2.0
     """
-    W, X, y = _check_loss_args(W, X, y)
-    check_number(reg, "reg", low=0)
-    loss, dW, _ = linear_loss(svm_loss, W, X, y, reg)
-    return loss, dW
+    return _vectorized_loss(svm_loss, W, X, y, reg)
 
 
 def softmax_loss_vectorized(W, X, y, reg):
@@ -214,9 +213,13 @@ def softmax_loss_vectorized(W, X, y, reg):
     >>> print(f"{loss:.4f}")  # uniform over 4 classes: log(4)
     1.3863
     """
-    W, X, y = _check_loss_args(W, X, y)
-    check_number(reg, "reg", low=0)
-    loss, dW, _ = linear_loss(softmax_loss, W, X, y, reg)
+    return _vectorized_loss(softmax_loss, W, X, y, reg)
+
+
+def _vectorized_loss(score_loss, W, X, y, reg):
+    """The public vectorized loss of ``score_loss``: checks, then :func:`linear_loss`."""
+    W, X, y = _check_loss_args(W, X, y, reg)
+    loss, dW, _ = linear_loss(score_loss, W, X, y, reg)
     return loss, dW
 
 
@@ -226,8 +229,7 @@ def _naive_loss(sample_loss, W, X, y, reg):
     ``sample_loss(scores, label, x, dW)`` returns one sample's loss and adds its
     gradient to ``dW``, looping over the classes.
     """
-    W, X, y = _check_loss_args(W, X, y)
-    check_number(reg, "reg", low=0)
+    W, X, y = _check_loss_args(W, X, y, reg)
     W = W.astype(np.float64)
     X = X.astype(np.float64)
     num_train = X.shape[0]
