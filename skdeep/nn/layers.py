@@ -170,7 +170,7 @@ def relu_backward(dout, cache):
     dout = check_array(dout, "dout")
     check_shape(dout, "dout", cache.shape, "(the shape of the input of relu_forward)")
     # out > 0 exactly where x > 0, so caching the output is enough; multiplying by
-    # the boolean mask is an order of magnitude faster than np.where
+    # the boolean mask is one elementwise product, cheaper than np.where's selection
     return dout * (cache > 0)
 
 
@@ -1097,9 +1097,9 @@ def _spatial_batchnorm_relu_forward(x, gamma, beta, bn_param):
     Same arguments and output as the two layers in a row (to rounding), in two
     compiled passes over x, parallel over channels: the channel statistics (in
     float64), then normalization, scale, shift and ReLU at once.  The layers in a
-    row make about ten NumPy passes, each over a fresh array, which made them cost
-    as much as the convolution before them.  The cache is ``(x_shape, x, mean,
-    inv_std, gamma, beta)`` (None in test mode) for
+    row make about ten NumPy passes, each writing a fresh array of the size of the
+    convolution's output, where these read x twice and write once.  The cache is
+    ``(x_shape, x, mean, inv_std, gamma, beta)`` (None in test mode) for
     :func:`_spatial_batchnorm_relu_backward`.
     """
     eps = _check_spatial_norm_inputs(x, gamma, beta, bn_param)
