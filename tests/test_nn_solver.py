@@ -8,6 +8,7 @@ from sklearn.datasets import load_digits
 from sklearn.preprocessing import StandardScaler
 
 from skdeep.exceptions import DivergenceError
+from skdeep.nn import optim
 from skdeep.nn.models import FullyConnectedNet
 from skdeep.nn.solver import Solver
 
@@ -201,6 +202,33 @@ def test_divergence_names_the_learning_rate(digits):
                     random_state=0)
     with pytest.raises(DivergenceError, match=r"learning_rate=100000000\.0"):
         solver.train()
+
+
+def test_learning_rates_default_to_the_update_rules(digits):
+    """The schedule and the history start from the rule's own default rate."""
+    X, y = digits
+    data = {"X_train": X[:40], "y_train": y[:40]}
+    options = dict(num_epochs=1, batch_size=20, verbose=False)
+    for rule, rate in optim.DEFAULT_LEARNING_RATES.items():
+        model = FullyConnectedNet([5], input_dim=64, random_state=0)
+        # one warm-up step of two: both steps at the full rate
+        solver = Solver(model, data, update_rule=rule, warmup_fraction=0.5,
+                        **options).train()
+        assert solver.history[0]["learning_rate"] == rate
+
+    def halve(w, dw, config=None):
+        return w / 2, config
+
+    model = FullyConnectedNet([5], input_dim=64, random_state=0)
+    # a function's default rate is unknown: NaN in the history, and no schedule
+    # can start from it (it used to start from 1e-2)
+    solver = Solver(model, data, update_rule=halve, **options).train()
+    assert np.isnan(solver.history[0]["learning_rate"])
+    with pytest.raises(ValueError, match=r"need optim_config\['learning_rate'\]"):
+        Solver(model, data, update_rule=halve, lr_schedule="cosine", **options)
+    solver = Solver(model, data, update_rule=halve, lr_schedule="linear",
+                    optim_config={"learning_rate": 0.5}, **options).train()
+    assert solver.history[0]["learning_rate"] == 0.5 * (1 - 1 / 2)
 
 
 def test_custom_update_rule_and_bad_options(digits):

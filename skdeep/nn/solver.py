@@ -22,14 +22,8 @@ from ..utils._divergence import DivergenceMonitor
 from ..utils._scores import log_softmax
 from ..utils._threads import blas_single_thread
 from . import optim
-from ._checks import (
-    check_array,
-    check_choice,
-    check_dict,
-    check_int,
-    check_labels,
-    check_number,
-)
+from ._checks import (check_array, check_choice, check_dict, check_int, check_labels,
+                      check_number)
 from ._random import as_rng
 from .callbacks import (
     _LR_SCHEDULES,
@@ -45,10 +39,6 @@ from .callbacks import (
 )
 
 __all__ = ["Solver"]
-
-_DEFAULT_LEARNING_RATES = {"sgd": 1e-2, "sgd_momentum": 1e-2, "rmsprop": 1e-2,
-                           "adam": 1e-3}
-
 
 def _accuracy(scores, y, sample_weight=None):
     """(Weighted) fraction of rows whose highest score is at their label."""
@@ -318,6 +308,11 @@ class Solver:
         check_choice(self.lr_schedule, "lr_schedule", _LR_SCHEDULES)
         check_number(self.warmup_fraction, "warmup_fraction", low=0, high=1,
                      high_open=True)
+        if self._has_schedule() and math.isnan(self._base_learning_rate()):
+            raise ValueError(
+                "lr_schedule and warmup_fraction need optim_config['learning_rate'] "
+                "with an update_rule function, whose default learning rate is unknown."
+            )
         if self.weight_averaging is not None:
             check_number(self.weight_averaging, "weight_averaging", low=0, high=1,
                          low_open=True, high_open=True)
@@ -418,11 +413,10 @@ class Solver:
     def _make_builtin_callbacks(self):
         """The callbacks of the keyword options, in the order they must run."""
         callbacks = []
-        if self.lr_schedule != "constant" or self.warmup_fraction > 0:
-            base = self.optim_config.get(
-                "learning_rate", _DEFAULT_LEARNING_RATES.get(self._rule_name, 1e-2))
-            callbacks.append(LearningRateSchedule(base, self.lr_decay, self.lr_schedule,
-                                                  self.warmup_fraction))
+        if self._has_schedule():
+            callbacks.append(LearningRateSchedule(
+                self._base_learning_rate(), self.lr_decay, self.lr_schedule,
+                self.warmup_fraction))
         if self.augment:
             callbacks.append(FlipAndShift(self.augment_pad))
         if self.weight_averaging is not None:
@@ -437,12 +431,25 @@ class Solver:
             callbacks.append(EpochCheckpoint(self.checkpoint_name))
         return callbacks
 
+    def _has_schedule(self):
+        """Whether the learning rate changes at every step (a LearningRateSchedule)."""
+        return self.lr_schedule != "constant" or self.warmup_fraction > 0
+
+    def _base_learning_rate(self):
+        """``optim_config``'s learning rate, else the update rule's default.
+
+        The default is the rule's in :data:`skdeep.nn.optim.DEFAULT_LEARNING_RATES`;
+        NaN for an update rule given as a function, whose default is unknown.
+        """
+        return self.optim_config.get(
+            "learning_rate", optim.DEFAULT_LEARNING_RATES.get(self._rule_name, math.nan))
+
     def _learning_rate(self):
         """The current learning rate, for error messages and the history."""
         for config in self.optim_configs.values():
             if "learning_rate" in config:
                 return config["learning_rate"]
-        return _DEFAULT_LEARNING_RATES.get(self._rule_name, float("nan"))
+        return self._base_learning_rate()
 
     def _step(self, X_batch, y_batch, weight_batch=None):
         """One gradient step on a minibatch."""
