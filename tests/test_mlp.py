@@ -15,8 +15,10 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skdeep.exceptions import DivergenceError
 from skdeep.neural_network import MLPClassifier
+import skdeep.neural_network._base as network_base
 from skdeep.neural_network._base import _PREDICT_ROWS
 from skdeep.nn.models import FullyConnectedNet
+from skdeep.utils._validation import row_chunks
 
 
 @pytest.fixture(scope="module")
@@ -348,6 +350,22 @@ def test_predictions_do_not_depend_on_batching(digits, monkeypatch):
     # dtype, so BLAS computes each row with the same kernels whatever its batch
     assert set(shapes) == {((_PREDICT_ROWS, X.shape[1]), np.dtype(np.float64))}
     assert len(shapes) == 3 + 300 + 3  # ceil(300 / 128) blocks, 300 single rows
+
+
+def test_rows_are_chunked_by_the_one_rule(digits, monkeypatch):
+    """The input scale and the predictions bound their memory with row_chunks."""
+    X, y = digits
+    calls = []
+
+    def recording_row_chunks(n_rows, bytes_per_row, **kwargs):
+        calls.append(n_rows)
+        return row_chunks(n_rows, bytes_per_row, **kwargs)
+
+    monkeypatch.setattr(network_base, "row_chunks", recording_row_chunks)
+    clf = MLPClassifier(num_epochs=1, random_state=0).fit(X, y)
+    assert calls == [len(X)]  # the root-mean-square of the training rows
+    clf.decision_function(X[:300])
+    assert calls == [len(X), 3]  # ceil(300 / 128) blocks of rows to predict
 
 
 @pytest.fixture(scope="module")

@@ -12,13 +12,12 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.utils import check_random_state, gen_batches
-from sklearn.utils._chunking import get_chunk_n_rows
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ..nn.callbacks import Callback
+from ..nn.callbacks import _MONITORS, Callback
 from ..nn.optim import UPDATE_RULES
 from ..nn.solver import Solver
 from ..utils._row_groups import are_whole_numbers, row_groups
@@ -65,6 +64,11 @@ class _SequenceOfInts(Options):
         return f"a sequence of ints >= {self.low}"
 
 
+def _as_list(value):
+    """An int or a sequence of ints as a list of ints."""
+    return [int(value)] if isinstance(value, Integral) else [int(v) for v in value]
+
+
 # The Solver's histories, each the source of the estimator's attribute of the
 # same name with a trailing underscore.
 _SOLVER_HISTORIES = ("loss_history", "train_acc_history", "val_acc_history")
@@ -96,8 +100,7 @@ def _root_mean_square(X, rows=None, sample_weight=None):
     else:
         weight = sample_weight if rows is None else sample_weight[rows]
     total = 0.0
-    n_rows = get_chunk_n_rows(row_bytes=8 * X.shape[1], max_n_rows=4096)
-    for chunk_rows in gen_batches(n, n_rows):
+    for chunk_rows in row_chunks(n, 8 * X.shape[1], max_n_rows=4096):
         chunk = X[chunk_rows if rows is None else rows[chunk_rows]].astype(np.float64)
         total += float(np.dot(np.einsum("ij,ij->i", chunk, chunk), weight[chunk_rows]))
     return float(np.sqrt(total / (weight.sum() * X.shape[1])))
@@ -242,7 +245,7 @@ class BaseNetClassifier(CallbackSupport, SoftmaxProbaMixin, ScoresClassifierMixi
         "validation_fraction": [_Number(Real, 0, 1, closed="left")],
         "early_stopping": ["boolean"],
         "n_iter_no_change": [_Number(Integral, 1, None, closed="left")],
-        "monitor": [StrOptions({"val_loss", "val_accuracy"})],
+        "monitor": [StrOptions(set(_MONITORS))],
         "warm_start": ["boolean"],
         "class_weight": [StrOptions({"balanced"}), dict, None],
         "dtype": [StrOptions({"float32", "float64"}),

@@ -5,14 +5,11 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils._param_validation import StrOptions
 
+from ..nn.callbacks import _LR_SCHEDULES
+from ..nn.layer_utils import SPATIAL_NORMALIZATIONS
 from ..nn.models import ConvNet
 from ..utils._images import fit_image_shape as _fit_image_shape
-from ._base import BaseNetClassifier, _Number, _SequenceOfInts
-
-
-def _as_list(value):
-    """An int or a sequence of ints as a list of ints."""
-    return [int(value)] if isinstance(value, Integral) else [int(v) for v in value]
+from ._base import BaseNetClassifier, _as_list, _Number, _SequenceOfInts
 
 
 class ConvNetClassifier(BaseNetClassifier):
@@ -227,10 +224,10 @@ class ConvNetClassifier(BaseNetClassifier):
         "filter_size": [_Number(Integral, 1, None, closed="left"), _SequenceOfInts(1)],
         "pool_every": [_Number(Integral, 1, None, closed="left")],
         "hidden_dim": [_Number(Integral, 0, None, closed="left"), _SequenceOfInts(1)],
-        "normalization": [StrOptions({"batchnorm", "groupnorm"}), None],
+        "normalization": [StrOptions(set(SPATIAL_NORMALIZATIONS)), None],
         "num_groups": [_Number(Integral, 1, None, closed="left")],
         "augment": ["boolean"],
-        "lr_schedule": [StrOptions({"constant", "cosine", "linear"})],
+        "lr_schedule": [StrOptions(set(_LR_SCHEDULES))],
         "warmup_fraction": [_Number(Real, 0, 1, closed="left")],
         "nesterov": ["boolean"],
         "label_smoothing": [_Number(Real, 0, 1, closed="left")],

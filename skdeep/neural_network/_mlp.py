@@ -6,7 +6,8 @@ from sklearn.utils._param_validation import StrOptions
 
 from ..nn.layer_utils import NORMALIZATIONS
 from ..nn.models import FullyConnectedNet
-from ._base import BaseNetClassifier, _Number, _root_mean_square, _SequenceOfInts
+from ._base import (BaseNetClassifier, _as_list, _Number, _root_mean_square,
+                    _SequenceOfInts)
 
 
 class MLPClassifier(BaseNetClassifier):
@@ -220,8 +221,7 @@ class MLPClassifier(BaseNetClassifier):
         self.verbose = verbose
 
     def _hidden_dims(self):
-        sizes = self.hidden_layer_sizes
-        return [int(sizes)] if isinstance(sizes, Integral) else [int(s) for s in sizes]
+        return _as_list(self.hidden_layer_sizes)
 
     def _input_scale(self, X, rows, sample_weight):
         if self.weight_scale != "he":
