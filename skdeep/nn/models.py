@@ -55,6 +55,13 @@ def _check_weight_scale(weight_scale):
     return check_number(weight_scale, "weight_scale", low=0, low_open=True)
 
 
+def _draw_weights(rng, shape, fan_in, weight_scale, dtype):
+    """Initial weights of ``shape``: normal draws times ``weight_scale``, or times
+    He's ``sqrt(2 / fan_in)`` for ``'he'``."""
+    scale = np.sqrt(2.0 / fan_in) if weight_scale == "he" else weight_scale
+    return (scale * rng.standard_normal(shape)).astype(dtype)
+
+
 def _check_int_list(values, name):
     """A sequence of ints >= 1 (hidden sizes, filter counts), as a list."""
     if isinstance(values, str) or not np.iterable(values):
@@ -223,9 +230,8 @@ class FullyConnectedNet:
         self.params = {}
         for i in range(1, self.num_layers + 1):
             fan_in, fan_out = dims[i - 1], dims[i]
-            scale = np.sqrt(2.0 / fan_in) if weight_scale == "he" else weight_scale
-            self.params[f"W{i}"] = (scale * rng.standard_normal((fan_in, fan_out))
-                                    ).astype(self.dtype)
+            self.params[f"W{i}"] = _draw_weights(rng, (fan_in, fan_out), fan_in,
+                                                 weight_scale, self.dtype)
             self.params[f"b{i}"] = np.zeros(fan_out, dtype=self.dtype)
             if normalization is not None and i < self.num_layers:
                 self.params[f"gamma{i}"] = np.ones(fan_out, dtype=self.dtype)
@@ -538,8 +544,8 @@ class ConvNet:
             conv = len(shape) == 4
             fan_in = int(np.prod(shape[1:])) if conv else shape[0]
             out_dim = shape[0] if conv else shape[1]
-            scale = np.sqrt(2.0 / fan_in) if weight_scale == "he" else weight_scale
-            self.params[f"W{i}"] = (scale * rng.standard_normal(shape)).astype(self.dtype)
+            self.params[f"W{i}"] = _draw_weights(rng, shape, fan_in, weight_scale,
+                                                 self.dtype)
             self.params[f"b{i}"] = np.zeros(out_dim, dtype=self.dtype)
             if self.normalization is not None and i < self.num_layers:
                 norm_shape = ((1, out_dim, 1, 1)
