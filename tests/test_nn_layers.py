@@ -170,6 +170,15 @@ def test_dropout_keeps_about_p_and_preserves_the_mean(rng, p):
     np.testing.assert_array_equal(out_test, x)
 
 
+def test_dropout_without_seed_or_rng_draws_from_numpys_global_state(rng):
+    # as in the CS231n notebooks: np.random.seed repeats the masks
+    x = rng.randn(30, 20) + 10
+    np.random.seed(4)
+    out, _ = dropout_forward(x, {"mode": "train", "p": 0.5})
+    np.random.seed(4)
+    np.testing.assert_array_equal(out != 0, np.random.rand(*x.shape) < 0.5)
+
+
 def test_dropout_rng_extension_is_reproducible(rng):
     x = rng.randn(30, 20)
     param = {"mode": "train", "p": 0.5, "rng": np.random.default_rng(0)}
