@@ -1,4 +1,4 @@
-"""Watching and steering the networks' training (issue 23, estimator side).
+"""Watching and steering the networks' training, on the estimators.
 
 scikit-learn's callback API on MLPClassifier and ConvNetClassifier (one fit task
 per epoch, propagation through Pipeline and GridSearchCV), ``history_``,
@@ -26,7 +26,7 @@ from skdeep.neural_network import ConvNetClassifier, MLPClassifier
 
 sklearn_callback = pytest.importorskip("sklearn.callback")
 
-# Small networks that train on the digits in well under a second; the ConvNet
+# Small networks, so that the many fits of these tests stay cheap; the ConvNet
 # options exercise every piece of Solver state a resume must restore (the step
 # counter of the schedule, weight averaging, augmentation draws).
 MLP_PARAMS = dict(hidden_layer_sizes=(32,), normalization="batchnorm",

@@ -13,7 +13,7 @@ from skdeep.neural_network._base import _PREDICT_ROWS
 from skdeep.nn.gradcheck import eval_numerical_gradient
 from skdeep.nn.models import ConvNet
 
-# A small net that learns the 8x8 digits in a few seconds.
+# A net small enough to train on the 8x8 digits in every test that fits one.
 SMALL = dict(num_filters=8, filter_size=3, hidden_dim=32, learning_rate=3e-3,
              batch_size=32)
 
