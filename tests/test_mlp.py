@@ -295,8 +295,8 @@ def test_divergence_raises_naming_the_learning_rate(blobs):
 
 def test_exploding_loss_on_digits_raises_naming_the_learning_rate(digits):
     X, y = digits
-    # issue 12's case: the loss climbs to about 1e15, finite, and fit used to return
-    # a network at 0.29 accuracy
+    # the loss climbs to about 1e15 but stays finite, so a check for NaN and inf
+    # alone would let fit return the diverged network
     with pytest.raises(DivergenceError, match=r"learning_rate=1000000\.0"):
         MLPClassifier(learning_rate=1e6, num_epochs=20, random_state=0).fit(X, y)
 
@@ -366,6 +366,28 @@ def test_rows_are_chunked_by_the_one_rule(digits, monkeypatch):
     assert calls == [len(X)]  # the root-mean-square of the training rows
     clf.decision_function(X[:300])
     assert calls == [len(X), 3]  # ceil(300 / 128) blocks of rows to predict
+
+
+@pytest.mark.parametrize("int_dtype", [np.int64, np.uint32])
+def test_integer_inputs_are_read_as_float64(blobs, int_dtype):
+    """Integers train and predict as their float64 copy (float_dtype's rule).
+
+    Values above 2**24, which float32 rounds, so that reading them as float32
+    would train on other numbers.
+    """
+    X, y = blobs
+    X_int = (2**24 + np.round(X * 1000) * 7).astype(int_dtype)
+    X_val_int, y_val = X_int[::4], y[::4]
+    params = dict(hidden_layer_sizes=(8,), num_epochs=2, dtype="float64",
+                  random_state=0)
+    from_int = MLPClassifier(**params).fit(X_int, y, X_val=X_val_int, y_val=y_val)
+    from_float = MLPClassifier(**params).fit(X_int.astype(np.float64), y,
+                                             X_val=X_val_int.astype(np.float64),
+                                             y_val=y_val)
+    assert from_int.input_scale_ == from_float.input_scale_
+    assert from_int.history_[-1]["val_loss"] == from_float.history_[-1]["val_loss"]
+    np.testing.assert_array_equal(from_int.predict_proba(X_int),
+                                  from_float.predict_proba(X_int.astype(np.float64)))
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils._param_validation import Options, StrOptions
 from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
@@ -24,6 +24,8 @@ from ..utils._row_groups import are_whole_numbers, row_groups
 from ..utils._callbacks import CallbackSupport, FitTasks, solver_bridge
 from ..utils._threads import with_blas_single_thread
 from ..utils._classifier import ScoresClassifierMixin, SoftmaxProbaMixin
+from ..utils._dtypes import float_dtype
+from ..utils._param_validation import NumberInterval, training_dtype_constraints
 from ..utils._validation import (apply_class_weight, check_at_least_two_classes,
                                  encode_labels, row_chunks)
 
@@ -32,16 +34,6 @@ from ..utils._validation import (apply_class_weight, check_at_least_two_classes,
 # kernels for every block and computes a row the same way whichever rows share
 # its product: predictions do not depend on batching, on any processor.
 _PREDICT_ROWS = 128
-
-
-class _Number(Interval):
-    """scikit-learn's ``Interval`` without bools, which ``Interval(Real, ...)`` admits.
-
-    ``reg=True`` is a typo, not a strength of one.
-    """
-
-    def is_satisfied_by(self, val):
-        return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)
 
 
 class _SequenceOfInts(Options):
@@ -85,6 +77,16 @@ def _child_rngs(random_state, n):
     seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
     return [np.random.default_rng(child)
             for child in np.random.SeedSequence(int(seed)).spawn(n)]
+
+
+def _in_float_dtype(X):
+    """Validated rows ``X`` in the dtype of :func:`skdeep.utils._dtypes.float_dtype`.
+
+    float32 and float64 stay as they are, without a copy; any other numeric
+    dtype (integers, booleans, float16) is read as float64, which holds every
+    value of them that float32 would round.
+    """
+    return X.astype(float_dtype(X), copy=False)
 
 
 def _root_mean_square(X, rows=None, sample_weight=None):
@@ -233,23 +235,22 @@ class BaseNetClassifier(CallbackSupport, SoftmaxProbaMixin, ScoresClassifierMixi
     """
 
     _parameter_constraints: dict = {
-        "dropout_keep_ratio": [_Number(Real, 0, 1, closed="right")],
+        "dropout_keep_ratio": [NumberInterval(Real, 0, 1, closed="right")],
         "update_rule": [StrOptions(set(UPDATE_RULES))],
-        "learning_rate": [_Number(Real, 0, np.inf, closed="neither")],
-        "lr_decay": [_Number(Real, 0, 1, closed="right")],
-        "reg": [_Number(Real, 0, np.inf, closed="left")],
-        "weight_scale": [_Number(Real, 0, np.inf, closed="neither"),
+        "learning_rate": [NumberInterval(Real, 0, np.inf, closed="neither")],
+        "lr_decay": [NumberInterval(Real, 0, 1, closed="right")],
+        "reg": [NumberInterval(Real, 0, np.inf, closed="left")],
+        "weight_scale": [NumberInterval(Real, 0, np.inf, closed="neither"),
                          StrOptions({"he"})],
-        "batch_size": [_Number(Integral, 1, None, closed="left")],
-        "num_epochs": [_Number(Integral, 1, None, closed="left")],
-        "validation_fraction": [_Number(Real, 0, 1, closed="left")],
+        "batch_size": [NumberInterval(Integral, 1, None, closed="left")],
+        "num_epochs": [NumberInterval(Integral, 1, None, closed="left")],
+        "validation_fraction": [NumberInterval(Real, 0, 1, closed="left")],
         "early_stopping": ["boolean"],
-        "n_iter_no_change": [_Number(Integral, 1, None, closed="left")],
+        "n_iter_no_change": [NumberInterval(Integral, 1, None, closed="left")],
         "monitor": [StrOptions(set(_MONITORS))],
         "warm_start": ["boolean"],
         "class_weight": [StrOptions({"balanced"}), dict, None],
-        "dtype": [StrOptions({"float32", "float64"}),
-                  Options(type, {np.float32, np.float64})],
+        "dtype": training_dtype_constraints(),
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -392,8 +393,8 @@ class BaseNetClassifier(CallbackSupport, SoftmaxProbaMixin, ScoresClassifierMixi
         callback_weight = sample_weight
         self._check_validation_request(validation)
         continuing = hasattr(self, "model_") and (incremental or self.warm_start)
-        X, y = validate_data(self, X, y, dtype=[np.float32, np.float64],
-                             reset=not continuing)
+        X, y = validate_data(self, X, y, reset=not continuing)
+        X = _in_float_dtype(X)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
                                                  ensure_non_negative=True)
@@ -436,8 +437,8 @@ class BaseNetClassifier(CallbackSupport, SoftmaxProbaMixin, ScoresClassifierMixi
         X_val, y_val, sample_weight_val = validation
         if X_val is None:
             return None
-        X_val, y_val = validate_data(self, X_val, y_val, dtype=[np.float32, np.float64],
-                                     reset=False)
+        X_val, y_val = validate_data(self, X_val, y_val, reset=False)
+        X_val = _in_float_dtype(X_val)
         unknown = np.setdiff1d(unique_labels(y_val), classes)
         if unknown.size:
             raise ValueError(
@@ -623,7 +624,7 @@ class BaseNetClassifier(CallbackSupport, SoftmaxProbaMixin, ScoresClassifierMixi
     @with_blas_single_thread
     def _scores(self, X):
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        X = _in_float_dtype(validate_data(self, X, reset=False))
         model = self._prediction_model()
         scores = np.empty((X.shape[0], len(self.classes_)))
         # working_memory bounds the model inputs prepared at a time (two float64

@@ -9,7 +9,8 @@ from ..nn.callbacks import _LR_SCHEDULES
 from ..nn.layer_utils import SPATIAL_NORMALIZATIONS
 from ..nn.models import ConvNet
 from ..utils._images import fit_image_shape as _fit_image_shape
-from ._base import BaseNetClassifier, _as_list, _Number, _SequenceOfInts
+from ..utils._param_validation import NumberInterval
+from ._base import BaseNetClassifier, _as_list, _SequenceOfInts
 
 
 class ConvNetClassifier(BaseNetClassifier):
@@ -220,18 +221,21 @@ class ConvNetClassifier(BaseNetClassifier):
     _parameter_constraints: dict = {
         **BaseNetClassifier._parameter_constraints,
         "image_shape": [None, _SequenceOfInts(1)],
-        "num_filters": [_Number(Integral, 1, None, closed="left"), _SequenceOfInts(1)],
-        "filter_size": [_Number(Integral, 1, None, closed="left"), _SequenceOfInts(1)],
-        "pool_every": [_Number(Integral, 1, None, closed="left")],
-        "hidden_dim": [_Number(Integral, 0, None, closed="left"), _SequenceOfInts(1)],
+        "num_filters": [NumberInterval(Integral, 1, None, closed="left"),
+                        _SequenceOfInts(1)],
+        "filter_size": [NumberInterval(Integral, 1, None, closed="left"),
+                        _SequenceOfInts(1)],
+        "pool_every": [NumberInterval(Integral, 1, None, closed="left")],
+        "hidden_dim": [NumberInterval(Integral, 0, None, closed="left"),
+                       _SequenceOfInts(1)],
         "normalization": [StrOptions(set(SPATIAL_NORMALIZATIONS)), None],
-        "num_groups": [_Number(Integral, 1, None, closed="left")],
+        "num_groups": [NumberInterval(Integral, 1, None, closed="left")],
         "augment": ["boolean"],
         "lr_schedule": [StrOptions(set(_LR_SCHEDULES))],
-        "warmup_fraction": [_Number(Real, 0, 1, closed="left")],
+        "warmup_fraction": [NumberInterval(Real, 0, 1, closed="left")],
         "nesterov": ["boolean"],
-        "label_smoothing": [_Number(Real, 0, 1, closed="left")],
-        "weight_averaging": [_Number(Real, 0, 1, closed="neither"), None],
+        "label_smoothing": [NumberInterval(Real, 0, 1, closed="left")],
+        "weight_averaging": [NumberInterval(Real, 0, 1, closed="neither"), None],
         "test_flip": ["boolean"],
     }
 

@@ -6,8 +6,8 @@ from sklearn.utils._param_validation import StrOptions
 
 from ..nn.layer_utils import NORMALIZATIONS
 from ..nn.models import FullyConnectedNet
-from ._base import (BaseNetClassifier, _as_list, _Number, _root_mean_square,
-                    _SequenceOfInts)
+from ..utils._param_validation import NumberInterval
+from ._base import BaseNetClassifier, _as_list, _root_mean_square, _SequenceOfInts
 
 
 class MLPClassifier(BaseNetClassifier):
@@ -189,7 +189,7 @@ class MLPClassifier(BaseNetClassifier):
 
     _parameter_constraints: dict = {
         **BaseNetClassifier._parameter_constraints,
-        "hidden_layer_sizes": [_Number(Integral, 1, None, closed="left"),
+        "hidden_layer_sizes": [NumberInterval(Integral, 1, None, closed="left"),
                                _SequenceOfInts(1)],
         "normalization": [StrOptions(set(NORMALIZATIONS)), None],
     }
