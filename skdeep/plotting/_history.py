@@ -46,22 +46,26 @@ def _epoch_columns(run):
     return columns
 
 
-def _epoch_runs(history, labels):
-    """``[(label, columns)]`` when ``history`` is epoch records or a collection of them."""
-    single = _epoch_columns(history)
+def _labelled_runs(history, labels, read):
+    """``(runs, several)``: ``[(label, read(run))]`` for one run or a dict or list of them.
+
+    ``read`` turns one run into what is drawn, or gives None when it is not one;
+    ``runs`` is None when ``history`` is neither a run nor a collection of them.
+    """
+    single = read(history)
     if single is not None:
-        return [(None if labels is None else labels[0], single)]
+        return [(None if labels is None else labels[0], single)], False
     if isinstance(history, Mapping):
         items = list(history.items())
     elif isinstance(history, (list, tuple)):
         items = list(enumerate(history))
     else:
-        return None
-    runs = [(str(key) if labels is None else labels[i], _epoch_columns(run))
+        return None, True
+    runs = [(str(key) if labels is None else labels[i], read(run))
             for i, (key, run) in enumerate(items)]
-    if not runs or any(columns is None for _, columns in runs):
-        return None
-    return runs
+    if not runs or any(value is None for _, value in runs):
+        return None, True
+    return runs, True
 
 
 def _plot_epochs(runs, axes):
@@ -91,27 +95,15 @@ def _plot_epochs(runs, axes):
 
 def _runs(history, labels):
     """``([(label, curves)], several)``: the runs and whether several were given."""
-    single = _curves(history)
-    if single is not None:
-        return [(None if labels is None else labels[0], single)], False
-    if isinstance(history, Mapping):
-        items = list(history.items())
-    else:
-        items = list(enumerate(history)) if isinstance(history, (list, tuple)) else []
-    runs = []
-    for i, (key, run) in enumerate(items):
-        curves = _curves(run)
-        if curves is None:
-            break
-        runs.append((str(key) if labels is None else labels[i], curves))
-    if not runs or len(runs) != len(items):
+    runs, several = _labelled_runs(history, labels, _curves)
+    if runs is None:
         raise TypeError(
             "history must be epoch records (a network's history_), a fitted skdeep "
             "network estimator, a skdeep.nn.solver.Solver, a dict with 'loss_history' and "
             "'train_acc_history' (and optionally 'val_acc_history'), or a dict or list "
             f"of those; got {type(history).__name__}."
         )
-    return runs, True
+    return runs, several
 
 
 def _panels(axes, n_panels, what):
@@ -186,7 +178,7 @@ def plot_history(history, *, labels=None, axes=None, title=None):
     ...         for rule in ["sgd_momentum", "adam"]}
     >>> axes = plot_history(runs)  # doctest: +SKIP
     """
-    epoch_runs = _epoch_runs(history, labels)
+    epoch_runs, _ = _labelled_runs(history, labels, _epoch_columns)
     if epoch_runs is not None:
         axes = _panels(axes, 3, "epoch records")
         _plot_epochs(epoch_runs, axes)
