@@ -745,10 +745,10 @@ class Solver:
             moments), ``params`` and ``bn_stats`` (the weights and batchnorm
             running statistics training continues from, which after ``train()``
             need not be the model's), ``best_val_acc``, ``best_val_loss``,
-            ``best_epoch``, ``best_params``, ``best_bn_stats``, the histories, the divergence monitor,
-            ``callbacks`` (the ``state_dict()`` of each callback, built-in or
-            given, that has that method, in order) and ``callback_kinds``
-            (their class names).
+            ``best_epoch``, ``best_params``, ``best_bn_stats``, the histories,
+            the divergence monitor, ``callbacks`` (the ``state_dict()`` of each
+            callback, built-in or given, that has that method, in order) and
+            ``callback_kinds`` (their class names).
         """
         params, bn_stats = self._training_state or (self.model.params, self._bn_stats())
         stateful = self._stateful_callbacks()
@@ -792,8 +792,8 @@ class Solver:
         state = copy.deepcopy(state)
         self._check_state(state)
         for name in ("epoch", "iteration", "optim_configs", "best_val_acc",
-                     "best_val_loss", "best_epoch", "best_params", "loss_history", "train_acc_history",
-                     "val_acc_history", "history"):
+                     "best_val_loss", "best_epoch", "best_params", "loss_history",
+                     "train_acc_history", "val_acc_history", "history"):
             setattr(self, name, state[name])
         self._best_bn_stats = state["best_bn_stats"]
         self._divergence = state["divergence"]
