@@ -105,6 +105,10 @@ class FitTasks:
         The estimator being fitted.
     max_subtasks : int or None
         Most subtasks the fit will run (epochs, blocks); None when unknown.
+        0 when there are none (a fit resumed from a checkpoint written after
+        its last epoch): the root is then a leaf as well, as scikit-learn's
+        contexts allow, and callbacks still tell it from a subtask by its place
+        in the task tree, not by ``max_subtasks``.
     X, y : array-like
         The training data given to the callbacks (``ScoringMonitor`` scores on
         them): the validated ``X`` and ``y`` as the user gave them.
