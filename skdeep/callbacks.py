@@ -18,10 +18,11 @@ import math
 import os
 from numbers import Integral, Real
 
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+from sklearn.utils._param_validation import StrOptions, validate_params
 
 from .nn.callbacks import _MONITORS, _is_improvement
 from .utils._io import atomic_dump
+from .utils._param_validation import NumberInterval
 
 __all__ = ["Checkpoint", "EarlyStopping"]
 
@@ -235,8 +236,8 @@ class EarlyStopping(_EpochEndCallback):
     """
 
     @validate_params({"monitor": [StrOptions(set(_EARLY_STOPPING_MONITORS))],
-                      "patience": [Interval(Integral, 1, None, closed="left")],
-                      "min_delta": [Interval(Real, 0, None, closed="left")]},
+                      "patience": [NumberInterval(Integral, 1, None, closed="left")],
+                      "min_delta": [NumberInterval(Real, 0, None, closed="left")]},
                      prefer_skip_nested_validation=True)
     def __init__(self, monitor="val_loss", patience=5, min_delta=0.0):
         self.monitor = monitor

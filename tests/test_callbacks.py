@@ -372,6 +372,11 @@ def test_checkpoint_parameters_are_checked():
         Checkpoint("x.joblib", save="first")
     with pytest.raises(ValueError, match="patience"):
         EarlyStopping(patience=0)
+    # a bool is a typo, not a number, as for the estimators' parameters
+    with pytest.raises(ValueError, match="patience"):
+        EarlyStopping(patience=True)
+    with pytest.raises(ValueError, match="min_delta"):
+        EarlyStopping(min_delta=False)
 
 
 def _run_script(script, tmp_path):
