@@ -70,6 +70,8 @@ def _labelled_runs(history, labels, read):
 
 def _plot_epochs(runs, axes):
     """Loss, accuracy and learning rate per epoch, one colour per run, on 3 axes."""
+    from matplotlib.ticker import MaxNLocator
+
     several = len(runs) > 1
     for i, (label, columns) in enumerate(runs):
         color = f"C{i}"
@@ -87,6 +89,10 @@ def _plot_epochs(runs, axes):
         ax.set_xlabel("Epoch")
         ax.set_ylabel(name)
         ax.set_title(name)
+        # epochs are whole: no tick at 1.5
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    # a constant rate would otherwise be drawn against an offset axis (+3e-3)
+    axes[2].ticklabel_format(axis="y", style="sci", scilimits=(-3, 3), useOffset=False)
     axes[0].legend()
     axes[1].legend()
     if several:
