@@ -305,6 +305,35 @@ def test_working_memory_parameter_overrides_the_setting():
     assert len(calls) > 1 and sum(calls) == 200
 
 
+@pytest.mark.parametrize("metric", METRICS)
+@pytest.mark.parametrize("dtype", [np.uint8, np.float64])
+def test_search_takes_its_train_blocks_from_row_chunks(metric, dtype, monkeypatch):
+    # row_chunks is the one rule bounding the memory of row-by-row work: the
+    # search's blocks of train rows come from it as well, and blocks of a
+    # single row change no result
+    from skdeep.neighbors import _pairwise
+    from skdeep.utils._validation import row_chunks
+
+    rng = np.random.RandomState(3)
+    # the float rows hold fractions, so they take the float path
+    scale = 1 if dtype == np.uint8 else 0.37
+    X = (scale * rng.randint(0, 256, size=(7, 5))).astype(dtype)
+    Y = (scale * rng.randint(0, 256, size=(23, 5))).astype(dtype)
+    Y_sq_norms = _pairwise._sq_norms(Y)
+    expected = k_nearest(X, Y, 3, metric, Y_sq_norms=Y_sq_norms)
+    chunked = []
+
+    def single_rows(n_rows, bytes_per_row, working_memory=None, max_n_rows=None):
+        chunked.append(n_rows)
+        return row_chunks(n_rows, bytes_per_row, working_memory, max_n_rows=1)
+
+    monkeypatch.setattr(_pairwise, "row_chunks", single_rows)
+    got = k_nearest(X, Y, 3, metric, Y_sq_norms=Y_sq_norms)
+    assert len(Y) in chunked
+    np.testing.assert_array_equal(got[0], expected[0])
+    np.testing.assert_array_equal(got[1], expected[1])
+
+
 def test_verbose_prints_progress_of_a_long_prediction(capsys):
     rng = np.random.RandomState(2)
     X = rng.randint(0, 256, size=(200, 48)).astype(np.uint8)

@@ -18,7 +18,6 @@ from typing import NamedTuple
 
 import numpy as np
 from sklearn import get_config
-from sklearn.utils._chunking import get_chunk_n_rows
 
 from .._kernels import _distances
 from ..utils._progress import Progress
@@ -91,12 +90,6 @@ def _direct_kernel(metric, kind):
     if kind == "uint8":
         return _distances.l1_block_u8 if metric == "l1" else _distances.sq_l2_block_u8
     return _distances.l1_block_float if metric == "l1" else _distances.sq_l2_block_float
-
-
-def _block_rows(n_rows, bytes_per_row, working_memory):
-    """How many rows of `bytes_per_row` bytes fit in the working memory (at least 1)."""
-    return get_chunk_n_rows(max(1, int(bytes_per_row)), max_n_rows=max(1, n_rows),
-                            working_memory=working_memory)
 
 
 def _map_row_chunks(function, n_rows, n_jobs):
@@ -209,21 +202,21 @@ def _k_smallest_direct(Xk, Yk, k, metric, kind, working_memory):
     block_dtype = np.int32 if kind == "uint8" else np.float64
     itemsize = np.dtype(block_dtype).itemsize
     kernel = _direct_kernel(metric, kind)
-    # One query block against train blocks: the distance block dominates memory.
+    # One query block against train blocks: the distance block dominates memory,
+    # a column of the block per train row.
     rows = min(n, _MAX_QUERY_ROWS)
-    cols = _block_rows(m, rows * itemsize, working_memory)
+    train_blocks = list(row_chunks(m, rows * itemsize, working_memory))
     sentinel = _INT32_MAX if kind == "uint8" else np.inf
     best_d = np.full((n, k), sentinel, dtype=block_dtype)
     best_i = np.full((n, k), -1, dtype=np.int64)
-    buffer = np.empty(rows * cols, dtype=block_dtype)
+    buffer = np.empty(rows * train_blocks[0].stop, dtype=block_dtype)
     for i0 in range(0, n, rows):
         i1 = min(i0 + rows, n)
         bd, bi = best_d[i0:i1], best_i[i0:i1]
-        for j0 in range(0, m, cols):
-            j1 = min(j0 + cols, m)
-            D = buffer[: (i1 - i0) * (j1 - j0)].reshape(i1 - i0, j1 - j0)
-            kernel(Xk[i0:i1], Yk[j0:j1], D)
-            _distances.merge_k_smallest(D, j0, bd, bi)
+        for cols in train_blocks:
+            D = buffer[: (i1 - i0) * (cols.stop - cols.start)].reshape(i1 - i0, -1)
+            kernel(Xk[i0:i1], Yk[cols], D)
+            _distances.merge_k_smallest(D, cols.start, bd, bi)
     return best_d.astype(np.float64), best_i
 
 
@@ -267,22 +260,22 @@ def _k_smallest_l2(Xk, Yk, k, kind, working_memory, yy=None):
     if yy is None:
         yy = _sq_norms(Yk, working_memory)
     itemsize = np.dtype(work).itemsize
-    budget = working_memory * 2**20
     rows = min(n, _MAX_QUERY_ROWS)
-    # Per train row: its converted copy (d values) and its column of the Gram block.
-    cols = int(max(1, min(m, (budget - rows * d * itemsize) // (itemsize * (d + rows)))))
+    # Beside the converted query block, per train row: its converted copy (d
+    # values) and its column of the Gram block.
+    query_block_mib = rows * d * itemsize / 2**20
+    train_blocks = list(row_chunks(m, itemsize * (d + rows), working_memory - query_block_mib))
     best_d = np.full((n, n_candidates), np.inf)
     best_i = np.full((n, n_candidates), -1, dtype=np.int64)
-    gram = np.empty(rows * cols, dtype=work)
+    gram = np.empty(rows * train_blocks[0].stop, dtype=work)
     for i0 in range(0, n, rows):
         i1 = min(i0 + rows, n)
         Xw = np.asarray(Xk[i0:i1], dtype=work)
-        for j0 in range(0, m, cols):
-            j1 = min(j0 + cols, m)
-            Yw = np.asarray(Yk[j0:j1], dtype=work)
-            G = gram[: (i1 - i0) * (j1 - j0)].reshape(i1 - i0, j1 - j0)
+        for cols in train_blocks:
+            Yw = np.asarray(Yk[cols], dtype=work)
+            G = gram[: (i1 - i0) * (cols.stop - cols.start)].reshape(i1 - i0, -1)
             np.matmul(Xw, Yw.T, out=G)
-            _distances.merge_k_smallest_gram(G, xx[i0:i1], yy[j0:j1], j0,
+            _distances.merge_k_smallest_gram(G, xx[i0:i1], yy[cols], cols.start,
                                              best_d[i0:i1], best_i[i0:i1])
 
     exact = np.empty_like(best_d)
