@@ -4,17 +4,21 @@ The setting of issue 4: CIFAR-10, raw pixels with the mean image removed, net
 3072-200-200-200-200-10, Adam at 1e-3, L2 1e-3, minibatches of 256, 10 epochs on
 49,000 training images.  skdeep gets the 50,000 training images with
 ``validation_fraction=0.02``, so it trains on 49,000 and picks its best epoch on the
-other 1,000; the peers train on the first 49,000.  Only ``fit`` is timed, and all
-three run in this one process, one after the other, each with its library's default
-threads.  Accuracies are on the first 1,000 test images.
+other 1,000; the peers train on the first 49,000.  Only ``fit`` is timed, each with
+its library's default threads.  Each of the three runs in a fresh process of its
+own, the order alternating over ``--rounds`` rounds (default 3), each keeping its
+best; the script prints the CPU and its vector extensions, the versions, every
+contestant's thread counts and peak resident memory (see ``_timing.contest`` and,
+for why, ``bench_convnet.py``).  Accuracies are on the first 1,000 test images.
 
 Then skdeep alone: with batchnorm and dropout (keep 0.8); with its default
 initialization and held-out share (``weight_scale='he'``, ``validation_fraction=0.1``;
 the setting of issue 12's "defaults that train", goal 0.50), on the same pixels and on
-standardized ones; and a comparison of the two batchnorm backward passes.
+standardized ones; and a comparison of the two batchnorm backward passes.  These run
+in this process after the contest, whose children have all exited.
 
     python benchmarks/bench_mlp.py [CIFAR_DIR] [--epochs 10] [--skip-sklearn] [--skip-torch]
-                                   [--skip-batchnorm] [--skip-defaults]
+                                   [--skip-batchnorm] [--skip-defaults] [--rounds 3]
 
 CIFAR_DIR is a ``cifar-10-batches-py`` directory or one containing it; by default
 ``skdeep.datasets.find_cifar10`` looks in the data home.  Timings vary with the
@@ -22,18 +26,30 @@ machine's load: compare ratios from one run, on a quiet machine.
 """
 import argparse
 import sys
-import time
 import timeit
 import warnings
 
 import numpy as np
 
+# first, from benchmarks/ (the script's own directory): it may load torch (see there)
+from _timing import (
+    add_contest_arguments,
+    contest,
+    machine_line,
+    peer_installed,
+    print_contest_header,
+    print_contestants,
+    print_fit_table,
+    print_ratio,
+    run_if_contestant,
+    start_timed_work,
+    timed_fit,
+    train_torch,
+)
+
 from skdeep.datasets import find_cifar10, load_cifar10
 from skdeep.neural_network import MLPClassifier
 from skdeep.nn.layers import batchnorm_backward, batchnorm_backward_alt, batchnorm_forward
-
-# benchmarks/, the script's own directory
-from _timing import FitReport, machine_line, timed_fit, train_torch
 
 HIDDEN = (200, 200, 200, 200)
 LEARNING_RATE = 1e-3
@@ -44,13 +60,14 @@ WEIGHT_SCALE = 1e-2
 N_TRAIN = 49_000
 N_TEST = 1_000
 GOALS = {"scikit-learn": 1.0, "PyTorch": 1.25}
+NO_DATA = ("CIFAR-10 not found: pass its directory, or set SKDEEP_DATA to the "
+           "directory holding cifar-10-batches-py.")
 
 
 def load_data(path):
     cifar_dir = find_cifar10(path)
     if cifar_dir is None:
-        sys.exit("CIFAR-10 not found: pass its directory, or set SKDEEP_DATA to the "
-                 "directory holding cifar-10-batches-py.")
+        sys.exit(NO_DATA)
     X_train, y_train, X_test, y_test = load_cifar10(cifar_dir)
     X_train = X_train.reshape(len(X_train), -1).astype(np.float32)
     X_test = X_test[:N_TEST].reshape(N_TEST, -1).astype(np.float32)
@@ -74,10 +91,12 @@ def run_skdeep_defaults(X, y, X_test, y_test, epochs):
     clf = MLPClassifier(hidden_layer_sizes=HIDDEN, update_rule="adam",
                         learning_rate=LEARNING_RATE, lr_decay=LR_DECAY, reg=REG,
                         batch_size=BATCH_SIZE, num_epochs=epochs, random_state=0)
-    return (*timed_fit(clf, X, y, X_test, y_test), clf.input_scale_)
+    record = timed_fit(clf, X, y, X_test, y_test)
+    return record["seconds"], record["accuracy"], clf.input_scale_
 
 
 def run_sklearn(X, y, X_test, y_test, epochs):
+    """scikit-learn's MLPClassifier with the same layers and gradient; a contest record."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier as SklearnMLP
 
@@ -87,17 +106,16 @@ def run_sklearn(X, y, X_test, y_test, epochs):
                      learning_rate_init=LEARNING_RATE, alpha=REG * BATCH_SIZE,
                      batch_size=BATCH_SIZE, max_iter=epochs, shuffle=True, tol=0.0,
                      n_iter_no_change=epochs + 1, random_state=0)
-    start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        clf.fit(X[:N_TRAIN], y[:N_TRAIN])
-    seconds = time.perf_counter() - start
-    return seconds, clf.score(X_test, y_test)
+        return timed_fit(clf, X[:N_TRAIN], y[:N_TRAIN], X_test, y_test)
 
 
 def run_torch(X, y, X_test, y_test, epochs):
+    """A PyTorch twin trained as skdeep's Solver trains; a contest record."""
     import torch
 
+    rss_before = start_timed_work()
     torch.manual_seed(0)
     sizes = (X.shape[1], *HIDDEN, 10)
     layers = []
@@ -114,7 +132,13 @@ def run_torch(X, y, X_test, y_test, epochs):
                           epochs=epochs, lr_decay=LR_DECAY)
     with torch.no_grad():
         pred = net(torch.from_numpy(X_test)).argmax(dim=1).numpy()
-    return seconds, float(np.mean(pred == y_test))
+    return {"seconds": seconds, "accuracy": float(np.mean(pred == y_test)),
+            "rss_before_mb": rss_before}
+
+
+def contestant(run):
+    """A contest runner: load the data, then ``run`` on it with ``--epochs``."""
+    return lambda args: run(*load_data(args.cifar_dir), args.epochs)
 
 
 def compare_batchnorm_backwards():
@@ -135,6 +159,11 @@ def compare_batchnorm_backwards():
               f"{staged / closed:.2f}x faster")
 
 
+def run_skdeep_alone(args):
+    """skdeep's accuracy runs: batchnorm and dropout, and the default initialization."""
+    X, y, X_test, y_test = load_data(args.cifar_dir)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("cifar_dir", nargs="?", default=None,
@@ -146,41 +175,34 @@ def main():
                         help="skip the batchnorm + dropout accuracy run")
     parser.add_argument("--skip-defaults", action="store_true",
                         help="skip the two runs with the default initialization")
+    add_contest_arguments(parser)
     args = parser.parse_args()
+    run_if_contestant(args, {"skdeep": contestant(run_skdeep),
+                             "scikit-learn": contestant(run_sklearn),
+                             "PyTorch": contestant(run_torch)})
 
-    X, y, X_test, y_test = load_data(args.cifar_dir)
-    print(f"CIFAR-10: {N_TRAIN} training rows of {X.shape[1]} pixels (mean image "
-          f"removed), net {X.shape[1]}-{'-'.join(map(str, HIDDEN))}-10, Adam "
-          f"{LEARNING_RATE:g}, reg {REG:g}, batch {BATCH_SIZE}, {args.epochs} epochs")
-    print(machine_line("start"))
-
-    report = FitReport()
-    report.record("skdeep", run_skdeep(X, y, X_test, y_test, args.epochs))
+    if find_cifar10(args.cifar_dir) is None:
+        sys.exit(NO_DATA)
+    print(f"CIFAR-10: {N_TRAIN} training rows of 3072 pixels (mean image removed), net "
+          f"3072-{'-'.join(map(str, HIDDEN))}-10, Adam {LEARNING_RATE:g}, reg {REG:g}, "
+          f"batch {BATCH_SIZE}, {args.epochs} epochs")
+    print_contest_header(args.rounds)
+    names = ["skdeep"]
     if not args.skip_sklearn:
-        report.record("scikit-learn", run_sklearn(X, y, X_test, y_test, args.epochs))
-    if not args.skip_torch:
-        report.record_torch(run_torch, X, y, X_test, y_test, args.epochs)
+        names.append("scikit-learn")
+    if not args.skip_torch and peer_installed("torch", "PyTorch"):
+        names.append("PyTorch")
+    records = contest(names, args.rounds)
 
-    report.table(width=14)
+    print_fit_table(records, width=14)
     for name, goal in GOALS.items():
-        if name in report.results:
-            report.ratio("skdeep", name, goal)
+        if name in records:
+            print_ratio(f"skdeep / {name} fit time", records["skdeep"]["seconds"],
+                        records[name]["seconds"], goal)
+    print_contestants(records)
 
-    if not args.skip_batchnorm:
-        seconds, acc = run_skdeep(X, y, X_test, y_test, args.epochs,
-                                  normalization="batchnorm", dropout_keep_ratio=0.8)
-        print(f"\nskdeep with batchnorm and dropout keep 0.8: {seconds:.1f}s, "
-              f"test acc {acc:.3f} (goal 0.55)")
-    if not args.skip_defaults:
-        print("\nskdeep with the default weight_scale='he' and validation_fraction=0.1:")
-        seconds, acc, scale = run_skdeep_defaults(X, y, X_test, y_test, args.epochs)
-        print(f"  raw pixels, mean image removed: {seconds:.1f}s, test acc {acc:.3f} "
-              f"(goal 0.50), input_scale_ {scale:.2f}")
-        std = X.std(axis=0)
-        seconds, acc, scale = run_skdeep_defaults(X / std, y, X_test / std, y_test,
-                                                  args.epochs)
-        print(f"  standardized pixels:            {seconds:.1f}s, test acc {acc:.3f} "
-              f"(goal 0.50), input_scale_ {scale:.2f}")
+    if not (args.skip_batchnorm and args.skip_defaults):
+        run_skdeep_alone(args)
     compare_batchnorm_backwards()
     print("\n" + machine_line("the end"))
 
