@@ -232,6 +232,24 @@ def test_random_state_reproducible_and_global_rng_untouched(cls, digits):
 
 
 @pytest.mark.parametrize("cls", CLASSIFIERS)
+def test_random_state_is_resolved_as_scikit_learn_resolves_it(cls, digits):
+    # sklearn.utils.check_random_state, the estimators' one rule: None draws
+    # from NumPy's global state (np.random.seed repeats the fit), an int seeds
+    # a RandomState, a RandomState is used as is (and advanced)
+    X, y = digits
+    np.random.seed(7)
+    from_global = cls(num_iters=50).fit(X, y)
+    rng = np.random.RandomState(7)
+    from_instance = cls(num_iters=50, random_state=rng).fit(X, y)
+    from_seed = cls(num_iters=50, random_state=7).fit(X, y)
+    for fitted in (from_instance, from_seed):
+        assert np.array_equal(fitted.coef_, from_global.coef_)
+    # both sources advanced by the same draws
+    assert rng.get_state()[2] == np.random.get_state()[2]
+    assert np.array_equal(rng.get_state()[1], np.random.get_state()[1])
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS)
 def test_dtype_sets_the_training_dtype_whatever_the_input(cls, digits):
     X, y = digits
     X32 = X.astype(np.float32)
