@@ -1,6 +1,6 @@
 """Linear classifiers on CIFAR-10: skdeep's fit beside the CS231n notebooks' loop.
 
-    python benchmarks/bench_linear.py [CIFAR_DIR] [--repeat N]
+    python benchmarks/bench_linear.py [CIFAR_DIR] [--repeat N] [--contestant NAME]
 
 CIFAR_DIR is an extracted ``cifar-10-batches-py`` directory; without it the usual
 places are searched (``SKDEEP_DATA``, see ``skdeep.datasets.find_cifar10``).
@@ -17,12 +17,18 @@ places are searched (``SKDEEP_DATA``, see ``skdeep.datasets.find_cifar10``).
    converted a batch at a time), and in float64 (``dtype='float64'``), whose
    accuracy shows what float32 training costs.  Ratios are skdeep time / the
    notebooks' time; the goal is <= 0.5 for the default.
-   Each time is the best of ``--repeat`` rounds (default 3); a round runs every
-   configuration of a loss once, in turn, so that a ratio compares runs made in
-   the same minutes of a machine whose speed drifts.
-2. Accuracy on the first 1,000 test images of the issue's pipelines,
-   ``make_pipeline(StandardScaler(with_std=False), classifier)`` fed raw pixel
-   rows (goal >= 0.36 for both).
+   Each trainer runs in a fresh process of its own (both losses), the order
+   alternating over ``--repeat`` rounds (default 3), and each keeps its best, so
+   that a ratio compares runs made in the same minutes of a machine whose speed
+   drifts, and no trainer's threads are alive while another runs (see
+   ``_timing.contest`` and ``bench_convnet.py``).  The script prints the CPU and
+   its vector extensions, the versions, every trainer's thread counts and peak
+   resident memory.
+2. The issue's pipelines, ``make_pipeline(StandardScaler(with_std=False),
+   classifier)`` fed raw pixel rows (uint8), timed as a trainer of their own: their
+   fit (scaling included) beside the notebooks' preprocessing plus loop (goal
+   <= 0.5, issue 21), and their accuracy on the first 1,000 test images (goal
+   >= 0.36 for both).
 """
 import argparse
 import sys
@@ -33,6 +39,16 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
+# first, from benchmarks/ (the script's own directory): it may load torch (see there)
+from _timing import (
+    add_contest_arguments,
+    contest,
+    machine_line,
+    print_contest_header,
+    print_contestants,
+    run_if_contestant,
+)
+
 from skdeep.datasets import find_cifar10, load_cifar10
 from skdeep.linear_model import (
     LinearSVMClassifier,
@@ -40,8 +56,6 @@ from skdeep.linear_model import (
     softmax_loss_vectorized,
     svm_loss_vectorized,
 )
-
-from _timing import best_times_interleaved  # benchmarks/, the script's own directory
 
 NUM_TRAIN, NUM_TEST = 49_000, 1_000
 NUM_ITERS, BATCH_SIZE = 1500, 200
@@ -67,93 +81,149 @@ def cs231n_train(loss_fn, X, y, learning_rate, reg, num_iters, batch_size):
     return W, loss_history
 
 
+def load_rows(cifar_dir):
+    """Raw training and test rows (uint8), their labels, and the path they came from."""
+    path = find_cifar10(cifar_dir)
+    if path is None:
+        sys.exit("CIFAR-10 not found: pass its cifar-10-batches-py directory as "
+                 "CIFAR_DIR or set SKDEEP_DATA (see DEVELOPERS.md).")
+    X_train, y_train, X_test, y_test = load_cifar10(path)
+    return (X_train[:NUM_TRAIN].reshape(NUM_TRAIN, -1), y_train[:NUM_TRAIN],
+            X_test[:NUM_TEST].reshape(NUM_TEST, -1), y_test[:NUM_TEST], path)
+
+
+def mean_removed(X_raw):
+    """``X_raw`` as float64 with the mean image removed, and the mean image."""
+    X64 = X_raw.astype(np.float64)
+    mean_image = X64.mean(axis=0)
+    X64 -= mean_image
+    return X64, mean_image
+
+
+def cs231n_prep(X_raw):
+    """The notebooks' preprocessing: float64, mean image removed, a column of ones."""
+    X64, mean_image = mean_removed(X_raw)
+    return mean_image, np.hstack([X64, np.ones((len(X64), 1))])
+
+
+def run_cs231n(args, blas_threads=None):
+    """The notebooks' loop on both losses (and its preprocessing); a contest record."""
+    X_raw, y, X_test_raw, y_test, _ = load_rows(args.cifar_dir)
+    start = time.perf_counter()
+    mean_image, X_aug = cs231n_prep(X_raw)
+    seconds, accuracy = {"prep": time.perf_counter() - start}, {}
+    X_test_aug = np.hstack([X_test_raw - mean_image, np.ones((NUM_TEST, 1))])
+    for name, _, loss_fn, learning_rate, reg in SETTINGS:
+        np.random.seed(0)
+        with threadpool_limits(limits=blas_threads, user_api="blas"):
+            start = time.perf_counter()
+            W = cs231n_train(loss_fn, X_aug, y, learning_rate, reg, NUM_ITERS, BATCH_SIZE)[0]
+            seconds[name] = time.perf_counter() - start
+        accuracy[name] = float(np.mean(np.argmax(X_test_aug @ W, axis=1) == y_test))
+    return {"seconds": seconds, "accuracy": accuracy}
+
+
+def run_skdeep(args, rows, dtype):
+    """skdeep's ``fit`` on the mean-removed ``rows`` dtype, both losses; a contest record."""
+    X_raw, y, X_test_raw, y_test, _ = load_rows(args.cifar_dir)
+    X64, mean_image = mean_removed(X_raw)
+    X = X64.astype(rows, copy=False)
+    del X64
+    X_test = (X_test_raw - mean_image).astype(rows)
+    seconds, accuracy = {}, {}
+    for name, cls, _, learning_rate, reg in SETTINGS:
+        clf = cls(learning_rate=learning_rate, reg=reg, num_iters=NUM_ITERS,
+                  batch_size=BATCH_SIZE, random_state=0, dtype=dtype)
+        start = time.perf_counter()
+        clf.fit(X, y)
+        seconds[name] = time.perf_counter() - start
+        accuracy[name] = float(clf.score(X_test, y_test))
+    return {"seconds": seconds, "accuracy": accuracy}
+
+
+def run_pipeline(args):
+    """The issue's pipelines fitted on raw rows, scaling included; a contest record."""
+    X_raw, y, X_test_raw, y_test, _ = load_rows(args.cifar_dir)
+    seconds, accuracy = {}, {}
+    for name, cls, _, learning_rate, reg in SETTINGS:
+        pipe = make_pipeline(StandardScaler(with_std=False),
+                             cls(learning_rate=learning_rate, reg=reg, num_iters=NUM_ITERS,
+                                 batch_size=BATCH_SIZE, random_state=0))
+        start = time.perf_counter()
+        pipe.fit(X_raw, y)
+        seconds[name] = time.perf_counter() - start
+        accuracy[name] = float(pipe.score(X_test_raw, y_test))
+    return {"seconds": seconds, "accuracy": accuracy}
+
+
+# trainer name: (runner, label in the table); the notebooks' own first
+TRAINERS = {
+    "cs231n": (run_cs231n, "CS231n notebooks, float64"),
+    "cs231n-1T": (lambda args: run_cs231n(args, blas_threads=1),
+                  "CS231n notebooks, 1 BLAS thread"),
+    "skdeep-f64-rows": (lambda args: run_skdeep(args, np.float64, "float32"),
+                        "skdeep fit, float64 rows"),
+    "skdeep-f32-rows": (lambda args: run_skdeep(args, np.float32, "float32"),
+                        "skdeep fit, float32 rows"),
+    "skdeep-f64": (lambda args: run_skdeep(args, np.float64, "float64"),
+                   "skdeep fit, float64, dtype=float64"),
+    "pipeline": (run_pipeline, "skdeep pipeline on raw rows"),
+}
+
+
+def print_table(records):
+    """Times, ratios and test accuracies of every trainer for each loss."""
+    print(f"\n{'loss':8} {'trainer':34} {'fit s':>8} {'ratio':>7} {'ratio 1T':>9} "
+          f"{'test acc':>9}")
+    for name, *_ in SETTINGS:
+        base = records["cs231n"]["seconds"][name]
+        base_1t = records["cs231n-1T"]["seconds"][name]
+        for trainer, (_, label) in TRAINERS.items():
+            if trainer == "pipeline":
+                continue
+            t = records[trainer]["seconds"][name]
+            ratio_1t = "" if trainer == "cs231n" else f"{t / base_1t:9.2f}"
+            print(f"{name:8} {label:34} {t:8.2f} {t / base:7.2f} {ratio_1t:>9} "
+                  f"{records[trainer]['accuracy'][name]:9.3f}")
+    print("ratio: skdeep (or the notebooks, 1 thread) time / the notebooks' time with "
+          "default BLAS threads; ratio 1T: / their time with one BLAS thread.  "
+          "Goal <= 0.5.")
+
+
+def print_pipelines(records):
+    """The pipelines' fit beside the notebooks' preprocessing and loop, and accuracy."""
+    prep = records["cs231n"]["seconds"]["prep"]
+    print(f"\nThe issue's pipelines on raw pixel rows (StandardScaler makes them float64), "
+          f"fit time beside the notebooks' preprocessing ({prep:.2f} s) plus loop:")
+    for name, cls, _, learning_rate, reg in SETTINGS:
+        t = records["pipeline"]["seconds"][name]
+        ratio = t / (prep + records["cs231n"]["seconds"][name])
+        acc = records["pipeline"]["accuracy"][name]
+        print(f"  {cls.__name__}(learning_rate={learning_rate:g}, reg={reg:g}): "
+              f"pipeline fit {t:.2f} s, {ratio:.2f}x ({'meets' if ratio <= 0.5 else 'misses'}"
+              f" the goal of <= 0.5x), test accuracy {acc:.3f} "
+              f"({'ok' if acc >= 0.36 else 'BELOW 0.36'})")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("cifar_dir", nargs="?", default=None,
                         help="extracted cifar-10-batches-py directory")
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="rounds of timed runs, each configuration once per round; "
-                             "the best counts (default 3)")
+    add_contest_arguments(parser, flags=("--repeat", "--rounds"))
     args = parser.parse_args(argv)
+    run_if_contestant(args, {name: runner for name, (runner, _) in TRAINERS.items()})
+
     path = find_cifar10(args.cifar_dir)
     if path is None:
-        sys.exit("CIFAR-10 not found: pass its cifar-10-batches-py directory as "
-                 "CIFAR_DIR or set SKDEEP_DATA (see DEVELOPERS.md).")
-
-    X_train, y_train, X_test, y_test = load_cifar10(path)
-    X_raw = X_train[:NUM_TRAIN].reshape(NUM_TRAIN, -1)
-    y = y_train[:NUM_TRAIN]
-    X_test_raw = X_test[:NUM_TEST].reshape(NUM_TEST, -1)
-    y_test = y_test[:NUM_TEST]
-    del X_train, y_train, X_test
-    print(f"CIFAR-10 from {path}: {X_raw.shape[0]} x {X_raw.shape[1]} training rows, "
-          f"{NUM_ITERS} steps of {BATCH_SIZE}, best of {args.repeat} interleaved round(s)")
-
-    start = time.perf_counter()
-    X64 = X_raw.astype(np.float64)
-    mean_image = X64.mean(axis=0)
-    X64 -= mean_image
-    X_aug = np.hstack([X64, np.ones((NUM_TRAIN, 1))])
-    cs231n_prep = time.perf_counter() - start
-    X32 = X64.astype(np.float32)
-    X_test_aug = np.hstack([X_test_raw - mean_image, np.ones((NUM_TEST, 1))])
-    print(f"CS231n notebooks' preprocessing (float64, mean image removed, bias column): "
-          f"{cs231n_prep:.2f} s, not counted below\n")
-
-    print(f"{'loss':8} {'trainer':34} {'fit s':>8} {'ratio':>7} {'ratio 1T':>9} "
-          f"{'test acc':>9}")
-    skdeep_runs = [("skdeep fit, float64 rows", X64, "float32"),
-                   ("skdeep fit, float32 rows", X32, "float32"),
-                   ("skdeep fit, float64, dtype=float64", X64, "float64")]
-    for name, cls, loss_fn, learning_rate, reg in SETTINGS:
-        def cs231n_run():
-            np.random.seed(0)
-            return cs231n_train(loss_fn, X_aug, y, learning_rate, reg, NUM_ITERS,
-                               BATCH_SIZE)[0]
-
-        def cs231n_run_1t():
-            with threadpool_limits(limits=1, user_api="blas"):
-                return cs231n_run()
-
-        def skdeep_run(X, dtype):
-            clf = cls(learning_rate=learning_rate, reg=reg, num_iters=NUM_ITERS,
-                      batch_size=BATCH_SIZE, random_state=0, dtype=dtype)
-            return lambda: clf.fit(X, y)
-
-        runs = {"cs231n": cs231n_run, "cs231n 1T": cs231n_run_1t}
-        runs.update((label, skdeep_run(X, dtype)) for label, X, dtype in skdeep_runs)
-        timed = best_times_interleaved(runs, args.repeat)
-        t_cs231n, W = timed["cs231n"]
-        t_cs231n_1t = timed["cs231n 1T"][0]
-        acc = np.mean(np.argmax(X_test_aug @ W, axis=1) == y_test)
-        print(f"{name:8} {'CS231n notebooks, float64':34} {t_cs231n:8.2f} {1:7.2f} "
-              f"{'':>9} {acc:9.3f}")
-        print(f"{name:8} {'CS231n notebooks, 1 BLAS thread':34} {t_cs231n_1t:8.2f} "
-              f"{t_cs231n_1t / t_cs231n:7.2f} {1:9.2f}")
-        for label, X, _ in skdeep_runs:
-            t, clf = timed[label]
-            acc = clf.score((X_test_raw - mean_image).astype(X.dtype), y_test)
-            print(f"{name:8} {label:34} {t:8.2f} {t / t_cs231n:7.2f} "
-                  f"{t / t_cs231n_1t:9.2f} {acc:9.3f}")
-    print("ratio: skdeep (or the notebooks, 1 thread) time / the notebooks' time with "
-          "default BLAS threads; ratio 1T: / their time with one BLAS thread.  "
-          "Goal <= 0.5.\n")
-
-    del X_aug, X64, X32
-    print("The issue's pipelines on raw pixel rows (StandardScaler makes them float64):")
-    for name, cls, _, learning_rate, reg in SETTINGS:
-        pipe = make_pipeline(
-            StandardScaler(with_std=False),
-            cls(learning_rate=learning_rate, reg=reg, num_iters=NUM_ITERS,
-                batch_size=BATCH_SIZE),
-        )
-        start = time.perf_counter()
-        pipe.fit(X_raw, y)
-        t = time.perf_counter() - start
-        acc = pipe.score(X_test_raw, y_test)
-        verdict = "ok" if acc >= 0.36 else "BELOW 0.36"
-        print(f"  {cls.__name__}(learning_rate={learning_rate:g}, reg={reg:g}): "
-              f"test accuracy {acc:.3f} ({verdict}), pipeline fit {t:.2f} s")
+        load_rows(args.cifar_dir)  # exits, saying where to put the data
+    print(f"CIFAR-10 from {path}: {NUM_TRAIN} x 3072 training rows, {NUM_ITERS} steps "
+          f"of {BATCH_SIZE}; the notebooks' preprocessing is not counted in the table")
+    print_contest_header(args.rounds)
+    records = contest(list(TRAINERS), args.rounds, argv=argv)
+    print_table(records)
+    print_pipelines(records)
+    print_contestants(records, width=16)
+    print(machine_line("the end"))
 
 
 if __name__ == "__main__":
