@@ -24,10 +24,13 @@ from ..utils._progress import Progress
 from ..utils._validation import row_chunks
 from ..utils._threads import kernel_threads, openmp_effective_n_threads
 
-METRICS = ("l2", "l1")
-
-# int32 sums of per-feature terms up to 255 (L1) and 255**2 (L2) stay exact up to:
-_U8_MAX_FEATURES = {"l1": (2**31 - 1) // 255, "l2": (2**31 - 1) // 255**2}
+# Each metric: its largest term per feature on values in [0, 255], and its
+# direct kernels on uint8 and on float rows.
+_METRIC_KERNELS = {
+    "l2": (255**2, _distances.sq_l2_block_u8, _distances.sq_l2_block_float),
+    "l1": (255, _distances.l1_block_u8, _distances.l1_block_float),
+}
+METRICS = tuple(_METRIC_KERNELS)
 _INT32_MAX = np.iinfo(np.int32).max
 # Queries per kernel pass: more gains nothing, and progress comes in steps.
 _MAX_QUERY_ROWS = 1024
@@ -67,7 +70,8 @@ def operand_kind(X, Y, metric, working_memory=None):
     [0, 255] and the integer sums cannot overflow; else the float dtype,
     float32 when neither input needs more, else float64.
     """
-    if (X.shape[1] <= _U8_MAX_FEATURES[metric]
+    # int32 sums of the per-feature terms stay exact up to this many features
+    if (X.shape[1] <= (2**31 - 1) // _METRIC_KERNELS[metric][0]
             and _holds_uint8_values(X, working_memory)
             and _holds_uint8_values(Y, working_memory)):
         return "uint8"
@@ -87,9 +91,13 @@ def _kind_itemsize(kind):
 
 
 def _direct_kernel(metric, kind):
-    if kind == "uint8":
-        return _distances.l1_block_u8 if metric == "l1" else _distances.sq_l2_block_u8
-    return _distances.l1_block_float if metric == "l1" else _distances.sq_l2_block_float
+    _, uint8_kernel, float_kernel = _METRIC_KERNELS[metric]
+    return uint8_kernel if kind == "uint8" else float_kernel
+
+
+def _check_metric(metric):
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {METRICS}, got {metric!r}.")
 
 
 def _map_row_chunks(function, n_rows, n_jobs):
@@ -176,8 +184,7 @@ def pairwise_distances(X, Y=None, metric="l2", *, working_memory=None, n_jobs=No
     """
     from sklearn.utils.validation import check_array
 
-    if metric not in METRICS:
-        raise ValueError(f"metric must be one of {METRICS}, got {metric!r}.")
+    _check_metric(metric)
     X = check_array(X, dtype="numeric")
     Y = X if Y is None else check_array(Y, dtype="numeric")
     if X.shape[1] != Y.shape[1]:
@@ -367,8 +374,7 @@ def k_nearest(X, Y, k, metric="l2", *, working_memory=None, n_jobs=None, Y_sq_no
     indices : ndarray of int64 of shape (n_queries, k)
         Row indices into Y; equal distances are ordered by index.
     """
-    if metric not in METRICS:
-        raise ValueError(f"metric must be one of {METRICS}, got {metric!r}.")
+    _check_metric(metric)
     out_dtype = np.float32 if X.dtype == Y.dtype == np.float32 else np.float64
     memory = _working_memory(working_memory)
     kind = operand_kind(X, Y, metric, memory)
