@@ -334,6 +334,44 @@ def test_search_takes_its_train_blocks_from_row_chunks(metric, dtype, monkeypatc
     np.testing.assert_array_equal(got[1], expected[1])
 
 
+DTYPES = [np.bool_, np.uint8, np.int8, np.int16, np.int32, np.float16, np.float32,
+          np.float64]
+
+
+@pytest.mark.parametrize("x_dtype", DTYPES)
+@pytest.mark.parametrize("y_dtype", DTYPES)
+def test_distances_follow_the_one_float_promotion_rule(x_dtype, y_dtype):
+    # skdeep.utils._dtypes.float_dtype decides the computing dtype everywhere
+    # (layers, update rules, networks): the distances' dtype and the kernels'
+    # float operands follow it too
+    from skdeep.neighbors._pairwise import operand_kind
+    from skdeep.utils._dtypes import float_dtype
+
+    rng = np.random.RandomState(4)
+    # 0 and 1 fit every dtype; a -1 among the signed values keeps them off
+    # the exact uint8 path
+    X = rng.randint(0, 2, size=(6, 4)).astype(x_dtype)
+    Y = rng.randint(0, 2, size=(9, 4)).astype(y_dtype)
+    if np.issubdtype(y_dtype, np.signedinteger) or np.issubdtype(y_dtype, np.floating):
+        Y[0, 0] = -1
+    expected = float_dtype(x_dtype, y_dtype)
+    assert pairwise_distances(X, Y).dtype == expected
+    assert k_nearest(X, Y, 2)[0].dtype == expected
+    kind = operand_kind(X, Y, "l2")
+    assert kind == "uint8" or kind == expected
+
+
+def test_knn_distances_dtype_does_not_depend_on_the_values():
+    # float32 rows of whole pixel values are stored as uint8 for the exact
+    # path; their distances are float32 as those of any float32 rows
+    rng = np.random.RandomState(5)
+    pixels = rng.randint(0, 256, size=(30, 12)).astype(np.float32)
+    y = rng.randint(0, 2, size=30)
+    for X in (pixels, pixels + np.float32(0.5)):
+        dist, _ = KNNClassifier(n_neighbors=3).fit(X, y).kneighbors(X[:5])
+        assert dist.dtype == np.float32
+
+
 def test_verbose_prints_progress_of_a_long_prediction(capsys):
     rng = np.random.RandomState(2)
     X = rng.randint(0, 256, size=(200, 48)).astype(np.uint8)

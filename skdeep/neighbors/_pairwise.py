@@ -20,6 +20,7 @@ import numpy as np
 from sklearn import get_config
 
 from .._kernels import _distances
+from ..utils._dtypes import float_dtype
 from ..utils._progress import Progress
 from ..utils._validation import row_chunks
 from ..utils._threads import kernel_threads, openmp_effective_n_threads
@@ -67,18 +68,16 @@ def operand_kind(X, Y, metric, working_memory=None):
     """The one dtype the kernels compute ``X`` against ``Y`` in.
 
     ``'uint8'`` (the exact integer path) when both hold only integers in
-    [0, 255] and the integer sums cannot overflow; else the float dtype,
-    float32 when neither input needs more, else float64.
+    [0, 255] and the integer sums cannot overflow; else the float dtype
+    skdeep computes these operands in everywhere,
+    :func:`skdeep.utils._dtypes.float_dtype`.
     """
     # int32 sums of the per-feature terms stay exact up to this many features
     if (X.shape[1] <= (2**31 - 1) // _METRIC_KERNELS[metric][0]
             and _holds_uint8_values(X, working_memory)
             and _holds_uint8_values(Y, working_memory)):
         return "uint8"
-    dtype = np.result_type(X.dtype, Y.dtype, np.float32)
-    if dtype not in (np.float32, np.float64):
-        dtype = np.float64
-    return np.dtype(dtype)
+    return float_dtype(X.dtype, Y.dtype)
 
 
 def as_kind(A, kind):
@@ -173,7 +172,9 @@ def pairwise_distances(X, Y=None, metric="l2", *, working_memory=None, n_jobs=No
     Returns
     -------
     distances : ndarray of shape (n_samples_X, n_samples_Y)
-        float32 when both inputs are float32, float64 otherwise.
+        In the dtype skdeep computes the two inputs in: float32 when one is
+        float32 and the other needs no more (float32, float16, bool or
+        integers of 16 bits or fewer), float64 otherwise.
 
     Examples
     --------
@@ -192,7 +193,7 @@ def pairwise_distances(X, Y=None, metric="l2", *, working_memory=None, n_jobs=No
             f"X has {X.shape[1]} features per row but Y has {Y.shape[1]}; "
             f"distances need the same number."
         )
-    out_dtype = np.float32 if X.dtype == Y.dtype == np.float32 else np.float64
+    out_dtype = float_dtype(X.dtype, Y.dtype)
     memory = _working_memory(working_memory)
     kind = operand_kind(X, Y, metric, memory)
     Yk = as_kind(Y, kind)
@@ -370,12 +371,13 @@ def k_nearest(X, Y, k, metric="l2", *, working_memory=None, n_jobs=None, Y_sq_no
     Returns
     -------
     distances : ndarray of shape (n_queries, k)
-        Ascending in each row; float32 when both inputs are float32.
+        Ascending in each row; in the dtype of
+        :func:`skdeep.utils._dtypes.float_dtype` of the two inputs.
     indices : ndarray of int64 of shape (n_queries, k)
         Row indices into Y; equal distances are ordered by index.
     """
     _check_metric(metric)
-    out_dtype = np.float32 if X.dtype == Y.dtype == np.float32 else np.float64
+    out_dtype = float_dtype(X.dtype, Y.dtype)
     memory = _working_memory(working_memory)
     kind = operand_kind(X, Y, metric, memory)
     Yk = as_kind(Y, kind)
