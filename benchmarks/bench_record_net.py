@@ -66,7 +66,7 @@ GOAL_THROUGHPUT = 1.0
 # What the twin below builds; a change in the example must be followed here.
 TWIN_ASSUMES = dict(filter_size=3, pool_every=1, hidden_dim=(), normalization="batchnorm",
                     augment=True, update_rule="adam", lr_schedule="linear",
-                    weight_scale="he")
+                    weight_scale="he", weight_averaging=None)
 NO_DATA = ("CIFAR-10 not found: pass its directory, or set SKDEEP_DATA to the "
            "directory holding cifar-10-batches-py.")
 
