@@ -352,7 +352,16 @@ def test_float16_pixels_are_converted_exactly():
     X = (colour_images() / 255).astype(np.float16)
     hog = HOGTransformer(pixels_per_cell=4, cells_per_block=2)
     got = hog.fit_transform(X)
-    np.testing.assert_array_equal(got, clone(hog).fit_transform(X.astype(np.float32)))
+    # computed in float64, as skdeep.utils._dtypes.float_dtype promotes float16
+    # everywhere
+    from skdeep.utils._dtypes import float_dtype
+    from skdeep.utils._images import as_pixel_values
+
+    assert as_pixel_values(X, "HOGTransformer").dtype == float_dtype(X.dtype)
+    np.testing.assert_array_equal(got, clone(hog).fit_transform(X.astype(np.float64)))
+    hue = HSVHistogramTransformer()
+    np.testing.assert_array_equal(hue.fit_transform(X),
+                                  clone(hue).fit_transform(X.astype(np.float64)))
     # random images leave about one bin in five empty; truncation left 98% zero
     assert np.count_nonzero(got) > 0.5 * got.size
 

@@ -4,6 +4,8 @@ import warnings
 
 import numpy as np
 
+from ._dtypes import float_dtype
+
 
 def infer_image_shape(n_features):
     """Image shape ``(H, W, C)`` of square images flattened to ``n_features`` values.
@@ -99,9 +101,11 @@ def as_pixel_values(X, name, negative_reason=None):
     The dtype rule of the image estimators: uint8 is used as is; integers of
     any other dtype holding only values in [0, 255] become uint8 (the same
     numbers, so the same results as the uint8 image); other integers become
-    float64 (exact up to 2**53 in magnitude, refused beyond); float16 becomes
-    float32 (exact); float32 and float64 are used as is; booleans and wider
-    floats are refused.  Nothing is truncated or wrapped around.
+    float64 (exact up to 2**53 in magnitude, refused beyond); floats are
+    computed in :func:`skdeep.utils._dtypes.float_dtype`, skdeep's one
+    promotion rule (float32 and float64 as they are, float16 in float64,
+    exactly); booleans and wider floats are refused.  Nothing is truncated or
+    wrapped around.
 
     Parameters
     ----------
@@ -136,10 +140,10 @@ def as_pixel_values(X, name, negative_reason=None):
     if negative_reason and low < 0:
         # scikit-learn's wording for positive-only estimators
         raise ValueError(f"Negative values in data passed to {name}: {negative_reason}.")
-    if X.dtype == np.uint8 or kind == "f" and X.dtype.itemsize >= 4:
+    if X.dtype == np.uint8:
         return X
     if kind == "f":
-        return X.astype(np.float32)
+        return X.astype(float_dtype(X.dtype), copy=False)
     if 0 <= low and high <= 255:
         return X.astype(np.uint8)
     if max(-int(low), int(high)) > _EXACT_FLOAT64_INT:
