@@ -8,9 +8,7 @@ that one rule decides what a number is: scikit-learn's ``Interval`` admits
 import numpy as np
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 
-# The dtypes the iterative classifiers train in, by name; their ``dtype``
-# parameter also takes the NumPy types themselves.
-TRAINING_DTYPES = ("float32", "float64")
+from ._dtypes import FLOAT_DTYPES
 
 
 class NumberInterval(Interval):
@@ -54,12 +52,13 @@ class NumberInterval(Interval):
 
 
 def training_dtype_constraints():
-    """The constraints of a ``dtype`` parameter naming one of :data:`TRAINING_DTYPES`.
+    """The constraints of a ``dtype`` parameter: one of the dtypes computations run in.
 
     Returns
     -------
     constraints : list
-        A name in ``TRAINING_DTYPES`` or the NumPy type itself.
+        The name of a dtype of :data:`skdeep.utils._dtypes.FLOAT_DTYPES`
+        (``'float32'``, ``'float64'``) or its NumPy type.
     """
-    return [StrOptions(set(TRAINING_DTYPES)),
-            Options(type, {np.dtype(name).type for name in TRAINING_DTYPES})]
+    return [StrOptions({dtype.name for dtype in FLOAT_DTYPES}),
+            Options(type, {dtype.type for dtype in FLOAT_DTYPES})]
