@@ -29,7 +29,7 @@ process, skdeep first; a closing note quoted the twin at 82.5 s (AMD EPYC, AVX2)
 a later review at 42.2 s (Intel Xeon with AVX-512 and AMX), skdeep at 77.7 s and
 87.9 s.  The three suspects, measured on the AMD EPYC (2 cores, AVX2, FMA, no
 AVX-512) with 2,000 images, fresh processes in alternating rounds, while other
-engineers' work kept the load average between 3 and 8 (so wall times spread
+engineers' work kept the load average between 2 and 8 (so wall times spread
 threefold between rounds; CPU seconds and per-thread CPU are steadier):
 
 * skdeep's threads still busy: no.  During the twin's epoch after a skdeep fit in
@@ -41,18 +41,20 @@ threefold between rounds; CPU seconds and per-thread CPU are steadier):
   16.9 s (process CPU 11.6, 5.8, 13.7, 14.6, 14.8 s) after a fit, and 3.7, 2.8,
   15.9, 39.8 and 45.7 s (CPU 7.8, 7.6, 11.5, 15.3, 15.2 s) alone, round by round.
 * Another process: yes, and PyTorch pays far more than skdeep.  Each PyTorch
-  operation is a parallel region whose two threads meet at a barrier, and when
-  other work holds a core the other thread waits.  At a load of about 3 the two
-  took 2.8 s each (2,000 images); at a load of 5 to 8, 1,000 images took skdeep
-  5.9 s and the twin 18.8 s, a ratio of 0.32.
+  operation is a parallel region whose two threads meet at a barrier; when other
+  work holds a core, the thread left running spins until the other is scheduled
+  again.  Beside one busy-loop process the twin took 17.4, 19.2 and 20.1 s
+  (alone 4.2, 10.4, 8.7 s) and its CPU time grew from 8.7-13.0 s to 14.9-15.9 s
+  for the same work; skdeep took 5.1, 3.8 and 7.0 s (alone 2.6, 2.7, 3.7 s) on an
+  unchanged 5.6-5.9 s of CPU.  A ratio of 0.64 on the best times became 0.22.
 * A CPU without AVX-512: PyTorch's kernels follow the vector width.  Capped at
   SSE4.1 (``ONEDNN_MAX_CPU_ISA=SSE41 ATEN_CPU_CAPABILITY=default``) the twin used
   22.3, 23.1 and 27.3 s of CPU in three runs (8.6 s in a fourth) against 7.6 to
   15.3 s with AVX2.  AVX-512's twice wider vectors fit the twin's halving on the
   Xeon while skdeep's time barely moved.
 
-So the two quoted runs differ by their CPUs and by whatever else ran, not by the
-shared process.  Fresh processes make isolation a fact rather than something to
+So the twin's halving is explained by the CPU and by whatever else ran (which of
+the two, the quoted runs cannot tell now), not by the shared process.  Fresh processes make isolation a fact rather than something to
 measure (no thread pool, OpenMP runtime or allocator state carried from one
 contestant to the next), alternating rounds give both contestants the same share
 of other work, and the printed CPU line says which figures compare.
