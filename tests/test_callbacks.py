@@ -24,6 +24,8 @@ import skdeep.utils._callbacks as callbacks_module
 from skdeep.callbacks import Checkpoint, EarlyStopping, _is_epoch
 from skdeep.neural_network import ConvNetClassifier, MLPClassifier
 
+from _stopping import StopAfter  # tests/, beside this file
+
 sklearn_callback = pytest.importorskip("sklearn.callback")
 
 # Small networks, so that the many fits of these tests stay cheap; the ConvNet
@@ -44,32 +46,6 @@ NETWORK_IDS = ["mlp", "convnet"]
 def digits():
     X, y = load_digits(return_X_y=True)
     return X[:600] / 16, y[:600]
-
-
-class StopAfter:
-    """A FitCallback that stops training after epoch ``epoch`` (1-based).
-
-    It keeps the ``fitted_estimator`` of each epoch it sees, to compare.
-    """
-
-    def __init__(self, epoch):
-        self.epoch = epoch
-        self.seen = []
-
-    def setup(self, estimator, context):
-        pass
-
-    def teardown(self, estimator, context):
-        pass
-
-    def on_fit_task_begin(self, estimator, context):
-        pass
-
-    def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
-        if not _is_epoch(context):  # the fit as a whole
-            return False
-        self.seen.append(fitted_estimator)
-        return context.task_id + 1 == self.epoch
 
 
 def _params(estimator):
@@ -339,10 +315,10 @@ class _Died(Exception):
 
 
 class DieAfter(StopAfter):
-    """A FitCallback that raises :class:`_Died` after epoch ``epoch`` (1-based)."""
+    """A FitCallback that raises :class:`_Died` after epoch ``task`` (1-based)."""
 
     def on_fit_task_end(self, estimator, context):
-        if _is_epoch(context) and context.task_id + 1 == self.epoch:
+        if _is_epoch(context) and context.task_id + 1 == self.task:
             raise _Died
 
 

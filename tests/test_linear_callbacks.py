@@ -11,6 +11,8 @@ import skdeep.utils._callbacks as callbacks_module
 from skdeep.linear_model import LinearSVMClassifier, SoftmaxClassifier
 from skdeep.linear_model._sgd import iterations_per_task
 
+from _stopping import StopAfter  # tests/, beside this file
+
 sklearn_callback = pytest.importorskip("sklearn.callback")
 
 CLASSIFIERS = [LinearSVMClassifier, SoftmaxClassifier]
@@ -22,32 +24,6 @@ PARAMS = dict(num_iters=250, batch_size=50, random_state=0)
 def digits():
     X, y = load_digits(return_X_y=True)
     return X[:600] / 16, y[:600]
-
-
-class StopAfter:
-    """A FitCallback that stops training after block ``block`` (1-based).
-
-    It keeps the ``fitted_estimator`` of each block it sees, to compare.
-    """
-
-    def __init__(self, block):
-        self.block = block
-        self.seen = []
-
-    def setup(self, estimator, context):
-        pass
-
-    def teardown(self, estimator, context):
-        pass
-
-    def on_fit_task_begin(self, estimator, context):
-        pass
-
-    def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
-        if context.max_subtasks != 0:  # the fit as a whole
-            return False
-        self.seen.append(fitted_estimator)
-        return context.task_id + 1 == self.block
 
 
 def test_a_task_per_100_iterations_and_at_most_100_tasks():
