@@ -94,7 +94,9 @@ class ConvNetClassifier(BaseNetClassifier):
         Nesterov's look-ahead momentum with ``update_rule='sgd_momentum'``.
     label_smoothing : float, default=0.0
         The training target puts ``1 - label_smoothing`` on the label and
-        spreads ``label_smoothing`` uniformly over all classes.
+        spreads ``label_smoothing`` uniformly over all classes, in [0, 1)
+        (PyTorch's definition).  ``history_``'s ``val_loss`` stays the plain
+        cross-entropy, the number comparable across settings.
     weight_averaging : float or None, default=None
         Decay of an exponential moving average of the weights, updated after
         every step; the network is evaluated with, and ends with, the averaged

@@ -193,6 +193,9 @@ class FullyConnectedNet:
     random_state : None, int, RandomState or Generator, default=None
         skdeep extension: source of the initial weights and, without ``seed``, of
         the dropout masks.  None uses NumPy's global random state, as CS231n does.
+    label_smoothing : float, default=0.0
+        skdeep extension: weight of the uniform distribution in the training
+        target, in [0, 1) (see :func:`~skdeep.nn.layers.softmax_loss`).
 
     Attributes
     ----------
@@ -221,9 +224,13 @@ class FullyConnectedNet:
     ['W1', 'W2', 'W3', 'b1', 'b2', 'b3']
     """
 
+    # models pickled before the option existed train on the plain target
+    label_smoothing = 0.0
+
     def __init__(self, hidden_dims, input_dim=3 * 32 * 32, num_classes=10,
                  dropout_keep_ratio=1, normalization=None, reg=0.0,
-                 weight_scale=1e-2, dtype=np.float32, seed=None, random_state=None):
+                 weight_scale=1e-2, dtype=np.float32, seed=None, random_state=None,
+                 label_smoothing=0.0):
         hidden_dims = _check_int_list(hidden_dims, "hidden_dims")
         input_dim = check_int(input_dim, "input_dim")
         num_classes = check_int(num_classes, "num_classes")
@@ -232,6 +239,8 @@ class FullyConnectedNet:
         check_number(dropout_keep_ratio, "dropout_keep_ratio", low=0, high=1,
                      low_open=True)
         weight_scale = _check_weight_scale(weight_scale)
+        self.label_smoothing = check_number(label_smoothing, "label_smoothing", low=0,
+                                            high=1, high_open=True)
         self.normalization = normalization
         self.use_dropout = dropout_keep_ratio != 1
         self.reg = check_number(reg, "reg", low=0)
@@ -279,7 +288,8 @@ class FullyConnectedNet:
         scores : ndarray of shape (N, num_classes)
             When ``y`` is None.
         loss : float
-            Otherwise: mean softmax loss plus the L2 penalty.
+            Otherwise: mean softmax loss (with ``label_smoothing``) plus the L2
+            penalty.
         grads : dict of str to ndarray
             Otherwise: gradients of the loss, keyed like ``params``.
         """
@@ -309,7 +319,8 @@ class FullyConnectedNet:
         if mode == "test":
             return scores
 
-        loss, dscores = softmax_loss(scores, y, sample_weight=sample_weight)
+        loss, dscores = softmax_loss(scores, y, label_smoothing=self.label_smoothing,
+                                     sample_weight=sample_weight)
         grads = {}
         # the first layer's input needs no gradient: skipping it saves its largest GEMM
         dh, grads[f"W{L}"], grads[f"b{L}"] = affine_backward(
