@@ -411,11 +411,6 @@ class ConvNet:
         Groups of the spatial group norm; must divide every layer's filter count.
     dropout_keep_ratio : float, default=1
         Probability of keeping each hidden affine unit; 1 means no dropout.
-    activation : {'relu', 'gelu'}, default='relu'
-        The activation after every conv and hidden affine layer: the ReLU, or
-        the exact GELU ``x * Phi(x)`` (:func:`~skdeep.nn.layers.gelu_forward`).
-        The ReLU runs fused with batchnorm where the layers allow; the GELU runs
-        as the layers in a row.
     label_smoothing : float, default=0.0
         Weight of the uniform distribution in the training target (see
         :func:`~skdeep.nn.layers.softmax_loss`).
@@ -440,6 +435,11 @@ class ConvNet:
     random_state : None, int, RandomState or Generator, default=None
         Source of the initial weights and, without ``seed``, of the dropout masks.
         None uses NumPy's global random state, as CS231n does.
+    activation : {'relu', 'gelu'}, default='relu'
+        The activation after every conv and hidden affine layer: the ReLU, or
+        the exact GELU ``x * Phi(x)`` (:func:`~skdeep.nn.layers.gelu_forward`).
+        The ReLU runs fused with batchnorm where the layers allow; the GELU runs
+        as the layers in a row.
 
     Attributes
     ----------
