@@ -251,9 +251,9 @@ class ConvNetClassifier(BaseNetClassifier):
 
     def __init__(self, image_shape=None, num_filters=32, filter_size=7, *,
                  pool_every=1, hidden_dim=100, normalization=None, num_groups=8,
-                 activation="relu", augment=False, dropout_keep_ratio=1.0, update_rule="adam",
-                 learning_rate=1e-3, lr_decay=1.0, lr_schedule="constant",
-                 warmup_fraction=0.0, nesterov=False, label_smoothing=0.0,
+                 activation="relu", augment=False, dropout_keep_ratio=1.0,
+                 update_rule="adam", learning_rate=1e-3, lr_decay=1.0,
+                 lr_schedule="constant", warmup_fraction=0.0, nesterov=False, label_smoothing=0.0,
                  weight_averaging=None, test_flip=False, reg=1e-4, weight_scale="he",
                  batch_size=50, num_epochs=10, validation_fraction=0.1,
                  early_stopping=False, n_iter_no_change=10, monitor="val_loss",
