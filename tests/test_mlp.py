@@ -162,6 +162,22 @@ def test_warm_start_continues_training(blobs):
     assert cold.n_iter_ == 1
 
 
+def test_label_smoothing_trains_and_a_warm_start_may_change_it(blobs):
+    X, y = blobs
+    plain = MLPClassifier(num_epochs=3, batch_size=20, random_state=0).fit(X, y)
+    clf = MLPClassifier(num_epochs=3, batch_size=20, label_smoothing=0.2,
+                        warm_start=True, random_state=0).fit(X, y)
+    assert clf.model_.label_smoothing == 0.2
+    # same weights, split and minibatches: the first step's loss differs by the
+    # target alone
+    assert clf.loss_history_[0] != plain.loss_history_[0]
+    assert clf.score(X, y) > 0.9
+    clf.set_params(label_smoothing=0.0).fit(X, y)
+    assert clf.model_.label_smoothing == 0.0 and clf.n_iter_ == 6
+    with pytest.raises(InvalidParameterError, match="label_smoothing"):
+        MLPClassifier(label_smoothing=1.0).fit(X, y)
+
+
 def test_partial_fit(blobs):
     X, y = blobs
     clf = MLPClassifier(batch_size=50, random_state=0)

@@ -1,4 +1,7 @@
 """Layers of skdeep.nn: gradients against centered differences, in float64."""
+import math
+import warnings
+
 import numpy as np
 import pytest
 
@@ -22,6 +25,8 @@ from skdeep.nn.layers import (
     batchnorm_forward,
     dropout_backward,
     dropout_forward,
+    gelu_backward,
+    gelu_forward,
     layernorm_backward,
     layernorm_forward,
     relu_backward,
@@ -81,6 +86,93 @@ def test_relu_forward_and_backward(rng):
     dx_num = eval_numerical_gradient_array(lambda x: relu_forward(x)[0], x, dout)
     _, cache = relu_forward(x)
     assert rel_error(relu_backward(dout, cache), dx_num) < 1e-10
+
+
+# ---- GELU ----------------------------------------------------------------------
+def _gelu_oracle(x):
+    """x * Phi(x) and its derivative Phi(x) + x * phi(x), element by element with
+    Python's math.erf (the C library's, not SciPy's)."""
+    cdf = np.array([0.5 * (1 + math.erf(v / math.sqrt(2))) for v in x.ravel()])
+    pdf = np.exp(-0.5 * x.ravel() ** 2) / math.sqrt(2 * math.pi)
+    return (x.ravel() * cdf).reshape(x.shape), (cdf + x.ravel() * pdf).reshape(x.shape)
+
+
+def test_gelu_matches_the_formula_and_its_derivative(rng):
+    # |x| <= 4: there 1 + erf(x / sqrt(2)) keeps at least ten digits, so the
+    # textbook formula is a trustworthy oracle
+    x = np.clip(2 * rng.randn(7, 9), -4, 4)
+    out, cache = gelu_forward(x)
+    expected_out, expected_grad = _gelu_oracle(x)
+    np.testing.assert_allclose(out, expected_out, rtol=1e-12, atol=1e-15)
+    dout = rng.randn(*x.shape)
+    np.testing.assert_allclose(gelu_backward(dout, cache), dout * expected_grad,
+                               rtol=1e-12, atol=1e-15)
+    # the known values: GELU(0) = 0, GELU(1) = Phi(1) = 0.841344746068543
+    # (the standard normal table), GELU(-1) = -Phi(-1) = -(1 - Phi(1))
+    np.testing.assert_allclose(gelu_forward(np.array([0.0, 1.0, -1.0]))[0],
+                               [0.0, 0.841344746068543, -0.158655253931457],
+                               rtol=1e-14, atol=0)
+
+
+def test_gelu_gradient_against_centered_differences(rng):
+    x = 3 * rng.randn(6, 5, 2)
+    dout = rng.randn(*x.shape)
+    dx_num = eval_numerical_gradient_array(lambda x: gelu_forward(x)[0], x, dout)
+    _, cache = gelu_forward(x)
+    # smooth everywhere (no kink as in the ReLU): centered differences agree to
+    # about h**2 = 1e-10 relative
+    assert rel_error(gelu_backward(dout, cache), dx_num) < 1e-8
+
+
+def test_gelu_keeps_its_relative_accuracy_in_the_negative_tail():
+    # Mills' ratio: Phi(x) = phi(x) / |x| * (1 - 1/x**2 + 3/x**4 - 15/x**6 + ...),
+    # whose next term, 105 / x**8, is below 2e-10 relative at |x| = 30; the
+    # formula through 1 + erf(x / sqrt(2)) gives exactly 0 there
+    x = np.array([-30.0, -35.0])
+    pdf = np.exp(-0.5 * x ** 2) / math.sqrt(2 * math.pi)
+    series = pdf / -x * (1 - x ** -2 + 3 * x ** -4 - 15 * x ** -6)
+    np.testing.assert_allclose(gelu_forward(x)[0], x * series, rtol=1e-9)
+    assert np.all(gelu_forward(x)[0] < 0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gelu_is_finite_and_quiet_for_extreme_inputs(dtype):
+    big = np.finfo(dtype).max
+    x = np.array([-big, -1e4, -60, -0.0, 60, 1e4, big], dtype=dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow in the density's x**2
+        out, cache = gelu_forward(x)
+        dx = gelu_backward(np.ones_like(x), cache)
+    assert out.dtype == dtype and dx.dtype == dtype
+    # large positive inputs pass through, large negative ones give zero
+    np.testing.assert_array_equal(out, np.array([0, 0, 0, 0, 60, 1e4, big], dtype))
+    np.testing.assert_array_equal(dx, np.array([0, 0, 0, 0.5, 1, 1, 1], dtype))
+
+
+def test_gelu_float32_agrees_with_float64(rng):
+    x = 3 * rng.randn(50)
+    out32, cache32 = gelu_forward(x.astype(np.float32))
+    out64, cache64 = gelu_forward(x.astype(np.float32).astype(np.float64))
+    np.testing.assert_allclose(out32, out64, rtol=1e-6, atol=1e-7)
+    dout = np.ones(50, np.float32)
+    np.testing.assert_allclose(gelu_backward(dout, cache32),
+                               gelu_backward(dout.astype(np.float64), cache64),
+                               rtol=1e-6, atol=1e-7)
+    # integers compute in float64, as the layers' dtype rule says
+    assert gelu_forward(np.arange(3))[0].dtype == np.float64
+
+
+def test_gelu_backward_refuses_a_wrong_cache_or_dout():
+    x = np.linspace(-1, 1, 6).reshape(2, 3)
+    _, cache = gelu_forward(x)
+    with pytest.raises(ValueError, match="dout"):
+        gelu_backward(np.ones((3, 2)), cache)
+    with pytest.raises(ValueError, match="gelu_forward"):
+        gelu_backward(np.ones_like(x), relu_forward(x)[1])
+    with pytest.raises(ValueError, match="gelu_forward"):
+        gelu_backward(np.ones_like(x), None)
+    with pytest.raises(TypeError, match="x must be"):
+        gelu_forward(np.array(["a", "b"]))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -22,6 +22,29 @@ def _max_gradient_error(model, X, y):
     return worst
 
 
+@pytest.mark.parametrize("normalization", [None, "batchnorm"])
+def test_fully_connected_label_smoothing(normalization):
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(5, 7), np.array([0, 1, 2, 3, 1])
+    model = FullyConnectedNet([6], input_dim=7, num_classes=4, reg=0.5,
+                              normalization=normalization, label_smoothing=0.2,
+                              weight_scale=0.5, dtype=np.float64, random_state=0)
+    # oracle (without normalization, whose test-mode scores differ from training's):
+    # cross-entropy of the scores against (1 - 0.2) * onehot + 0.2 / 4, plus the
+    # L2 penalty 0.5 * reg * sum(W**2)
+    loss, _ = model.loss(X, y)
+    if normalization is None:
+        scores = model.loss(X)
+        log_p = scores - np.log(np.exp(scores).sum(axis=1, keepdims=True))
+        target = np.full((5, 4), 0.05)
+        target[np.arange(5), y] += 0.8
+        penalty = 0.25 * sum(np.sum(model.params[w] ** 2) for w in ("W1", "W2"))
+        assert loss == pytest.approx(-np.sum(target * log_p) / 5 + penalty, rel=1e-12)
+    assert _max_gradient_error(model, X, y) < 1e-6
+    with pytest.raises(ValueError, match="label_smoothing"):
+        FullyConnectedNet([6], input_dim=7, label_smoothing=1.0)
+
+
 @pytest.mark.parametrize("reg", [0.0, 3.14])
 @pytest.mark.parametrize("keep", [1, 0.75, 0.5])
 def test_fully_connected_gradients_with_dropout(reg, keep):

@@ -46,11 +46,27 @@ def test_label_smoothing_is_cross_entropy_against_the_smoothed_target():
     log_p = x - np.log(np.exp(x).sum(axis=1, keepdims=True))
     loss, dx = softmax_loss(x, y, label_smoothing=eps)
     assert loss == pytest.approx(-(target * log_p).sum() / 6, rel=1e-12)
+    # PyTorch's gradient of the mean loss: (softmax(x) - target) / N
+    np.testing.assert_allclose(dx, (np.exp(log_p) - target) / 6, rtol=1e-12, atol=1e-15)
     numerical = eval_numerical_gradient(
         lambda _: softmax_loss(x, y, label_smoothing=eps)[0], x, verbose=False)
     assert rel_error(dx, numerical) < 1e-7
-    # no smoothing is exactly the plain loss
-    assert softmax_loss(x, y, label_smoothing=0.0)[0] == softmax_loss(x, y)[0]
+    # no smoothing is exactly the plain loss, value and gradient
+    plain = softmax_loss(x, y)
+    assert softmax_loss(x, y, label_smoothing=0.0)[0] == plain[0]
+    np.testing.assert_array_equal(softmax_loss(x, y, label_smoothing=0.0)[1], plain[1])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_label_smoothing_stays_finite_for_extreme_scores(dtype):
+    # a probability of exp(-2000) is zero in floating point: the smoothed target's
+    # weight on it would be log(0) without log-softmax; the exact loss is
+    # 0.1 / 2 * 2000 = 100, the gradient 0.05 away from the label's prediction
+    x = np.array([[1000.0, -1000.0]], dtype=dtype)
+    loss, dx = softmax_loss(x, np.array([0]), label_smoothing=0.1)
+    assert loss == pytest.approx(100.0, rel=1e-6)
+    assert dx.dtype == dtype
+    np.testing.assert_allclose(dx, [[0.05, -0.05]], rtol=1e-6)
 
 
 # ---- Nesterov momentum --------------------------------------------------------

@@ -180,6 +180,39 @@ def test_relu_and_dropout(n, d, seed, dtype, dropout, mode, p, corrupt):
         _finite(dx, dout.shape)
 
 
+@covers(*_both_ways("layers", "gelu"))
+@FAST
+@given(shape=st.lists(dims, min_size=1, max_size=4).map(tuple), seed=seeds,
+       dtype=st.sampled_from(FLOATS + [np.int64, np.uint8]),
+       scale=st.sampled_from([1.0, 10.0, 1e30]),
+       corrupt=st.sampled_from([None, None, "dout", "x_complex", "relu_cache"]))
+def test_gelu(shape, seed, dtype, scale, corrupt):
+    x = _randn(seed, shape, scale=scale)
+    if dtype == np.uint8:
+        x = np.abs(x).clip(0, 255)
+    elif dtype == np.int64:
+        x = x.clip(-1e6, 1e6)
+    # float32 stays float32 (1e30 included); other dtypes compute in float64
+    x = x.astype(dtype)
+    if corrupt == "x_complex":
+        x = x.astype(np.complex128)
+    result = _outcome(lambda: layers.gelu_forward(x), corrupt == "x_complex")
+    if result is None:
+        return
+    out, cache = result
+    out_dtype = dtype if dtype in FLOATS else np.float64
+    _finite(out, shape, out_dtype)
+    # GELU(x) = x * Phi(x) <= max(x, 0), and its minimum is -0.16997 (at x = -0.7518)
+    assert np.all(out <= np.maximum(x, 0)) and np.all(out >= -0.1700)
+    dout = _randn(seed + 1, shape[:-1] + (shape[-1] + 1,) if corrupt == "dout" else shape)
+    if corrupt == "relu_cache":
+        cache = layers.relu_forward(x)[1]
+    dx = _outcome(lambda: layers.gelu_backward(dout, cache),
+                  corrupt in ("dout", "relu_cache"))
+    if dx is not None:
+        _finite(dx, shape)
+
+
 # ---- batch and layer normalization ---------------------------------------------------
 
 NORM_CORRUPTIONS = [None, None, "x_3d", "gamma_length", "gamma_2d", "eps", "mode",

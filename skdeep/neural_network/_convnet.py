@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.utils._param_validation import StrOptions
 
 from ..nn.callbacks import _LR_SCHEDULES
-from ..nn.layer_utils import SPATIAL_NORMALIZATIONS
+from ..nn.layer_utils import ACTIVATIONS, SPATIAL_NORMALIZATIONS
 from ..nn.models import ConvNet
 from ..utils._images import fit_image_shape as _fit_image_shape
 from ..utils._param_validation import NumberInterval
@@ -18,7 +18,8 @@ class ConvNetClassifier(BaseNetClassifier):
 
     The network (:class:`skdeep.nn.models.ConvNet`) is ``{conv - [spatial norm]
     - relu - [2x2 max pool]} x len(num_filters) - {affine - [norm] - relu -
-    [dropout]} x len(hidden_dim) - affine - softmax``: every convolution has
+    [dropout]} x len(hidden_dim) - affine - softmax`` (GELU in place of every
+    ReLU with ``activation='gelu'``): every convolution has
     stride 1 and is padded to keep the image size, and a 2x2 max pool of stride
     2 follows every ``pool_every``-th one.  The defaults are the three-layer net
     of the CS231n notebooks: 32 filters of 7x7, one pool, a hidden layer of 100.
@@ -59,6 +60,12 @@ class ConvNetClassifier(BaseNetClassifier):
         batchnorm or layernorm (respectively) after each hidden affine layer.
     num_groups : int, default=8
         Groups of the spatial group norm; must divide every ``num_filters``.
+    activation : {'relu', 'gelu'}, default='relu'
+        The activation after every conv and hidden affine layer: the ReLU, or
+        the exact GELU ``x * Phi(x)``, ``Phi`` the standard normal CDF
+        (PyTorch's default GELU, :func:`skdeep.nn.layers.gelu_forward`).  The
+        GELU layers run unfused, slower than the ReLU's fused batchnorm.  Part
+        of the architecture: a warm start keeps it.
     augment : bool, default=False
         Each minibatch of every epoch sees randomly transformed copies of its
         images: flipped left-right with probability 1/2 and shifted by up to an
@@ -87,7 +94,9 @@ class ConvNetClassifier(BaseNetClassifier):
         Nesterov's look-ahead momentum with ``update_rule='sgd_momentum'``.
     label_smoothing : float, default=0.0
         The training target puts ``1 - label_smoothing`` on the label and
-        spreads ``label_smoothing`` uniformly over all classes.
+        spreads ``label_smoothing`` uniformly over all classes, in [0, 1)
+        (PyTorch's definition).  ``history_``'s ``val_loss`` stays the plain
+        cross-entropy, the number comparable across settings.
     weight_averaging : float or None, default=None
         Decay of an exponential moving average of the weights, updated after
         every step; the network is evaluated with, and ends with, the averaged
@@ -230,6 +239,7 @@ class ConvNetClassifier(BaseNetClassifier):
                        _SequenceOfInts(1)],
         "normalization": [StrOptions(set(SPATIAL_NORMALIZATIONS)), None],
         "num_groups": [NumberInterval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
         "augment": ["boolean"],
         "lr_schedule": [StrOptions(set(_LR_SCHEDULES))],
         "warmup_fraction": [NumberInterval(Real, 0, 1, closed="left")],
@@ -241,9 +251,9 @@ class ConvNetClassifier(BaseNetClassifier):
 
     def __init__(self, image_shape=None, num_filters=32, filter_size=7, *,
                  pool_every=1, hidden_dim=100, normalization=None, num_groups=8,
-                 augment=False, dropout_keep_ratio=1.0, update_rule="adam",
-                 learning_rate=1e-3, lr_decay=1.0, lr_schedule="constant",
-                 warmup_fraction=0.0, nesterov=False, label_smoothing=0.0,
+                 activation="relu", augment=False, dropout_keep_ratio=1.0,
+                 update_rule="adam", learning_rate=1e-3, lr_decay=1.0,
+                 lr_schedule="constant", warmup_fraction=0.0, nesterov=False, label_smoothing=0.0,
                  weight_averaging=None, test_flip=False, reg=1e-4, weight_scale="he",
                  batch_size=50, num_epochs=10, validation_fraction=0.1,
                  early_stopping=False, n_iter_no_change=10, monitor="val_loss",
@@ -256,6 +266,7 @@ class ConvNetClassifier(BaseNetClassifier):
         self.hidden_dim = hidden_dim
         self.normalization = normalization
         self.num_groups = num_groups
+        self.activation = activation
         self.augment = augment
         self.dropout_keep_ratio = dropout_keep_ratio
         self.update_rule = update_rule
@@ -305,6 +316,7 @@ class ConvNetClassifier(BaseNetClassifier):
             "n_classes": n_classes,
             "normalization": self.normalization,
             "num_groups": self.num_groups if self.normalization == "groupnorm" else None,
+            "activation": self.activation,
             "dropout_keep_ratio": self.dropout_keep_ratio,
             "dtype": np.dtype(self.dtype).name,
         }
@@ -321,6 +333,7 @@ class ConvNetClassifier(BaseNetClassifier):
             num_classes=n_classes,
             normalization=self.normalization,
             num_groups=self.num_groups,
+            activation=self.activation,
             dropout_keep_ratio=self.dropout_keep_ratio,
             label_smoothing=self.label_smoothing,
             test_flip=self.test_flip,

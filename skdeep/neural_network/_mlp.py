@@ -1,5 +1,5 @@
 """MLPClassifier: a fully connected network as a scikit-learn classifier."""
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils._param_validation import StrOptions
@@ -28,6 +28,10 @@ class MLPClassifier(BaseNetClassifier):
         dropout); 1 means no dropout.
     normalization : {None, 'batchnorm', 'layernorm'}, default=None
         Normalization after each hidden affine layer.
+    label_smoothing : float, default=0.0
+        The training target puts ``1 - label_smoothing`` on the label and
+        spreads ``label_smoothing`` uniformly over all classes, in [0, 1).
+        ``history_``'s ``val_loss`` stays the plain cross-entropy.
     update_rule : {'sgd', 'sgd_momentum', 'rmsprop', 'adam'}, default='adam'
         Update rule of :mod:`skdeep.nn.optim`, with its default settings apart
         from the learning rate.
@@ -192,10 +196,12 @@ class MLPClassifier(BaseNetClassifier):
         "hidden_layer_sizes": [NumberInterval(Integral, 1, None, closed="left"),
                                _SequenceOfInts(1)],
         "normalization": [StrOptions(set(NORMALIZATIONS)), None],
+        "label_smoothing": [NumberInterval(Real, 0, 1, closed="left")],
     }
 
     def __init__(self, hidden_layer_sizes=(100,), *, dropout_keep_ratio=1.0,
-                 normalization=None, update_rule="adam", learning_rate=1e-3,
+                 normalization=None, label_smoothing=0.0, update_rule="adam",
+                 learning_rate=1e-3,
                  lr_decay=1.0, reg=1e-4, weight_scale="he", batch_size=200,
                  num_epochs=100, validation_fraction=0.1, early_stopping=False,
                  n_iter_no_change=10, monitor="val_loss", warm_start=False,
@@ -203,6 +209,7 @@ class MLPClassifier(BaseNetClassifier):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.dropout_keep_ratio = dropout_keep_ratio
         self.normalization = normalization
+        self.label_smoothing = label_smoothing
         self.update_rule = update_rule
         self.learning_rate = learning_rate
         self.lr_decay = lr_decay
@@ -243,6 +250,10 @@ class MLPClassifier(BaseNetClassifier):
             "dtype": np.dtype(self.dtype).name,
         }
 
+    def _model_settings(self):
+        # not architecture: a warm start or partial_fit may change it
+        return {**super()._model_settings(), "label_smoothing": self.label_smoothing}
+
     def _build_model(self, n_features, n_classes, rng):
         return FullyConnectedNet(
             self._hidden_dims(),
@@ -250,6 +261,7 @@ class MLPClassifier(BaseNetClassifier):
             num_classes=n_classes,
             dropout_keep_ratio=self.dropout_keep_ratio,
             normalization=self.normalization,
+            label_smoothing=self.label_smoothing,
             reg=self.reg,
             weight_scale=self.weight_scale,
             dtype=np.dtype(self.dtype),

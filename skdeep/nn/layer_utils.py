@@ -3,7 +3,8 @@
 Each is a composition of the functions in :mod:`skdeep.nn.layers`; the cache is
 the tuple of the inner caches, and each backward function checks it at entry.  The
 one exception is a convolution's batchnorm and ReLU, which run fused (see
-:func:`conv_norm_relu_forward`).
+:func:`conv_norm_relu_forward`).  The GELU variants the models use for
+``activation='gelu'`` are private and unfused: the layers in a row.
 """
 import numpy as np
 
@@ -17,12 +18,16 @@ from .layers import (
     batchnorm_forward,
     conv_backward_fast,
     conv_forward_fast,
+    gelu_backward,
+    gelu_forward,
     layernorm_backward,
     layernorm_forward,
     max_pool_backward_fast,
     max_pool_forward_fast,
     relu_backward,
     relu_forward,
+    spatial_batchnorm_backward,
+    spatial_batchnorm_forward,
     spatial_groupnorm_backward,
     spatial_groupnorm_forward,
 )
@@ -35,8 +40,11 @@ __all__ = [
     "conv_relu_pool_forward", "conv_relu_pool_backward",
     "conv_norm_relu_forward", "conv_norm_relu_backward",
     "conv_norm_relu_pool_forward", "conv_norm_relu_pool_backward",
-    "SPATIAL_NORMALIZATIONS",
+    "SPATIAL_NORMALIZATIONS", "ACTIVATIONS",
 ]
+
+#: The activations the models offer after each conv and hidden layer.
+ACTIVATIONS = ("relu", "gelu")
 
 # normalization name -> (forward, backward) of the layer it inserts
 _NORM_LAYERS = {
@@ -462,3 +470,90 @@ def conv_norm_relu_pool_backward(dout, cache, *, compute_dx=True):
     cnr_cache, pool_cache = cache
     ds = max_pool_backward_fast(dout, pool_cache)
     return conv_norm_relu_backward(ds, cnr_cache, compute_dx=compute_dx)
+
+
+# ---- GELU: the layers in a row, unfused (correct first; no compiled variant yet) ----
+
+def _spatial_groupnorm(x, gamma, beta, gn_param):
+    return spatial_groupnorm_forward(x, gamma, beta, gn_param["G"], gn_param)
+
+
+# normalization name -> (forward, backward) of the spatial normalization alone;
+# both forwards take (x, gamma, beta, norm_param)
+_SPATIAL_NORM_LAYERS = {
+    "batchnorm": (spatial_batchnorm_forward, spatial_batchnorm_backward),
+    "groupnorm": (_spatial_groupnorm, spatial_groupnorm_backward),
+}
+
+
+def _norm_gelu_forward(a, norm, norm_layers):
+    """``[normalization] - GELU`` of ``a``.
+
+    ``norm`` is None (no normalization) or ``(gamma, beta, norm_param,
+    normalization)``, the name looked up in ``norm_layers``.  The cache is
+    ``(norm_cache, normalization, gelu_cache)``, the first two None without
+    normalization.
+    """
+    norm_cache = normalization = None
+    if norm is not None:
+        gamma, beta, norm_param, normalization = norm
+        norm_forward, _ = _norm_layer(normalization, norm_layers)
+        a, norm_cache = norm_forward(a, gamma, beta, norm_param)
+    out, gelu_cache = gelu_forward(a)
+    return out, (norm_cache, normalization, gelu_cache)
+
+
+def _norm_gelu_backward(dout, cache, norm_layers):
+    """Backward pass of :func:`_norm_gelu_forward`: ``(da, dgamma, dbeta)``, the
+    last two None without normalization."""
+    check_cache(cache, 3, "_norm_gelu_forward",
+                types=((tuple, type(None)), (str, type(None)), tuple))
+    norm_cache, normalization, gelu_cache = cache
+    da = gelu_backward(dout, gelu_cache)
+    if normalization is None:
+        return da, None, None
+    _, norm_backward = _norm_layer(normalization, norm_layers)
+    return norm_backward(da, norm_cache)
+
+
+def _affine_gelu_forward(x, w, b, norm=None):
+    """``affine - [batch/layer norm] - GELU``; ``norm`` as in
+    :func:`_norm_gelu_forward`.  The cache is ``(fc_cache, norm_gelu_cache)``."""
+    a, fc_cache = affine_forward(x, w, b)
+    out, norm_gelu_cache = _norm_gelu_forward(a, norm, _NORM_LAYERS)
+    return out, (fc_cache, norm_gelu_cache)
+
+
+def _affine_gelu_backward(dout, cache, *, compute_dx=True):
+    """Backward pass of :func:`_affine_gelu_forward`: ``(dx, dw, db, dgamma,
+    dbeta)``, the last two None without normalization."""
+    check_cache(cache, 2, "_affine_gelu_forward", types=(tuple, tuple))
+    fc_cache, norm_gelu_cache = cache
+    da, dgamma, dbeta = _norm_gelu_backward(dout, norm_gelu_cache, _NORM_LAYERS)
+    dx, dw, db = affine_backward(da, fc_cache, compute_dx=compute_dx)
+    return dx, dw, db, dgamma, dbeta
+
+
+def _conv_gelu_forward(x, w, b, conv_param, norm=None, pool_param=None):
+    """``conv - [spatial norm] - GELU - [max pool]``; ``norm`` as in
+    :func:`_norm_gelu_forward` (spatial batchnorm, or group norm with ``'G'`` in
+    its param), no pool when ``pool_param`` is None.  The cache is
+    ``(conv_cache, norm_gelu_cache, pool_cache)``, the last None without pool."""
+    a, conv_cache = conv_forward_fast(x, w, b, conv_param)
+    out, norm_gelu_cache = _norm_gelu_forward(a, norm, _SPATIAL_NORM_LAYERS)
+    pool_cache = None
+    if pool_param is not None:
+        out, pool_cache = max_pool_forward_fast(out, pool_param)
+    return out, (conv_cache, norm_gelu_cache, pool_cache)
+
+
+def _conv_gelu_backward(dout, cache, *, compute_dx=True):
+    """Backward pass of :func:`_conv_gelu_forward`: ``(dx, dw, db, dgamma,
+    dbeta)``, the last two None without normalization."""
+    check_cache(cache, 3, "_conv_gelu_forward", types=(tuple, tuple, (tuple, type(None))))
+    conv_cache, norm_gelu_cache, pool_cache = cache
+    if pool_cache is not None:
+        dout = max_pool_backward_fast(dout, pool_cache)
+    da, dgamma, dbeta = _norm_gelu_backward(dout, norm_gelu_cache, _SPATIAL_NORM_LAYERS)
+    dx, dw, db = conv_backward_fast(da, conv_cache, compute_dx=compute_dx)
+    return dx, dw, db, dgamma, dbeta

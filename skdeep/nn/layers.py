@@ -16,6 +16,7 @@ update rules of :mod:`skdeep.nn.optim` do: other inputs compute in float64.
 import math
 
 import numpy as np
+from scipy.special import erfc
 
 from .._kernels import _conv as _conv_kernel
 # the score losses live in skdeep._loss, which the linear models share without
@@ -38,6 +39,7 @@ from ._random import as_rng
 __all__ = [
     "affine_forward", "affine_backward",
     "relu_forward", "relu_backward",
+    "gelu_forward", "gelu_backward",
     "dropout_forward", "dropout_backward",
     "batchnorm_forward", "batchnorm_backward", "batchnorm_backward_alt",
     "layernorm_forward", "layernorm_backward",
@@ -172,6 +174,84 @@ def relu_backward(dout, cache):
     # out > 0 exactly where x > 0, so caching the output is enough; multiplying by
     # the boolean mask is one elementwise product, cheaper than np.where's selection
     return dout * (cache > 0)
+
+
+_SQRT_HALF = math.sqrt(0.5)
+_INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
+_DENSITY_CLIP = 40.0
+
+
+def gelu_forward(x):
+    """Gaussian error linear unit, ``x * Phi(x)`` elementwise (the exact GELU).
+
+    ``Phi`` is the standard normal CDF, computed as ``erfc(-x / sqrt(2)) / 2``:
+    the complementary error function keeps ``Phi`` accurate to its last digit far
+    into the negative tail, where ``(1 + erf(x / sqrt(2))) / 2`` loses it to
+    cancellation.  This is PyTorch's default GELU, not its tanh approximation.
+
+    Parameters
+    ----------
+    x : ndarray
+        Inputs of any shape; float32 stays float32, other real dtypes compute in
+        float64.
+
+    Returns
+    -------
+    out : ndarray of the shape of ``x``
+        Output of the layer.
+    cache : tuple
+        ``(x, cdf)``: the input and ``Phi(x)``, both in the computing dtype, for
+        :func:`gelu_backward`.
+
+    Raises
+    ------
+    TypeError
+        When ``x`` does not hold real numbers.
+    """
+    x = check_array(x, "x")
+    x = x.astype(float_dtype(x), copy=False)
+    cdf = erfc(x * -_SQRT_HALF)
+    cdf *= 0.5
+    return x * cdf, (x, cdf)
+
+
+def gelu_backward(dout, cache):
+    """Backward pass of :func:`gelu_forward`.
+
+    Parameters
+    ----------
+    dout : ndarray
+        Upstream gradient, of the shape of the layer's input.
+    cache : tuple
+        The cache ``(x, cdf)`` returned by :func:`gelu_forward`.
+
+    Returns
+    -------
+    dx : ndarray of the shape of ``dout``
+        Gradient with respect to ``x``: ``dout * (Phi(x) + x * phi(x))``, with
+        ``phi`` the standard normal density.
+
+    Raises
+    ------
+    ValueError
+        When ``cache`` is not the tuple of :func:`gelu_forward` or ``dout`` does
+        not have the shape of its input.
+    """
+    check_cache(cache, 2, "gelu_forward", types=(np.ndarray, np.ndarray))
+    x, cdf = cache
+    dout = check_array(dout, "dout")
+    check_shape(dout, "dout", x.shape, "(the shape of the input of gelu_forward)")
+    # x * phi(x) is below the smallest float64 beyond |x| = 40: clipping there
+    # changes nothing and keeps x**2 from overflowing
+    tail = np.clip(x, -_DENSITY_CLIP, _DENSITY_CLIP)
+    dx = np.square(tail)
+    dx *= -0.5
+    np.exp(dx, out=dx)
+    dx *= tail
+    dx *= _INV_SQRT_2PI
+    dx += cdf
+    dx *= dout
+    return dx
 
 
 def _uniform(shape, dtype, dropout_param):

@@ -23,7 +23,12 @@ from ._checks import (
 from ..utils._dtypes import FLOAT_DTYPES
 from ._random import as_rng
 from .layer_utils import (
+    ACTIVATIONS,
     NORMALIZATIONS,
+    _affine_gelu_backward,
+    _affine_gelu_forward,
+    _conv_gelu_backward,
+    _conv_gelu_forward,
     SPATIAL_NORMALIZATIONS,
     affine_norm_relu_backward,
     affine_norm_relu_forward,
@@ -80,8 +85,8 @@ def _check_dtype(dtype):
 
 
 def _hidden_layers_forward(h, params, layers, normalization, norm_params,
-                           dropout_param):
-    """``{affine - [norm] - relu - [dropout]}`` for each layer number in ``layers``.
+                           dropout_param, activation="relu"):
+    """``{affine - [norm] - relu/gelu - [dropout]}`` for each layer number in ``layers``.
 
     ``norm_params[i - 1]`` is layer i's ``bn_param``/``ln_param``; ``dropout_param``
     is empty for no dropout.  Returns the output and one ``(cache,
@@ -90,7 +95,11 @@ def _hidden_layers_forward(h, params, layers, normalization, norm_params,
     caches = []
     for i in layers:
         W, b = params[f"W{i}"], params[f"b{i}"]
-        if normalization is None:
+        if activation == "gelu":
+            norm = None if normalization is None else (
+                params[f"gamma{i}"], params[f"beta{i}"], norm_params[i - 1], normalization)
+            h, cache = _affine_gelu_forward(h, W, b, norm)
+        elif normalization is None:
             h, cache = affine_relu_forward(h, W, b)
         else:
             h, cache = affine_norm_relu_forward(
@@ -103,7 +112,8 @@ def _hidden_layers_forward(h, params, layers, normalization, norm_params,
     return h, caches
 
 
-def _hidden_layers_backward(dh, caches, layers, normalization, grads):
+def _hidden_layers_backward(dh, caches, layers, normalization, grads,
+                            activation="relu"):
     """Backward pass of :func:`_hidden_layers_forward`, filling ``grads``.
 
     Layer 1 is the network's first: its input needs no gradient, and skipping
@@ -112,7 +122,12 @@ def _hidden_layers_backward(dh, caches, layers, normalization, grads):
     for i, (cache, dropout_cache) in zip(reversed(layers), reversed(caches)):
         if dropout_cache is not None:
             dh = dropout_backward(dh, dropout_cache)
-        if normalization is None:
+        if activation == "gelu":
+            dh, grads[f"W{i}"], grads[f"b{i}"], dgamma, dbeta = _affine_gelu_backward(
+                dh, cache, compute_dx=i > 1)
+            if normalization is not None:
+                grads[f"gamma{i}"], grads[f"beta{i}"] = dgamma, dbeta
+        elif normalization is None:
             dh, grads[f"W{i}"], grads[f"b{i}"] = affine_relu_backward(
                 dh, cache, compute_dx=i > 1)
         else:
@@ -178,6 +193,9 @@ class FullyConnectedNet:
     random_state : None, int, RandomState or Generator, default=None
         skdeep extension: source of the initial weights and, without ``seed``, of
         the dropout masks.  None uses NumPy's global random state, as CS231n does.
+    label_smoothing : float, default=0.0
+        skdeep extension: weight of the uniform distribution in the training
+        target, in [0, 1) (see :func:`~skdeep.nn.layers.softmax_loss`).
 
     Attributes
     ----------
@@ -206,9 +224,13 @@ class FullyConnectedNet:
     ['W1', 'W2', 'W3', 'b1', 'b2', 'b3']
     """
 
+    # models pickled before the option existed train on the plain target
+    label_smoothing = 0.0
+
     def __init__(self, hidden_dims, input_dim=3 * 32 * 32, num_classes=10,
                  dropout_keep_ratio=1, normalization=None, reg=0.0,
-                 weight_scale=1e-2, dtype=np.float32, seed=None, random_state=None):
+                 weight_scale=1e-2, dtype=np.float32, seed=None, random_state=None,
+                 label_smoothing=0.0):
         hidden_dims = _check_int_list(hidden_dims, "hidden_dims")
         input_dim = check_int(input_dim, "input_dim")
         num_classes = check_int(num_classes, "num_classes")
@@ -217,6 +239,8 @@ class FullyConnectedNet:
         check_number(dropout_keep_ratio, "dropout_keep_ratio", low=0, high=1,
                      low_open=True)
         weight_scale = _check_weight_scale(weight_scale)
+        self.label_smoothing = check_number(label_smoothing, "label_smoothing", low=0,
+                                            high=1, high_open=True)
         self.normalization = normalization
         self.use_dropout = dropout_keep_ratio != 1
         self.reg = check_number(reg, "reg", low=0)
@@ -264,7 +288,8 @@ class FullyConnectedNet:
         scores : ndarray of shape (N, num_classes)
             When ``y`` is None.
         loss : float
-            Otherwise: mean softmax loss plus the L2 penalty.
+            Otherwise: mean softmax loss (with ``label_smoothing``) plus the L2
+            penalty.
         grads : dict of str to ndarray
             Otherwise: gradients of the loss, keyed like ``params``.
         """
@@ -294,7 +319,8 @@ class FullyConnectedNet:
         if mode == "test":
             return scores
 
-        loss, dscores = softmax_loss(scores, y, sample_weight=sample_weight)
+        loss, dscores = softmax_loss(scores, y, label_smoothing=self.label_smoothing,
+                                     sample_weight=sample_weight)
         grads = {}
         # the first layer's input needs no gradient: skipping it saves its largest GEMM
         dh, grads[f"W{L}"], grads[f"b{L}"] = affine_backward(
@@ -353,7 +379,8 @@ class ConvNet:
     """A convolutional network of any depth, with optional normalization and dropout.
 
     Architecture: ``{conv - [spatial norm] - relu - [2x2 max pool]} x L_conv -
-    {affine - [norm] - relu - [dropout]} x L_hidden - affine - softmax``.  Every
+    {affine - [norm] - relu - [dropout]} x L_hidden - affine - softmax``, with
+    GELU in place of every ReLU when ``activation='gelu'``.  Every
     convolution has stride 1 and is padded to keep the height and width; a max
     pool of a 2x2 window and stride 2 follows every ``pool_every``-th one.  With
     ``normalization='batchnorm'`` the conv layers get spatial batchnorm and the
@@ -408,6 +435,11 @@ class ConvNet:
     random_state : None, int, RandomState or Generator, default=None
         Source of the initial weights and, without ``seed``, of the dropout masks.
         None uses NumPy's global random state, as CS231n does.
+    activation : {'relu', 'gelu'}, default='relu'
+        The activation after every conv and hidden affine layer: the ReLU, or
+        the exact GELU ``x * Phi(x)`` (:func:`~skdeep.nn.layers.gelu_forward`).
+        The ReLU runs fused with batchnorm where the layers allow; the GELU runs
+        as the layers in a row.
 
     Attributes
     ----------
@@ -445,11 +477,14 @@ class ConvNet:
     (2, 10)
     """
 
+    # models pickled before the option existed are ReLU networks
+    activation = "relu"
+
     def __init__(self, num_filters=(32,), filter_size=7, pool_every=1,
                  hidden_dims=(100,), input_dim=(3, 32, 32), num_classes=10,
                  normalization=None, num_groups=8, dropout_keep_ratio=1,
                  label_smoothing=0.0, test_flip=False, reg=0.0, weight_scale=1e-3,
-                 dtype=np.float32, seed=None, random_state=None):
+                 dtype=np.float32, seed=None, random_state=None, activation="relu"):
         (channels, height, width), num_filters, filter_sizes = _check_conv_stack(
             input_dim, num_filters, filter_size)
         pool_every = check_int(pool_every, "pool_every")
@@ -470,6 +505,7 @@ class ConvNet:
         weight_scale = _check_weight_scale(weight_scale)
 
         self._plan_conv_layers(num_filters, filter_sizes, pool_every, height, width)
+        self.activation = check_choice(activation, "activation", ACTIVATIONS)
         self.normalization = normalization
         self.num_groups = num_groups
         self.label_smoothing = label_smoothing
@@ -568,28 +604,58 @@ class ConvNet:
         params, caches = self.params, []
         h = X
         for i in range(1, self.num_conv_layers + 1):
-            W, b = params[f"W{i}"], params[f"b{i}"]
-            conv_param = self.conv_params[i - 1]
-            pool = self._pools[i - 1]
-            if self.normalization is None:
-                if pool:
-                    h, cache = conv_relu_pool_forward(h, W, b, conv_param, self.pool_param)
-                else:
-                    h, cache = conv_relu_forward(h, W, b, conv_param)
-            else:
-                norm = (params[f"gamma{i}"], params[f"beta{i}"], conv_param,
-                        self.bn_params[i - 1], self.normalization)
-                if pool:
-                    h, cache = conv_norm_relu_pool_forward(h, W, b, *norm, self.pool_param)
-                else:
-                    h, cache = conv_norm_relu_forward(h, W, b, *norm)
+            h, cache = self._conv_layer_forward(h, i)
             caches.append(cache)
         L = self.num_layers
         h, hidden_caches = _hidden_layers_forward(
             h, params, range(self.num_conv_layers + 1, L), self._hidden_normalization(),
-            self.bn_params, self.dropout_param)
+            self.bn_params, self.dropout_param, self.activation)
         scores, cache = affine_forward(h, params[f"W{L}"], params[f"b{L}"])
         return scores, (caches, hidden_caches, cache)
+
+    def _conv_layer_forward(self, h, i):
+        """Conv layer ``i`` (1-based) on ``h``: its output and cache."""
+        params = self.params
+        W, b = params[f"W{i}"], params[f"b{i}"]
+        conv_param = self.conv_params[i - 1]
+        pool = self._pools[i - 1]
+        if self.activation == "gelu":
+            norm = None if self.normalization is None else (
+                params[f"gamma{i}"], params[f"beta{i}"], self.bn_params[i - 1],
+                self.normalization)
+            return _conv_gelu_forward(h, W, b, conv_param, norm,
+                                      self.pool_param if pool else None)
+        if self.normalization is None:
+            if pool:
+                return conv_relu_pool_forward(h, W, b, conv_param, self.pool_param)
+            return conv_relu_forward(h, W, b, conv_param)
+        norm = (params[f"gamma{i}"], params[f"beta{i}"], conv_param,
+                self.bn_params[i - 1], self.normalization)
+        if pool:
+            return conv_norm_relu_pool_forward(h, W, b, *norm, self.pool_param)
+        return conv_norm_relu_forward(h, W, b, *norm)
+
+    def _conv_layer_backward(self, dh, cache, i, grads):
+        """Backward pass of conv layer ``i``, filling ``grads``; returns the
+        gradient of its input (None for the first layer, whose input is the
+        images, never needed)."""
+        compute_dx = i > 1
+        if self.activation == "gelu":
+            dh, grads[f"W{i}"], grads[f"b{i}"], dgamma, dbeta = _conv_gelu_backward(
+                dh, cache, compute_dx=compute_dx)
+            if self.normalization is not None:
+                grads[f"gamma{i}"], grads[f"beta{i}"] = dgamma, dbeta
+            return dh
+        pool = self._pools[i - 1]
+        if self.normalization is None:
+            backward = conv_relu_pool_backward if pool else conv_relu_backward
+            dh, grads[f"W{i}"], grads[f"b{i}"] = backward(dh, cache,
+                                                          compute_dx=compute_dx)
+        else:
+            backward = conv_norm_relu_pool_backward if pool else conv_norm_relu_backward
+            (dh, grads[f"W{i}"], grads[f"b{i}"], grads[f"gamma{i}"],
+             grads[f"beta{i}"]) = backward(dh, cache, compute_dx=compute_dx)
+        return dh
 
     def loss(self, X, y=None, sample_weight=None):
         """Class scores, or the loss and its gradients.
@@ -638,20 +704,9 @@ class ConvNet:
         dh, grads[f"W{L}"], grads[f"b{L}"] = affine_backward(dscores, out_cache)
         dh = _hidden_layers_backward(dh, hidden_caches,
                                      range(self.num_conv_layers + 1, L),
-                                     self._hidden_normalization(), grads)
+                                     self._hidden_normalization(), grads, self.activation)
         for i in range(self.num_conv_layers, 0, -1):
-            # the images are the network's input: their gradient is never needed
-            compute_dx = i > 1
-            pool = self._pools[i - 1]
-            if self.normalization is None:
-                backward = conv_relu_pool_backward if pool else conv_relu_backward
-                dh, grads[f"W{i}"], grads[f"b{i}"] = backward(
-                    dh, conv_caches[i - 1], compute_dx=compute_dx)
-            else:
-                backward = conv_norm_relu_pool_backward if pool else conv_norm_relu_backward
-                (dh, grads[f"W{i}"], grads[f"b{i}"], grads[f"gamma{i}"],
-                 grads[f"beta{i}"]) = backward(dh, conv_caches[i - 1],
-                                               compute_dx=compute_dx)
+            dh = self._conv_layer_backward(dh, conv_caches[i - 1], i, grads)
         return _add_l2_penalty(loss, grads, self.params, self.reg, L), grads
 
     def astype(self, dtype):
