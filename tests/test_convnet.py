@@ -335,7 +335,8 @@ def test_test_time_views_average_the_scores_of_the_named_views(digits):
                                rtol=1e-10)
     assert not np.allclose(expected, pair) and not np.allclose(pair, scores)
     # a row's views do not depend on the rows passed with it
-    one_by_one = np.vstack([clf.decision_function(X[i:i + 1]) for i in range(0, 200, 37)])
+    one_by_one = np.vstack([clf.decision_function(X[i:i + 1])
+                            for i in range(0, 200, 37)])
     np.testing.assert_array_equal(one_by_one, clf.decision_function(X)[::37])
 
 
@@ -361,7 +362,8 @@ def test_augment_options_reach_the_training(digits):
 
 @pytest.mark.parametrize("params", [dict(augment_flip="sometimes"),
                                     dict(augment_border="wrap"), dict(augment_pad=-1),
-                                    dict(augment_pad=True), dict(test_time_views="crop")])
+                                    dict(augment_pad=True),
+                                    dict(test_time_views="crop")])
 def test_bad_augment_and_view_options_are_refused(digits, params):
     X, y = digits
     name = next(iter(params))

@@ -226,7 +226,8 @@ def test_reflected_shifts_are_crops_of_np_pad_reflect():
         assert matches, f"row {row} is no crop of its reflected padding"
         shifts.update(matches)
     # the largest shifts were drawn, in both directions of both axes
-    assert {-pad, pad} <= {dy for dy, _ in shifts} and {-pad, pad} <= {dx for _, dx in shifts}
+    assert {-pad, pad} <= {dy for dy, _ in shifts}
+    assert {-pad, pad} <= {dx for _, dx in shifts}
 
 
 def _flipped_by_epoch(X, seen, num_epochs):

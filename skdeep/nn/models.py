@@ -635,7 +635,8 @@ class ConvNet:
             views = getattr(self, "test_time_views", None)
             if views is None and self.test_flip:
                 views = "flip"
-            return view_average(lambda images: self._forward(images, "test")[0], X, views)
+            return view_average(lambda images: self._forward(images, "test")[0], X,
+                                views)
 
         y = check_labels(y, X.shape[0], self.num_classes)
         check_number(self.reg, "reg", low=0)

@@ -72,10 +72,11 @@ class Solver:
     callbacks (:mod:`skdeep.nn.callbacks`) called at fixed points of it.  The
     skdeep options below create the built-in ones: ``lr_schedule`` and
     ``warmup_fraction`` a ``LearningRateSchedule``, ``augment`` a
-    ``FlipAndShift`` (or ``AlternatingFlipAndShift``), ``weight_averaging`` a ``WeightAveraging``, ``verbose`` a
-    ``PrintProgress``, ``early_stopping`` a ``StopOnPlateau``, ``checkpoint_name``
-    an ``EpochCheckpoint``; ``callbacks`` adds more.  :meth:`state_dict` and
-    :meth:`load_state_dict` resume a training bit for bit.
+    ``FlipAndShift`` (or ``AlternatingFlipAndShift``), ``weight_averaging`` a
+    ``WeightAveraging``, ``verbose`` a ``PrintProgress``, ``early_stopping`` a
+    ``StopOnPlateau``, ``checkpoint_name`` an ``EpochCheckpoint``; ``callbacks``
+    adds more.  :meth:`state_dict` and :meth:`load_state_dict` resume a training
+    bit for bit.
 
     Parameters
     ----------
@@ -438,7 +439,8 @@ class Solver:
                 self._base_learning_rate(), self.lr_decay, self.lr_schedule,
                 self.warmup_fraction))
         if self.augment and self.augment_flip == "alternating":
-            callbacks.append(AlternatingFlipAndShift(self.augment_pad, self.augment_border))
+            callbacks.append(AlternatingFlipAndShift(self.augment_pad,
+                                                     self.augment_border))
         elif self.augment:
             callbacks.append(FlipAndShift(self.augment_pad, self.augment_border,
                                           flip=self.augment_flip is not None))
