@@ -394,7 +394,10 @@ _SCRIPT_HEAD = """
     # after the last epoch, before fit returned; no validation data, so the
     # network ends with the weights' running average
     (ConvNetClassifier, {**CONVNET_PARAMS, "validation_fraction": 0.0}, 4),
-], ids=["mlp", "convnet", "convnet-averaged-last-epoch"])
+    # the alternating flips' coins are in the checkpoint, resumed after an odd epoch
+    (ConvNetClassifier, {**CONVNET_PARAMS, "augment_flip": "alternating",
+                         "augment_border": "reflect", "augment_pad": 2}, 1),
+], ids=["mlp", "convnet", "convnet-averaged-last-epoch", "convnet-alternating-flips"])
 def test_resume_after_the_process_died_equals_an_uninterrupted_fit(Network, params, epoch,
                                                                    tmp_path, digits):
     X, y = digits

@@ -153,6 +153,29 @@ def test_test_flip_averages_the_mirror_image():
     assert plain.loss(X, y)[0] == flipped.loss(X, y)[0]
 
 
+def test_model_test_time_views_follow_the_records_weights():
+    X = np.random.RandomState(0).randn(4, 3, 8, 8)
+    kwargs = dict(num_filters=[4], filter_size=3, hidden_dims=[5], input_dim=(3, 8, 8),
+                  dtype=np.float64, random_state=0)
+    plain = ConvNet(**kwargs)
+
+    def pair(images):
+        return (plain.loss(images) + plain.loss(images[..., ::-1])) / 2
+
+    padded = np.pad(X, ((0, 0), (0, 0), (1, 1), (1, 1)), mode="reflect")
+    # airbench's level-2 views: the mirror pair, then the pairs of the crops at
+    # offsets (0, 0) and (2, 2) of the reflected padding, each half of the mean
+    expected = pair(X) / 2 + (pair(padded[..., :8, :8]) + pair(padded[..., 2:, 2:])) / 4
+    views = ConvNet(**kwargs, test_time_views="flip+shift")
+    np.testing.assert_allclose(views.loss(X), expected, rtol=1e-12)
+    np.testing.assert_array_equal(ConvNet(**kwargs, test_time_views="flip").loss(X),
+                                  ConvNet(**kwargs, test_flip=True).loss(X))
+    y = np.arange(4)
+    assert plain.loss(X, y)[0] == views.loss(X, y)[0]
+    with pytest.raises(ValueError, match="test_time_views"):
+        ConvNet(**kwargs, test_time_views="crop")
+
+
 # ---- the estimator ------------------------------------------------------------
 def test_learns_digits_in_float32(digits_split):
     X_train, X_test, y_train, y_test = digits_split
@@ -358,6 +381,87 @@ def test_weight_averaging_and_test_flip(digits_split):
                                clf.decision_function(mirror), rtol=1e-5, atol=1e-6)
     clf.set_params(test_flip=False)
     assert not np.allclose(clf.decision_function(X_test), clf.decision_function(mirror))
+
+
+def _mirror(X):
+    """Rows of 8x8 grey images, each mirrored left-right."""
+    return X.reshape(-1, 8, 8)[:, :, ::-1].reshape(len(X), -1)
+
+
+def _shifted_by_hand(X):
+    """Each 8x8 image moved one pixel down-right and one pixel up-left, the
+    pixels brought in reflected: crops of np.pad(..., mode='reflect')."""
+    padded = np.pad(X.reshape(-1, 8, 8), ((0, 0), (1, 1), (1, 1)), mode="reflect")
+    return [padded[:, :8, :8].reshape(len(X), -1),
+            padded[:, 2:, 2:].reshape(len(X), -1)]
+
+
+def test_test_time_views_average_the_scores_of_the_named_views(digits):
+    X, y = digits
+    clf = ConvNetClassifier(**SMALL, num_epochs=2, normalization="batchnorm",
+                            random_state=0).fit(X[:300], y[:300])
+    X = X[300:500]
+    plain = clf.decision_function
+    scores = plain(X)
+    # None is the image alone: the model's scores of its one padded block
+    block = np.zeros((_PREDICT_ROWS, 1, 8, 8))
+    block[:100] = clf._model_input(X[:100], np.float64)
+    np.testing.assert_array_equal(scores[:100],
+                                  clf.model_.astype(np.float64).loss(block)[:100])
+
+    # the oracle: the plain scores of the views made in this test
+    pair = (plain(X) + plain(_mirror(X))) / 2
+    shifted = [(plain(S) + plain(_mirror(S))) / 2 for S in _shifted_by_hand(X)]
+    expected = pair / 2 + (shifted[0] + shifted[1]) / 4
+    clf.set_params(test_time_views="flip")
+    np.testing.assert_allclose(clf.decision_function(X), pair, rtol=1e-12, atol=1e-12)
+    flip_views = clf.decision_function(X)
+    clf.set_params(test_time_views=None, test_flip=True)
+    np.testing.assert_array_equal(clf.decision_function(X), flip_views)
+
+    clf.set_params(test_time_views="flip+shift", test_flip=False)
+    np.testing.assert_allclose(clf.decision_function(X), expected, rtol=1e-12,
+                               atol=1e-12)
+    # the views' logits are averaged; probabilities are their softmax
+    e = np.exp(expected - expected.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(clf.predict_proba(X), e / e.sum(axis=1, keepdims=True),
+                               rtol=1e-10)
+    assert not np.allclose(expected, pair) and not np.allclose(pair, scores)
+    # a row's views do not depend on the rows passed with it
+    one_by_one = np.vstack([clf.decision_function(X[i:i + 1])
+                            for i in range(0, 200, 37)])
+    np.testing.assert_array_equal(one_by_one, clf.decision_function(X)[::37])
+
+
+def test_augment_options_reach_the_training(digits):
+    X, y = digits
+    X, y = X[:300], y[:300]
+
+    def proba(**augment):
+        clf = ConvNetClassifier(**SMALL, num_epochs=2, augment=True, random_state=0,
+                                **augment)
+        return clf.fit(X, y).predict_proba(X)
+
+    default = proba()
+    # the defaults are the options' values of before
+    np.testing.assert_array_equal(
+        default, proba(augment_pad=1, augment_flip="random", augment_border="zeros"))
+    variants = [proba(augment_pad=2), proba(augment_flip="alternating"),
+                proba(augment_flip=None), proba(augment_border="reflect")]
+    for variant in variants:
+        assert not np.array_equal(variant, default)
+    np.testing.assert_array_equal(variants[1], proba(augment_flip="alternating"))
+
+
+@pytest.mark.parametrize("params", [dict(augment_flip="sometimes"),
+                                    dict(augment_border="wrap"), dict(augment_pad=-1),
+                                    dict(augment_pad=True),
+                                    dict(test_time_views="crop")])
+def test_bad_augment_and_view_options_are_refused(digits, params):
+    X, y = digits
+    name = next(iter(params))
+    with pytest.raises(ValueError, match=name):
+        ConvNetClassifier(**params).fit(X[:50], y[:50])
 
 
 def test_string_labels_pickle_and_clone(digits):

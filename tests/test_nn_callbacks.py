@@ -323,7 +323,7 @@ class StopAt(Callback):
         return record["epoch"] == self.epoch
 
 
-def _resumable_fit(digits, num_epochs=5):
+def _resumable_fit(digits, num_epochs=5, **extra):
     """Model, data and options exercising every piece of state a resume needs."""
     X, y = digits
     images = X.reshape(-1, 1, 8, 8)
@@ -337,7 +337,7 @@ def _resumable_fit(digits, num_epochs=5):
                    lr_schedule="cosine", warmup_fraction=0.1, early_stopping=True,
                    n_iter_no_change=4, batch_size=64, num_epochs=num_epochs,
                    num_train_samples=150, num_val_samples=80, verbose=False,
-                   random_state=3)
+                   random_state=3, **extra)
     return model, data, options
 
 
@@ -345,11 +345,14 @@ def _without_seconds(history):
     return [{k: v for k, v in row.items() if k != "seconds"} for row in history]
 
 
-def test_a_resumed_fit_equals_the_uninterrupted_one_bit_for_bit(digits, tmp_path):
-    model, data, options = _resumable_fit(digits)
+# the alternating flips' coins are state too: drawn anew, they would flip others
+@pytest.mark.parametrize("extra", [{}, dict(augment_flip="alternating",
+                                            augment_border="reflect")])
+def test_a_resumed_fit_equals_the_uninterrupted_one_bit_for_bit(digits, tmp_path, extra):
+    model, data, options = _resumable_fit(digits, **extra)
     straight = Solver(model, data, **options).train()
 
-    first_model, data, options = _resumable_fit(digits)
+    first_model, data, options = _resumable_fit(digits, **extra)
     first = Solver(first_model, data, callbacks=[StopAt(2)], **options).train()
     assert first.epoch == 2
     atomic_dump((first_model, first.state_dict()), tmp_path / "resume.pkl")

@@ -7,7 +7,7 @@ from sklearn.datasets import load_digits
 from sklearn.preprocessing import StandardScaler
 
 from skdeep.nn import optim
-from skdeep.nn.callbacks import _flip_and_shift
+from skdeep.nn.callbacks import Callback, _flip_and_shift
 from skdeep.nn.gradcheck import eval_numerical_gradient, rel_error
 from skdeep.nn.layers import softmax_loss
 from skdeep.nn.models import FullyConnectedNet
@@ -187,22 +187,106 @@ def test_weight_averaging_trains_digits(digits):
 
 
 # ---- augmentation -------------------------------------------------------------
-def test_flip_and_shift_is_a_crop_of_the_padded_image():
+@pytest.mark.parametrize("border, mode", [("zeros", "constant"), ("reflect", "reflect")])
+def test_flip_and_shift_is_a_crop_of_the_padded_image(border, mode):
     rng = np.random.RandomState(0)
     x = rng.rand(64, 2, 5, 6)
     pad = 2
-    out = _flip_and_shift(x, pad, np.random.RandomState(3), np.empty_like(x))
+    out = _flip_and_shift(x, pad, np.random.RandomState(3), np.empty_like(x),
+                          border=border)
     # replay the same draws, then crop the explicitly padded (and flipped) image
     replay = np.random.RandomState(3)
     flips = replay.random(64) < 0.5
     shifts = replay.choice(2 * pad + 1, size=(64, 2)) - pad
-    padded = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
     for i in range(64):
-        image = padded[i, :, :, ::-1] if flips[i] else padded[i]
+        image = x[i, :, :, ::-1] if flips[i] else x[i]
+        padded = np.pad(image, ((0, 0), (pad, pad), (pad, pad)), mode=mode)
         dy, dx = shifts[i]
-        np.testing.assert_array_equal(out[i], image[:, pad + dy:pad + dy + 5,
-                                                    pad + dx:pad + dx + 6])
+        np.testing.assert_array_equal(out[i], padded[:, pad + dy:pad + dy + 5,
+                                                     pad + dx:pad + dx + 6])
     assert 0 < flips.sum() < 64 and len({tuple(s) for s in shifts}) > 10
+
+
+class SeenImages(Callback):
+    """Records each trained image (after the built-in augmentation) with its row."""
+
+    def __init__(self):
+        self.seen = []
+
+    def on_batch_begin(self, solver, X_batch, y_batch):
+        for row, image in zip(solver.batch_rows, X_batch):
+            self.seen.append((solver.epoch, int(row), image.copy()))
+
+
+def _seen_images(X, seed=0, num_epochs=2, **options):
+    seen = SeenImages()
+    Solver(RecordingModel(), {"X_train": X, "y_train": np.zeros(len(X), int)},
+           augment=True, batch_size=7, num_epochs=num_epochs, verbose=False,
+           random_state=seed, callbacks=[seen], **options).train()
+    return seen.seen
+
+
+def test_reflected_shifts_are_crops_of_np_pad_reflect():
+    X = np.random.RandomState(0).rand(30, 2, 5, 6) + 1  # no zero pixel
+    pad = 2
+    shifts = set()
+    for _, row, image in _seen_images(X, num_epochs=3, augment_pad=pad,
+                                      augment_border="reflect"):
+        # oracle: every crop of np.pad's reflection of the image or its mirror
+        matches = [(dy, dx) for view in (X[row], X[row][:, :, ::-1])
+                   for padded in [np.pad(view, ((0, 0), (pad, pad), (pad, pad)),
+                                         mode="reflect")]
+                   for dy in range(-pad, pad + 1) for dx in range(-pad, pad + 1)
+                   if np.array_equal(image, padded[:, pad + dy:pad + dy + 5,
+                                                   pad + dx:pad + dx + 6])]
+        assert matches, f"row {row} is no crop of its reflected padding"
+        shifts.update(matches)
+    # the largest shifts were drawn, in both directions of both axes
+    assert {-pad, pad} <= {dy for dy, _ in shifts}
+    assert {-pad, pad} <= {dx for _, dx in shifts}
+
+
+def _flipped_by_epoch(X, seen, num_epochs):
+    """(num_epochs, N) booleans: which images each epoch trained mirrored."""
+    flipped = np.full((num_epochs, len(X)), -1)
+    for epoch, row, image in seen:
+        mirrored = np.array_equal(image, X[row][:, :, ::-1])
+        assert mirrored or np.array_equal(image, X[row])
+        assert flipped[epoch, row] == -1  # each image once per epoch
+        flipped[epoch, row] = mirrored
+    assert (flipped >= 0).all()
+    return flipped.astype(bool)
+
+
+def test_alternating_flips_flip_each_image_every_other_epoch():
+    X = np.random.RandomState(0).rand(200, 1, 4, 5)  # no image is its own mirror
+    epochs = 6
+
+    def flips(seed, mode="alternating"):
+        seen = _seen_images(X, seed, num_epochs=epochs, augment_pad=0,
+                            augment_flip=mode)
+        return _flipped_by_epoch(X, seen, epochs)
+
+    flipped = flips(0)
+    # the rule: epoch e flips the images epoch e - 1 did not
+    for epoch in range(1, epochs):
+        np.testing.assert_array_equal(flipped[epoch], ~flipped[epoch - 1])
+    # the first epoch's coins: about half, within 4 standard deviations of 100
+    assert abs(flipped[0].sum() - 100) < 4 * np.sqrt(200 * 0.25)
+    np.testing.assert_array_equal(flips(0), flipped)
+    assert not np.array_equal(flips(1), flipped)
+    # independent coins flip some image in two epochs in a row; None flips none
+    random = flips(0, "random")
+    assert (random[1:] & random[:-1]).any()
+    assert not flips(0, None).any()
+
+
+@pytest.mark.parametrize("option, value", [("augment_flip", "sometimes"),
+                                           ("augment_border", "wrap")])
+def test_bad_augment_choices_are_named(option, value):
+    data = {"X_train": np.zeros((4, 1, 2, 2)), "y_train": np.zeros(4, int)}
+    with pytest.raises(ValueError, match=option):
+        Solver(RecordingModel(), data, augment=True, **{option: value})
 
 
 def test_solver_trains_on_augmented_copies_seeded_by_random_state():

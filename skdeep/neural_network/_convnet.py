@@ -5,7 +5,8 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils._param_validation import StrOptions
 
-from ..nn.callbacks import _LR_SCHEDULES
+from ..nn._views import TEST_TIME_VIEWS
+from ..nn.callbacks import _LR_SCHEDULES, AUGMENT_BORDERS, AUGMENT_FLIPS
 from ..nn.layer_utils import ACTIVATIONS, SPATIAL_NORMALIZATIONS
 from ..nn.models import ConvNet
 from ..utils._images import fit_image_shape as _fit_image_shape
@@ -30,7 +31,8 @@ class ConvNetClassifier(BaseNetClassifier):
     (:class:`skdeep.nn.solver.Solver`), with what a deeper net needs to train
     in a short budget: a per-step learning-rate schedule with warm-up,
     Nesterov momentum, label smoothing, weight averaging, augmentation by
-    random flips and shifts, and flipped views at test time.  A stratified
+    random or alternating flips and shifts, and flipped and shifted views at
+    test time.  A stratified
     share of the training data is held out to pick the epoch with the lowest
     validation loss (see ``monitor``).
 
@@ -68,9 +70,28 @@ class ConvNetClassifier(BaseNetClassifier):
         of the architecture: a warm start keeps it.
     augment : bool, default=False
         Each minibatch of every epoch sees randomly transformed copies of its
-        images: flipped left-right with probability 1/2 and shifted by up to an
-        eighth of the width (4 pixels on 32x32 images), drawn from
-        ``random_state``.  For images whose mirror image is the same class.
+        images: flipped left-right (see ``augment_flip``) and shifted by up to
+        ``augment_pad`` pixels in each direction, drawn uniformly from
+        ``random_state``.  For images whose mirror image is the same class
+        (else ``augment_flip=None``).
+    augment_pad : int or None, default=None
+        Used when ``augment`` is True: the largest shift, in pixels; None is an
+        eighth of the width, at least 1 (4 pixels on 32x32 images).  A shift is
+        a crop of the image padded by ``augment_pad`` pixels on each side.
+    augment_flip : {'random', 'alternating'} or None, default='random'
+        Used when ``augment`` is True.  ``'random'``: each image is flipped
+        with probability 1/2 in every minibatch, a coin each time.
+        ``'alternating'`` (the airbench CIFAR-10 speed records' flip): a coin
+        per image picks about half of the images to flip in the first epoch,
+        and every later epoch flips exactly the images the previous epoch did
+        not, so that each image is seen flipped every other epoch; the coins
+        are drawn once per ``fit`` (each ``partial_fit`` call, one epoch,
+        draws new ones).  None: no flips.
+    augment_border : {'zeros', 'reflect'}, default='zeros'
+        Used when ``augment`` is True: what fills the pixels a shift brings
+        in: zeros, or the image reflected across its border, the border row or
+        column not repeated (``np.pad`` in mode ``'reflect'``; the records
+        shift by up to 2 pixels with reflection).
     dropout_keep_ratio : float, default=1.0
         Probability of keeping each hidden affine unit during training; 1 means
         no dropout.
@@ -104,6 +125,19 @@ class ConvNetClassifier(BaseNetClassifier):
     test_flip : bool, default=False
         Class scores are the mean of the scores of each image and of its
         mirror image, at prediction and when measuring accuracies.
+    test_time_views : {None, 'flip', 'flip+shift'}, default=None
+        At prediction (``decision_function``, ``predict``, ``predict_proba``,
+        ``score``), the class scores (the logits, before the softmax) are
+        averaged over views of each image, as in the airbench CIFAR-10 speed
+        records.  ``'flip'``: the image and its mirror image, weight 1/2 each
+        (the same as ``test_flip=True``).  ``'flip+shift'``: the image and its
+        mirror, 1/4 each, and 1/8 each for the image moved one pixel down and
+        right, moved one pixel up and left (the row and column brought in
+        reflected across the border), and the mirrors of both.  The
+        probabilities are the softmax of the averaged scores.  None: the image
+        alone (or as ``test_flip`` says).  Not used when measuring the
+        accuracies of each epoch during training, which would cost a forward
+        pass per view; it may be set after ``fit``.
     reg : float, default=1e-4
         L2 strength: the loss gains ``0.5 * reg * sum(W**2)`` over the conv and
         affine weights.
@@ -241,20 +275,26 @@ class ConvNetClassifier(BaseNetClassifier):
         "num_groups": [NumberInterval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "augment": ["boolean"],
+        "augment_pad": [NumberInterval(Integral, 0, None, closed="left"), None],
+        "augment_flip": [StrOptions(set(AUGMENT_FLIPS)), None],
+        "augment_border": [StrOptions(set(AUGMENT_BORDERS))],
         "lr_schedule": [StrOptions(set(_LR_SCHEDULES))],
         "warmup_fraction": [NumberInterval(Real, 0, 1, closed="left")],
         "nesterov": ["boolean"],
         "label_smoothing": [NumberInterval(Real, 0, 1, closed="left")],
         "weight_averaging": [NumberInterval(Real, 0, 1, closed="neither"), None],
         "test_flip": ["boolean"],
+        "test_time_views": [StrOptions(set(TEST_TIME_VIEWS)), None],
     }
 
     def __init__(self, image_shape=None, num_filters=32, filter_size=7, *,
                  pool_every=1, hidden_dim=100, normalization=None, num_groups=8,
-                 activation="relu", augment=False, dropout_keep_ratio=1.0,
-                 update_rule="adam", learning_rate=1e-3, lr_decay=1.0,
-                 lr_schedule="constant", warmup_fraction=0.0, nesterov=False, label_smoothing=0.0,
-                 weight_averaging=None, test_flip=False, reg=1e-4, weight_scale="he",
+                 activation="relu", augment=False, augment_pad=None, augment_flip="random",
+                 augment_border="zeros", dropout_keep_ratio=1.0, update_rule="adam",
+                 learning_rate=1e-3, lr_decay=1.0, lr_schedule="constant",
+                 warmup_fraction=0.0, nesterov=False, label_smoothing=0.0,
+                 weight_averaging=None, test_flip=False, test_time_views=None,
+                 reg=1e-4, weight_scale="he",
                  batch_size=50, num_epochs=10, validation_fraction=0.1,
                  early_stopping=False, n_iter_no_change=10, monitor="val_loss",
                  warm_start=False, class_weight=None, dtype="float32",
@@ -268,6 +308,9 @@ class ConvNetClassifier(BaseNetClassifier):
         self.num_groups = num_groups
         self.activation = activation
         self.augment = augment
+        self.augment_pad = augment_pad
+        self.augment_flip = augment_flip
+        self.augment_border = augment_border
         self.dropout_keep_ratio = dropout_keep_ratio
         self.update_rule = update_rule
         self.learning_rate = learning_rate
@@ -278,6 +321,7 @@ class ConvNetClassifier(BaseNetClassifier):
         self.label_smoothing = label_smoothing
         self.weight_averaging = weight_averaging
         self.test_flip = test_flip
+        self.test_time_views = test_time_views
         self.reg = reg
         self.weight_scale = weight_scale
         self.batch_size = batch_size
@@ -358,6 +402,9 @@ class ConvNetClassifier(BaseNetClassifier):
     def _solver_options(self, incremental):
         options = {
             "augment": self.augment,
+            "augment_pad": self.augment_pad,
+            "augment_flip": self.augment_flip,
+            "augment_border": self.augment_border,
             "weight_averaging": self.weight_averaging,
             # the schedule spans the steps of one fit, and partial_fit has no end
             "lr_schedule": "constant" if incremental else self.lr_schedule,
@@ -371,6 +418,9 @@ class ConvNetClassifier(BaseNetClassifier):
     # ---- prediction ----------------------------------------------------------
     def _prediction_model(self):
         model = super()._prediction_model()
-        # on the copy, so that test_flip set after fit applies without touching model_
+        # on the copy, so that test_flip and test_time_views set after fit apply
+        # without touching model_ (whose validation during training, to stay one
+        # forward pass per image, uses test_flip alone)
         model.test_flip = self.test_flip
+        model.test_time_views = self.test_time_views
         return model

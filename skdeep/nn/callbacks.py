@@ -20,7 +20,8 @@ are still called for that epoch).
 
 The Solver's keyword options create the built-in callbacks below, ahead of those
 passed in ``callbacks``: ``lr_schedule``/``warmup_fraction`` a
-:class:`LearningRateSchedule`, ``augment`` a :class:`FlipAndShift`,
+:class:`LearningRateSchedule`, ``augment`` a :class:`FlipAndShift` (an
+:class:`AlternatingFlipAndShift` with ``augment_flip='alternating'``),
 ``weight_averaging`` a :class:`WeightAveraging`, ``verbose`` a
 :class:`PrintProgress`, ``early_stopping`` a :class:`StopOnPlateau` and
 ``checkpoint_name`` an :class:`EpochCheckpoint`.
@@ -31,8 +32,8 @@ import numpy as np
 
 from ..utils._io import atomic_dump
 
-__all__ = ["Callback", "EpochCheckpoint", "FlipAndShift", "LearningRateSchedule",
-           "PrintProgress", "StopOnPlateau", "WeightAveraging"]
+__all__ = ["AlternatingFlipAndShift", "Callback", "EpochCheckpoint", "FlipAndShift",
+           "LearningRateSchedule", "PrintProgress", "StopOnPlateau", "WeightAveraging"]
 
 _LR_SCHEDULES = ("constant", "cosine", "linear")
 
@@ -236,19 +237,36 @@ class LearningRateSchedule(Callback):
             config["learning_rate"] = rate
 
 
-def _flip_and_shift(x, pad, rng, out):
-    """Random left-right flips and shifts of images ``x`` (N, C, H, W), into ``out``.
+AUGMENT_FLIPS = ("random", "alternating")
+AUGMENT_BORDERS = ("zeros", "reflect")
 
-    Image ``i`` is flipped with probability 1/2, then moved by ``(dy, dx)`` drawn
-    uniformly from ``[-pad, pad]``; the pixels it leaves become zeros.  That is
-    the ``H x W`` crop at offset ``(pad + dy, pad + dx)`` of the image padded with
-    ``pad`` zeros on each side, without building the padded copy.
+
+def _flip_and_shift(x, pad, rng, out, flips=None, border="zeros"):
+    """Left-right flips and random shifts of images ``x`` (N, C, H, W), into ``out``.
+
+    Image ``i`` is flipped where ``flips[i]`` is True (None: with probability
+    1/2, a coin drawn from ``rng`` per image), then moved by ``(dy, dx)`` drawn
+    uniformly from ``[-pad, pad]``: ``out[i, :, y, x]`` is pixel ``(y + dy, x +
+    dx)`` of the (flipped) image, the pixels outside it being zeros
+    (``border='zeros'``) or their mirror images across the border
+    (``'reflect'``).  That is the ``H x W`` crop at offset ``(pad + dy, pad +
+    dx)`` of the image padded by ``pad`` on each side, as ``np.pad`` pads in
+    mode ``'constant'`` or ``'reflect'``.
     """
-    n, _, height, width = x.shape
-    flips = rng.random(n) < 0.5
+    n = len(x)
+    if flips is None:
+        flips = rng.random(n) < 0.5
     shifts = rng.choice(2 * pad + 1, size=(n, 2)) - pad
+    if border == "reflect":
+        return _reflected_crops(x, flips, shifts, pad, out)
+    return _zero_filled_crops(x, flips, shifts, out)
+
+
+def _zero_filled_crops(x, flips, shifts, out):
+    """The crops of `_flip_and_shift` with zeros around, without a padded copy."""
+    _, _, height, width = x.shape
     out.fill(0)
-    for i in range(n):
+    for i in range(len(x)):
         dy, dx = shifts[i]
         source = x[i, :, :, ::-1] if flips[i] else x[i]
         y0, y1 = max(0, -dy), min(height, height - dy)
@@ -257,24 +275,52 @@ def _flip_and_shift(x, pad, rng, out):
     return out
 
 
+def _reflected_crops(x, flips, shifts, pad, out):
+    """The crops of `_flip_and_shift` with reflected borders."""
+    _, _, height, width = x.shape
+    padded = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)), mode="reflect")
+    for i in range(len(x)):
+        dy, dx = shifts[i]
+        # the padding is symmetric: flipping the padded image pads the flipped one
+        source = padded[i, :, :, ::-1] if flips[i] else padded[i]
+        out[i] = source[:, pad + dy:pad + dy + height, pad + dx:pad + dx + width]
+    return out
+
+
 class FlipAndShift(Callback):
     """Trains on randomly flipped and shifted copies of each minibatch of images.
 
-    Each image (N, C, H, W) is flipped left-right with probability 1/2 and
-    shifted by up to ``pad`` pixels in each direction, drawn uniformly, with
-    zeros filling in: a random crop of the image padded with ``pad`` zeros on
-    each side.  The draws come from the solver's random source, so
-    ``random_state`` repeats them.
+    Each image (N, C, H, W) is flipped left-right with probability 1/2 (a coin
+    per image and minibatch; no flips with ``flip=False``) and shifted by up
+    to ``pad`` pixels in each direction, drawn uniformly: a random crop of the
+    image padded with ``pad`` pixels on each side, zeros or the image's mirror
+    across its border (``np.pad`` in mode ``'reflect'``).  The draws come from
+    the solver's random source, so ``random_state`` repeats them.
 
     Parameters
     ----------
     pad : int
         The largest shift, in pixels.
+    border : {'zeros', 'reflect'}, default='zeros'
+        What fills the pixels a shift brings in: zeros, or the pixels across
+        the border (the row or column next to the border is not repeated).
+    flip : bool, default=True
+        Whether to flip images at random.
+
+    See Also
+    --------
+    AlternatingFlipAndShift : Each image flipped every other epoch.
     """
 
-    def __init__(self, pad):
+    def __init__(self, pad, border="zeros", flip=True):
         self.pad = pad
+        self.border = border
+        self.flip = flip
         self._out = None
+
+    def _flips(self, solver, n):
+        """Which of the ``n`` images of the minibatch to flip; None draws coins."""
+        return None if self.flip else np.zeros(n, dtype=bool)
 
     def on_batch_begin(self, solver, X_batch, y_batch):
         # one buffer for every minibatch, as the solver's own
@@ -282,7 +328,50 @@ class FlipAndShift(Callback):
                 len(self._out) < len(X_batch) or self._out.dtype != X_batch.dtype):
             rows = max(len(X_batch), min(solver.batch_size, len(solver.X_train)))
             self._out = np.empty((rows,) + X_batch.shape[1:], dtype=X_batch.dtype)
-        return _flip_and_shift(X_batch, self.pad, solver._rng, self._out[:len(X_batch)])
+        return _flip_and_shift(X_batch, self.pad, solver._rng, self._out[:len(X_batch)],
+                               self._flips(solver, len(X_batch)), self.border)
+
+
+class AlternatingFlipAndShift(_ResumableState, FlipAndShift):
+    """Shifts as :class:`FlipAndShift`, and flips that alternate per image.
+
+    The "alternating flip" of the airbench CIFAR-10 speed records: when
+    training begins, a coin per row of ``X_train`` (drawn from the solver's
+    random source) picks the images flipped in the first epoch, about half of
+    them; every later epoch flips exactly the images the previous one did not.
+    Each image is thus seen flipped every other epoch, in both views equally
+    often, where independent coins would show some images the same view
+    several epochs in a row.  The coins belong to one ``train()`` (and its
+    resumes): a new solver draws new ones.
+
+    Parameters
+    ----------
+    pad : int
+        The largest shift, in pixels.
+    border : {'zeros', 'reflect'}, default='zeros'
+        What fills the pixels a shift brings in, as in :class:`FlipAndShift`.
+
+    Notes
+    -----
+    Its state for a resume (:meth:`state_dict`) is ``first_flips``, the
+    boolean array of shape (len(X_train),) of the rows flipped in the first
+    epoch (None before training), from which every epoch's flips follow.
+    """
+
+    _STATE = ("first_flips",)
+
+    def __init__(self, pad, border="zeros"):
+        super().__init__(pad, border=border)
+        self.first_flips = None
+
+    def on_train_begin(self, solver):
+        # a resumed training continues with the coins it was saved with
+        if self.first_flips is None:
+            self.first_flips = solver._rng.random(len(solver.X_train)) < 0.5
+
+    def _flips(self, solver, n):
+        # solver.epoch counts the completed epochs: odd ones flip the complement
+        return self.first_flips[solver.batch_rows] ^ bool(solver.epoch % 2)
 
 
 class WeightAveraging(_ResumableState, Callback):

@@ -22,6 +22,7 @@ from ._checks import (
 )
 from ..utils._dtypes import FLOAT_DTYPES
 from ._random import as_rng
+from ._views import TEST_TIME_VIEWS, view_average
 from .layer_utils import (
     ACTIVATIONS,
     NORMALIZATIONS,
@@ -416,7 +417,7 @@ class ConvNet:
         :func:`~skdeep.nn.layers.softmax_loss`).
     test_flip : bool, default=False
         In test mode (``y`` None), return the mean of the class scores of each
-        image and of its left-right mirror image.
+        image and of its left-right mirror image: ``test_time_views='flip'``.
     reg : float, default=0.0
         L2 strength: the loss gains ``0.5 * reg * sum(W**2)`` over the conv and
         affine weights (not biases, gammas or betas).
@@ -440,6 +441,13 @@ class ConvNet:
         the exact GELU ``x * Phi(x)`` (:func:`~skdeep.nn.layers.gelu_forward`).
         The ReLU runs fused with batchnorm where the layers allow; the GELU runs
         as the layers in a row.
+    test_time_views : {None, 'flip', 'flip+shift'}, default=None
+        In test mode, the class scores averaged over views of each image: the
+        mirror image (``'flip'``), and also one-pixel shifts with reflected
+        borders (``'flip+shift'``), weighted as the airbench CIFAR-10 records
+        do: 1/4 for the image and its mirror, 1/8 for each of the image moved
+        one pixel down and right, moved one pixel up and left, and their
+        mirrors.  None leaves the choice to ``test_flip``.
 
     Attributes
     ----------
@@ -484,7 +492,8 @@ class ConvNet:
                  hidden_dims=(100,), input_dim=(3, 32, 32), num_classes=10,
                  normalization=None, num_groups=8, dropout_keep_ratio=1,
                  label_smoothing=0.0, test_flip=False, reg=0.0, weight_scale=1e-3,
-                 dtype=np.float32, seed=None, random_state=None, activation="relu"):
+                 dtype=np.float32, seed=None, random_state=None, activation="relu",
+                 test_time_views=None):
         (channels, height, width), num_filters, filter_sizes = _check_conv_stack(
             input_dim, num_filters, filter_size)
         pool_every = check_int(pool_every, "pool_every")
@@ -510,6 +519,8 @@ class ConvNet:
         self.num_groups = num_groups
         self.label_smoothing = label_smoothing
         self.test_flip = bool(test_flip)
+        self.test_time_views = check_choice(test_time_views, "test_time_views",
+                                            (None, *TEST_TIME_VIEWS))
         self.use_dropout = dropout_keep_ratio != 1
         self.reg = check_number(reg, "reg", low=0)
         self.num_conv_layers = len(num_filters)
@@ -666,7 +677,8 @@ class ConvNet:
             Images, cast to ``dtype``.
         y : ndarray of shape (N,), default=None
             Integer labels in ``[0, num_classes)``.  None selects test mode
-            (dropout off, batchnorm with running statistics, ``test_flip``).
+            (dropout off, batchnorm with running statistics, ``test_flip`` or
+            ``test_time_views``).
         sample_weight : ndarray of shape (N,), default=None
             Weight of each sample's data loss, as in
             :func:`~skdeep.nn.layers.softmax_loss`; batch statistics stay
@@ -686,12 +698,12 @@ class ConvNet:
         check_shape(X, "X", (None, *self.input_dim), "(images of shape input_dim)")
         X = X.astype(self.dtype, copy=False)
         if y is None:
-            scores, _ = self._forward(X, "test")
-            if self.test_flip:
-                flipped, _ = self._forward(X[..., ::-1], "test")
-                scores += flipped
-                scores *= 0.5
-            return scores
+            # models pickled before test_time_views existed have no such attribute
+            views = getattr(self, "test_time_views", None)
+            if views is None and self.test_flip:
+                views = "flip"
+            return view_average(lambda images: self._forward(images, "test")[0], X,
+                                views)
 
         y = check_labels(y, X.shape[0], self.num_classes)
         check_number(self.reg, "reg", low=0)

@@ -28,6 +28,9 @@ from ._random import as_rng
 from .callbacks import (
     _LR_SCHEDULES,
     _MONITORS,
+    AUGMENT_BORDERS,
+    AUGMENT_FLIPS,
+    AlternatingFlipAndShift,
     Callback,
     EpochCheckpoint,
     FlipAndShift,
@@ -69,10 +72,11 @@ class Solver:
     callbacks (:mod:`skdeep.nn.callbacks`) called at fixed points of it.  The
     skdeep options below create the built-in ones: ``lr_schedule`` and
     ``warmup_fraction`` a ``LearningRateSchedule``, ``augment`` a
-    ``FlipAndShift``, ``weight_averaging`` a ``WeightAveraging``, ``verbose`` a
-    ``PrintProgress``, ``early_stopping`` a ``StopOnPlateau``, ``checkpoint_name``
-    an ``EpochCheckpoint``; ``callbacks`` adds more.  :meth:`state_dict` and
-    :meth:`load_state_dict` resume a training bit for bit.
+    ``FlipAndShift`` (or ``AlternatingFlipAndShift``), ``weight_averaging`` a
+    ``WeightAveraging``, ``verbose`` a ``PrintProgress``, ``early_stopping`` a
+    ``StopOnPlateau``, ``checkpoint_name`` an ``EpochCheckpoint``; ``callbacks``
+    adds more.  :meth:`state_dict` and :meth:`load_state_dict` resume a training
+    bit for bit.
 
     Parameters
     ----------
@@ -161,13 +165,24 @@ class Solver:
     augment : bool, default=False
         skdeep extension: each minibatch of images ``X_train`` (N, C, H, W) is
         replaced by randomly transformed copies: each image is flipped left-right
-        with probability 1/2 and shifted by up to ``augment_pad`` pixels in each
-        direction, drawn uniformly, with zeros filling in (a random crop of the
-        image padded with ``augment_pad`` zeros on each side).  Draws come from
-        ``random_state``.
+        as ``augment_flip`` says and shifted by up to ``augment_pad`` pixels in
+        each direction, drawn uniformly, with ``augment_border`` filling in (a
+        random crop of the image padded with ``augment_pad`` pixels on each
+        side).  Draws come from ``random_state``.
     augment_pad : int or None, default=None
         skdeep extension: the largest shift of ``augment``; None is an eighth of
         the image's width, at least 1 (4 pixels on CIFAR-10's 32).
+    augment_flip : {'random', 'alternating'} or None, default='random'
+        skdeep extension: the flips of ``augment``.  ``'random'``: a coin per
+        image in every minibatch (probability 1/2).  ``'alternating'``: a coin
+        per image picks about half of them for the first epoch, and every
+        later epoch flips exactly the images the previous one did not (see
+        :class:`~skdeep.nn.callbacks.AlternatingFlipAndShift`).  None: no flips,
+        for images whose mirror image is another class.
+    augment_border : {'zeros', 'reflect'}, default='zeros'
+        skdeep extension: what fills the pixels a shift of ``augment`` brings
+        in: zeros, or the image reflected across its border (``np.pad`` in mode
+        ``'reflect'``).
     callbacks : list of skdeep.nn.callbacks.Callback, default=()
         skdeep extension: objects called at fixed points of training (see
         :mod:`skdeep.nn.callbacks`), after the solver's own.  A callback can
@@ -206,6 +221,9 @@ class Solver:
         step) and ``seconds`` (wall time of the epoch, evaluation included).
     iteration : int
         Update steps taken so far.
+    batch_rows : ndarray of int
+        The rows of ``X_train`` in the minibatch being trained, in order (set
+        before ``on_batch_begin``).
     iterations_per_epoch : int
         Minibatches per epoch (set by ``train()``).
     num_iterations : int
@@ -227,7 +245,8 @@ class Solver:
         "random_state": None, "early_stopping": False, "n_iter_no_change": 10,
         "monitor": "val_accuracy",
         "lr_schedule": "constant", "warmup_fraction": 0.0, "weight_averaging": None,
-        "augment": False, "augment_pad": None, "callbacks": (),
+        "augment": False, "augment_pad": None, "augment_flip": "random",
+        "augment_border": "zeros", "callbacks": (),
     }
 
     def __init__(self, model, data, **kwargs):
@@ -316,6 +335,8 @@ class Solver:
         if self.weight_averaging is not None:
             check_number(self.weight_averaging, "weight_averaging", low=0, high=1,
                          low_open=True, high_open=True)
+        check_choice(self.augment_flip, "augment_flip", (*AUGMENT_FLIPS, None))
+        check_choice(self.augment_border, "augment_border", AUGMENT_BORDERS)
         if self.augment:
             if np.ndim(self.X_train) != 4:
                 raise ValueError(
@@ -417,8 +438,12 @@ class Solver:
             callbacks.append(LearningRateSchedule(
                 self._base_learning_rate(), self.lr_decay, self.lr_schedule,
                 self.warmup_fraction))
-        if self.augment:
-            callbacks.append(FlipAndShift(self.augment_pad))
+        if self.augment and self.augment_flip == "alternating":
+            callbacks.append(AlternatingFlipAndShift(self.augment_pad,
+                                                     self.augment_border))
+        elif self.augment:
+            callbacks.append(FlipAndShift(self.augment_pad, self.augment_border,
+                                          flip=self.augment_flip is not None))
         if self.weight_averaging is not None:
             # first at the epoch's end: the others see the trained weights
             callbacks.append(WeightAveraging(self.weight_averaging))
@@ -680,6 +705,7 @@ class Solver:
                 idx = order[start:stop]
                 X_batch = np.take(X_train, idx, axis=0, out=batch_buffer[:len(idx)],
                                   mode="clip")
+                self.batch_rows = idx
                 X_batch = self._call_batch_begin(X_batch, y_train[idx])
                 self._step(X_batch, y_train[idx], None if weight is None else weight[idx])
                 self._call("on_batch_end", self.loss_history[-1])
