@@ -73,86 +73,61 @@ def _sq_l2_pair_float(x, y):
     return s
 
 
-def l1_block_u8(X, Y, out):
-    """out[i, j] = sum_k |X[i, k] - Y[j, k]|, exactly."""
+def _block(X, Y, out, pair, itemsize):
+    """out[i, j] = pair(X[i], Y[j]), rows of X in parallel against cache-sized tiles of Y."""
     n, d = X.shape
     m = Y.shape[0]
-    tile = _tile_rows(d, 1)
+    tile = _tile_rows(d, itemsize)
     for j0 in range(0, m, tile):
         j1 = min(j0 + tile, m)
         #omp parallel for
         for i in range(n):
             xi = X[i]
             for j in range(j0, j1):
-                out[i, j] = _l1_pair_u8(xi, Y[j])
+                out[i, j] = pair(xi, Y[j])
+
+
+def _rows(X, Y, idx, out, pair):
+    """out[i, t] = pair(X[i], Y[idx[i, t]]); inf where idx < 0."""
+    n, c = idx.shape
+    #omp parallel for
+    for i in range(n):
+        for t in range(c):
+            j = idx[i, t]
+            if j >= 0:
+                out[i, t] = pair(X[i], Y[j])
+            else:
+                out[i, t] = np.inf
+
+
+def l1_block_u8(X, Y, out):
+    """out[i, j] = sum_k |X[i, k] - Y[j, k]|, exactly."""
+    _block(X, Y, out, _l1_pair_u8, 1)
 
 
 def sq_l2_block_u8(X, Y, out):
     """out[i, j] = sum_k (X[i, k] - Y[j, k])**2, exactly."""
-    n, d = X.shape
-    m = Y.shape[0]
-    tile = _tile_rows(d, 1)
-    for j0 in range(0, m, tile):
-        j1 = min(j0 + tile, m)
-        #omp parallel for
-        for i in range(n):
-            xi = X[i]
-            for j in range(j0, j1):
-                out[i, j] = _sq_l2_pair_u8(xi, Y[j])
+    _block(X, Y, out, _sq_l2_pair_u8, 1)
 
 
 def l1_block_float(X, Y, out):
     """out[i, j] = sum_k |X[i, k] - Y[j, k]|."""
-    n, d = X.shape
-    m = Y.shape[0]
-    tile = _tile_rows(d, X.itemsize)
-    for j0 in range(0, m, tile):
-        j1 = min(j0 + tile, m)
-        #omp parallel for
-        for i in range(n):
-            xi = X[i]
-            for j in range(j0, j1):
-                out[i, j] = _l1_pair_float(xi, Y[j])
+    _block(X, Y, out, _l1_pair_float, X.itemsize)
 
 
 def sq_l2_block_float(X, Y, out):
     """out[i, j] = sum_k (X[i, k] - Y[j, k])**2, computed directly (no Gram trick)."""
-    n, d = X.shape
-    m = Y.shape[0]
-    tile = _tile_rows(d, X.itemsize)
-    for j0 in range(0, m, tile):
-        j1 = min(j0 + tile, m)
-        #omp parallel for
-        for i in range(n):
-            xi = X[i]
-            for j in range(j0, j1):
-                out[i, j] = _sq_l2_pair_float(xi, Y[j])
+    _block(X, Y, out, _sq_l2_pair_float, X.itemsize)
 
 
 def sq_l2_rows_u8(X, Y, idx, out):
     """out[i, t] = squared distance of X[i] and Y[idx[i, t]]; inf where idx < 0."""
-    n, c = idx.shape
-    #omp parallel for
-    for i in range(n):
-        for t in range(c):
-            j = idx[i, t]
-            if j >= 0:
-                out[i, t] = _sq_l2_pair_u8(X[i], Y[j])
-            else:
-                out[i, t] = np.inf
+    _rows(X, Y, idx, out, _sq_l2_pair_u8)
 
 
 def sq_l2_rows_float(X, Y, idx, out):
     """out[i, t] = squared distance of X[i] and Y[idx[i, t]]; inf where idx < 0."""
-    n, c = idx.shape
-    #omp parallel for
-    for i in range(n):
-        for t in range(c):
-            j = idx[i, t]
-            if j >= 0:
-                out[i, t] = _sq_l2_pair_float(X[i], Y[j])
-            else:
-                out[i, t] = np.inf
+    _rows(X, Y, idx, out, _sq_l2_pair_float)
 
 
 def _insert(best_d, best_i, i, dist, j):

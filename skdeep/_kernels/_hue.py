@@ -47,6 +47,21 @@ def _bin(h, edges):
     return i
 
 
+def _hue_histograms(images, edges, out, scale):
+    """Hue histograms of RGB pixels (n, n_pixels, 3), each value divided by ``scale``."""
+    n_images, n_pixels, channels = images.shape
+    nbin = edges.shape[0] - 1
+    #omp parallel for
+    for k in range(n_images):
+        counts = np.zeros(nbin)
+        for p in range(n_pixels):
+            h = _hue(images[k, p, 0] / scale, images[k, p, 1] / scale,
+                     images[k, p, 2] / scale)
+            counts[_bin(h, edges)] += 1.
+        for b in range(nbin):
+            out[k, b] = counts[b] / n_pixels
+
+
 def hue_histograms_u8(images, edges, out):
     """Hue histograms of uint8 RGB pixels (n, n_pixels, 3) into out (n, nbin).
 
@@ -54,28 +69,10 @@ def hue_histograms_u8(images, edges, out):
     ``edges`` is ``np.linspace(0, 1, nbin + 1)``; out holds the fraction of
     each image's pixels in each bin.
     """
-    n_images, n_pixels, channels = images.shape
-    nbin = edges.shape[0] - 1
-    #omp parallel for
-    for k in range(n_images):
-        counts = np.zeros(nbin)
-        for p in range(n_pixels):
-            h = _hue(images[k, p, 0] / 255., images[k, p, 1] / 255.,
-                     images[k, p, 2] / 255.)
-            counts[_bin(h, edges)] += 1.
-        for b in range(nbin):
-            out[k, b] = counts[b] / n_pixels
+    _hue_histograms(images, edges, out, 255.)
 
 
 def hue_histograms_float(images, edges, out):
     """Hue histograms of float64 RGB pixels (n, n_pixels, 3), taken as given."""
-    n_images, n_pixels, channels = images.shape
-    nbin = edges.shape[0] - 1
-    #omp parallel for
-    for k in range(n_images):
-        counts = np.zeros(nbin)
-        for p in range(n_pixels):
-            h = _hue(images[k, p, 0], images[k, p, 1], images[k, p, 2])
-            counts[_bin(h, edges)] += 1.
-        for b in range(nbin):
-            out[k, b] = counts[b] / n_pixels
+    # a division by one is exact: the pixels are taken as they are
+    _hue_histograms(images, edges, out, 1.)
