@@ -27,7 +27,7 @@ places are searched (``SKDEEP_DATA``, see ``skdeep.datasets.find_cifar10``).
 2. The issue's pipelines, ``make_pipeline(StandardScaler(with_std=False),
    classifier)`` fed raw pixel rows (uint8), timed as a trainer of their own: their
    fit (scaling included) beside the notebooks' preprocessing plus loop (goal
-   <= 0.5, issue 21), and their accuracy on the first 1,000 test images (goal
+   <= 0.5), and their accuracy on the first 1,000 test images (goal
    >= 0.36 for both).
 """
 import argparse

@@ -25,7 +25,7 @@ Each contestant runs in a fresh process of its own, the order alternating over
     python benchmarks/bench_record_net.py [CIFAR_DIR] [--n-images 6400] [--rounds 3]
                                           [--skip-torch]
 
-Goals (issue 21): skdeep's throughput at least 1.0x PyTorch's, and its peak memory
+Goals: skdeep's throughput at least 1.0x PyTorch's, and its peak memory
 while training at most PyTorch's.  Timings vary with the machine's load: compare the ratios from
 one run, on a quiet machine.
 """
