@@ -231,8 +231,9 @@ def test_val_loss_is_the_plain_cross_entropy_under_label_smoothing(digits_split)
     assert abs(smoothed - plain) > 0.1
 
 
-# tests/test_common.py's settings for the checks' tiny inputs, with the training
-# tricks of issue 22 switched on: they must leave scikit-learn's checks passing.
+# tests/test_common.py's settings for the checks' tiny inputs, with the speed
+# records' training tricks (GELU, label smoothing) switched on: they must leave
+# scikit-learn's checks passing.
 # The learning rate is doubled: with those small weights every GELU sits near
 # zero, where it is x / 2, so the gradients reaching the early layers are about
 # halved, and 20 epochs of 2 steps at 1e-2 stay short of the 0.83 training
