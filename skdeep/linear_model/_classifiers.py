@@ -5,14 +5,17 @@ import numpy as np
 from sklearn import get_config
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .._loss import softmax_loss, svm_loss
 from ..utils._callbacks import CallbackSupport, FitTasks
 from ..utils._threads import with_blas_single_thread
 from ..utils._classifier import ScoresClassifierMixin, SoftmaxProbaMixin
-from ..utils._param_validation import NumberInterval, training_dtype_constraints
+from ..utils._param_validation import (
+    NumberInterval,
+    class_weight_constraints,
+    training_dtype_constraints,
+)
 from ..utils._validation import apply_class_weight, encode_labels
 from ._sgd import iterations_per_task, train_linear_sgd
 
@@ -74,7 +77,7 @@ class _BaseLinearClassifier(CallbackSupport, ScoresClassifierMixin, ClassifierMi
         "reg": [NumberInterval(Real, 0, np.inf, closed="left")],
         "num_iters": [NumberInterval(Integral, 1, None, closed="left")],
         "batch_size": [NumberInterval(Integral, 1, None, closed="left")],
-        "class_weight": [StrOptions({"balanced"}), dict, None],
+        "class_weight": class_weight_constraints(),
         "dtype": training_dtype_constraints(),
         "random_state": ["random_state"],
         "verbose": ["verbose"],

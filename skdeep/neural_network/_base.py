@@ -25,7 +25,11 @@ from ..utils._callbacks import CallbackSupport, FitTasks, solver_bridge
 from ..utils._threads import with_blas_single_thread
 from ..utils._classifier import ScoresClassifierMixin, SoftmaxProbaMixin
 from ..utils._dtypes import float_dtype
-from ..utils._param_validation import NumberInterval, training_dtype_constraints
+from ..utils._param_validation import (
+    NumberInterval,
+    class_weight_constraints,
+    training_dtype_constraints,
+)
 from ..utils._validation import (apply_class_weight, check_at_least_two_classes,
                                  encode_labels, row_chunks)
 
@@ -249,7 +253,7 @@ class BaseNetClassifier(CallbackSupport, SoftmaxProbaMixin, ScoresClassifierMixi
         "n_iter_no_change": [NumberInterval(Integral, 1, None, closed="left")],
         "monitor": [StrOptions(set(_MONITORS))],
         "warm_start": ["boolean"],
-        "class_weight": [StrOptions({"balanced"}), dict, None],
+        "class_weight": class_weight_constraints(),
         "dtype": training_dtype_constraints(),
         "random_state": ["random_state"],
         "verbose": ["verbose"],

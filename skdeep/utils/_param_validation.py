@@ -62,3 +62,15 @@ def training_dtype_constraints():
     """
     return [StrOptions({dtype.name for dtype in FLOAT_DTYPES}),
             Options(type, {dtype.type for dtype in FLOAT_DTYPES})]
+
+
+def class_weight_constraints():
+    """The constraints of a ``class_weight`` parameter, as ``SGDClassifier`` declares it.
+
+    Returns
+    -------
+    constraints : list
+        ``'balanced'``, a dict of class weights, or None; the weights are
+        applied by :func:`skdeep.utils._validation.apply_class_weight`.
+    """
+    return [StrOptions({"balanced"}), dict, None]
