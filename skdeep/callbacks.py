@@ -275,9 +275,9 @@ class EarlyStopping(_EpochEndCallback):
         # epochs of partial_fit have no validation scores
         values = [row[self.monitor] for row in estimator.history_
                   if not math.isnan(row[self.monitor])]
-        sign = 1 if self.monitor == "val_accuracy" else -1
-        best_epoch, best = 0, sign * values[0]
+        best_epoch, best = 0, values[0]
         for epoch, value in enumerate(values[1:], start=1):
-            if sign * value > best + self.min_delta:
-                best_epoch, best = epoch, sign * value
+            if _is_improvement(self.monitor, value, best, ties=False,
+                               min_delta=self.min_delta):
+                best_epoch, best = epoch, value
         return len(values) - 1 - best_epoch >= self.patience

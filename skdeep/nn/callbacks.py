@@ -42,14 +42,17 @@ _LR_SCHEDULES = ("constant", "cosine", "linear")
 _MONITORS = {"val_accuracy": 0.0, "val_loss": math.inf}
 
 
-def _is_improvement(monitor, value, best, ties):
-    """Whether ``value`` of column ``monitor`` beats ``best`` (or ties it, if ``ties``).
+def _is_improvement(monitor, value, best, ties, min_delta=0.0):
+    """Whether ``value`` of column ``monitor`` beats ``best`` by more than ``min_delta``.
 
-    Higher is better for the accuracy, lower for the loss.
+    Higher is better for the accuracy, lower for the losses (every other
+    column); an equal value counts if ``ties``.  Negating a loss is exact, so
+    with ``min_delta=0`` this is ``value < best`` for a loss.
     """
     if value == best:
         return ties
-    return value > best if monitor == "val_accuracy" else value < best
+    sign = 1 if monitor == "val_accuracy" else -1
+    return sign * value > sign * best + min_delta
 
 
 class Callback:
