@@ -24,7 +24,7 @@ import skdeep.utils._callbacks as callbacks_module
 from skdeep.callbacks import Checkpoint, EarlyStopping, _is_epoch
 from skdeep.neural_network import ConvNetClassifier, MLPClassifier
 
-from _stopping import StopAfter  # tests/, beside this file
+from _stopping import StopAfter, TaskEndCallback  # tests/, beside this file
 
 sklearn_callback = pytest.importorskip("sklearn.callback")
 
@@ -264,21 +264,12 @@ def test_early_stopping_needs_validation_data(digits):
     assert clf.n_iter_ >= 2
 
 
-class RecordFile:
+class RecordFile(TaskEndCallback):
     """A FitCallback that reads, after each epoch, the n_iter_ of a checkpoint file."""
 
     def __init__(self, path):
         self.path = path
         self.seen = []
-
-    def setup(self, estimator, context):
-        pass
-
-    def teardown(self, estimator, context):
-        pass
-
-    def on_fit_task_begin(self, estimator, context):
-        pass
 
     def on_fit_task_end(self, estimator, context):
         if _is_epoch(context) and self.path.exists():
