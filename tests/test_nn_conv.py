@@ -26,6 +26,7 @@ from skdeep.nn import optim
 from skdeep.nn._checks import MODES
 from skdeep.nn.layers import (
     _spatial_batchnorm_relu_forward,
+    _takes_winograd,
     batchnorm_backward,
     batchnorm_forward,
     conv_backward_fast,
@@ -268,6 +269,78 @@ def test_fast_conv_equals_naive(rng, x_shape, w_shape, stride, pad):
     dx, dw, db = conv_backward_fast(dout, cache_fast, compute_dx=False)
     assert dx is None
     np.testing.assert_allclose(dw, conv_backward_naive(dout, cache_naive)[1], atol=1e-10)
+
+
+# 3x3 filters at stride 1 and pad 1 over enough channels take Winograd F(2x2, 3x3)
+WINOGRAD_CASES = [
+    # (N, C, H, W), F: even and odd sides, a single pixel, the channel threshold
+    ((2, 16, 8, 8), 16),
+    ((3, 17, 5, 7), 20),
+    ((2, 16, 1, 1), 16),
+    ((1, 32, 2, 3), 19),
+    # enough images for several blocks
+    ((19, 16, 4, 4), 24),
+]
+
+
+@pytest.mark.parametrize("x_shape, F", WINOGRAD_CASES)
+def test_winograd_conv_equals_naive(rng, x_shape, F):
+    x = rng.randn(*x_shape)
+    w = rng.randn(F, x_shape[1], 3, 3)
+    b = rng.randn(F)
+    conv_param = {"stride": 1, "pad": 1}
+    assert _takes_winograd(x, w, 1, 1)
+    out_naive, cache_naive = conv_forward_naive(x, w, b, conv_param)
+    out_fast, cache_fast = conv_forward_fast(x, w, b, conv_param)
+    assert rel_error(out_fast, out_naive) < 1e-10
+    dout = rng.randn(*out_naive.shape)
+    grads_naive = conv_backward_naive(dout, cache_naive)
+    for g_fast, g_naive in zip(conv_backward_fast(dout, cache_fast), grads_naive):
+        assert g_fast.shape == g_naive.shape and g_fast.dtype == np.float64
+        assert rel_error(g_fast, g_naive) < 1e-10
+    dx, dw, db = conv_backward_fast(dout, cache_fast, compute_dx=False)
+    assert dx is None
+    assert rel_error(dw, grads_naive[1]) < 1e-10
+
+
+@pytest.mark.parametrize("x_shape, F, stride, pad, K", [
+    # what stays on im2col: few channels, another stride, pad or filter size
+    ((2, 3, 8, 8), 16, 1, 1, 3),
+    ((2, 16, 8, 8), 8, 1, 1, 3),
+    ((2, 16, 9, 9), 16, 2, 1, 3),
+    ((2, 16, 8, 8), 16, 1, 0, 3),
+    ((2, 16, 8, 8), 16, 1, 2, 5),
+])
+def test_winograd_is_taken_only_where_it_applies(rng, x_shape, F, stride, pad, K):
+    x = rng.randn(*x_shape)
+    w = rng.randn(F, x_shape[1], K, K)
+    assert not _takes_winograd(x, w, stride, pad)
+    b = rng.randn(F)
+    conv_param = {"stride": stride, "pad": pad}
+    out_naive, cache_naive = conv_forward_naive(x, w, b, conv_param)
+    out_fast, cache_fast = conv_forward_fast(x, w, b, conv_param)
+    assert rel_error(out_fast, out_naive) < 1e-10
+    dout = rng.randn(*out_naive.shape)
+    for g_fast, g_naive in zip(conv_backward_fast(dout, cache_fast),
+                               conv_backward_naive(dout, cache_naive)):
+        assert rel_error(g_fast, g_naive) < 1e-10
+
+
+def test_winograd_conv_in_float32_follows_float64(rng):
+    x = rng.randn(6, 32, 8, 8)
+    w = rng.randn(24, 32, 3, 3) / np.sqrt(32 * 9)
+    b = rng.randn(24)
+    conv_param = {"stride": 1, "pad": 1}
+    out64, cache64 = conv_forward_naive(x, w, b, conv_param)
+    f32 = [a.astype(np.float32) for a in (x, w, b)]
+    out32, cache32 = conv_forward_fast(*f32, conv_param)
+    assert out32.dtype == np.float32
+    dout = rng.randn(*out64.shape)
+    grads32 = conv_backward_fast(dout.astype(np.float32), cache32)
+    # float32's rounding (6e-8) over sums of a few hundred terms and the transforms
+    for g32, g64 in zip((out32, *grads32), (out64, *conv_backward_naive(dout, cache64))):
+        assert g32.dtype == np.float32
+        np.testing.assert_allclose(g32, g64, rtol=1e-4, atol=1e-4 * np.abs(g64).max())
 
 
 @pytest.mark.parametrize("x_shape, pool", [
@@ -591,6 +664,29 @@ def test_compiled_conv_kernel_equals_its_python_source(conv_kernels, rng, dtype,
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("x_shape", [(2, 3, 4, 4), (2, 2, 5, 7), (1, 2, 1, 1), (3, 4, 6, 3)])
+def test_compiled_winograd_kernels_equal_their_python_source(conv_kernels, rng, dtype,
+                                                            x_shape):
+    N, C, H, W = x_shape
+    tiles = N * ((H + 1) // 2) * ((W + 1) // 2)
+    x = rng.randn(N, C, H * W).astype(dtype)
+    m = rng.randn(16, tiles, C).astype(dtype)
+    bias = rng.randn(C).astype(dtype)
+    results = []
+    for module in conv_kernels:
+        v = np.full((16, tiles, C), np.nan, dtype=dtype)
+        module.winograd_input(x, H, W, v)
+        out = np.full((N, C, H * W), np.nan, dtype=dtype)
+        module.winograd_output(m, bias, H, W, out)
+        d = np.full((16, tiles, C), np.nan, dtype=dtype)
+        module.winograd_output_grad(x, H, W, d)
+        results.append((v, out, d))
+    for compiled, python in zip(*results):
+        assert not np.isnan(compiled).any()
+        np.testing.assert_array_equal(compiled, python)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("x_shape, HH, WW, stride", [
     ((2, 3, 8, 6), 2, 2, 2),
     ((1, 2, 9, 7), 3, 3, 2),
@@ -635,16 +731,20 @@ def _conv_fast_pass(x, w, b, conv_param, dout):
     return (out, *conv_backward_fast(dout, cache))
 
 
-def test_fast_conv_gives_the_same_bits_on_one_thread_and_on_several(rng):
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("C, F", [(3, 5), (16, 16)])  # im2col, then Winograd
+def test_fast_conv_gives_the_same_bits_on_one_thread_and_on_several(rng, dtype, C, F):
     from threadpoolctl import threadpool_limits
 
     # enough images for many blocks, handed to the threads in any order
-    x = rng.randn(37, 3, 9, 8).astype(np.float32)
-    w = rng.randn(5, 3, 3, 3).astype(np.float32)
-    b = rng.randn(5).astype(np.float32)
+    x = rng.randn(37, C, 9, 8).astype(dtype)
+    w = rng.randn(F, C, 3, 3).astype(dtype)
+    b = rng.randn(F).astype(dtype)
     conv_param = {"stride": 1, "pad": 1}
-    dout = rng.randn(37, 5, 9, 8).astype(np.float32)
-    several = _conv_fast_pass(x, w, b, conv_param, dout)
+    assert _takes_winograd(x, w, 1, 1) == (C == 16)
+    dout = rng.randn(37, F, 9, 8).astype(dtype)
+    with threadpool_limits(2):
+        several = _conv_fast_pass(x, w, b, conv_param, dout)
     with threadpool_limits(1):
         one = _conv_fast_pass(x, w, b, conv_param, dout)
     for a_several, a_one in zip(several, one):
@@ -746,15 +846,37 @@ def test_fused_batchnorm_relu_propagates_nan(rng):
     assert np.isnan(out).all()
 
 
-@pytest.mark.parametrize("x_shape, w_shape", [((40, 3, 32, 32), (32, 3, 3, 3)),
-                                              ((40, 128, 4, 4), (256, 128, 3, 3))])
-def test_conv_output_of_an_image_does_not_depend_on_its_batch(rng, x_shape, w_shape):
-    # predictions must not change with the batch they are made in
+@pytest.mark.parametrize("x_shape, w_shape, stride", [((40, 3, 32, 32), (32, 3, 3, 3), 1),
+                                                      ((40, 128, 9, 9), (256, 128, 3, 3), 2)])
+def test_im2col_conv_output_of_an_image_does_not_depend_on_its_batch(rng, x_shape, w_shape,
+                                                                      stride):
+    # one product per image on the im2col path, whatever the batch size
     x = rng.randn(*x_shape).astype(np.float32)
     w = rng.randn(*w_shape).astype(np.float32)
     b = rng.randn(w_shape[0]).astype(np.float32)
-    conv_param = {"stride": 1, "pad": 1}
+    conv_param = {"stride": stride, "pad": 1}
+    assert not _takes_winograd(x, w, stride, 1)
     full, _ = conv_forward_fast(x, w, b, conv_param)
     for lo, hi in ((0, 1), (3, 10), (7, 40)):
         part, _ = conv_forward_fast(x[lo:hi], w, b, conv_param)
         np.testing.assert_array_equal(part, full[lo:hi])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_winograd_conv_output_of_an_image_does_not_depend_on_the_other_images(rng, dtype):
+    # what predictions in fixed-shape blocks rely on: in a batch of one shape, an
+    # image's output does not change with the values of the images beside it
+    # (zeros padding a last block, or other images)
+    x = rng.randn(40, 128, 4, 4).astype(dtype)
+    w = rng.randn(256, 128, 3, 3).astype(dtype)
+    b = rng.randn(256).astype(dtype)
+    conv_param = {"stride": 1, "pad": 1}
+    assert _takes_winograd(x, w, 1, 1)
+    full, _ = conv_forward_fast(x, w, b, conv_param)
+    others = rng.randn(*x.shape).astype(dtype)
+    others[3:10] = x[3:10]
+    np.testing.assert_array_equal(conv_forward_fast(others, w, b, conv_param)[0][3:10],
+                                  full[3:10])
+    others[10:] = 0
+    np.testing.assert_array_equal(conv_forward_fast(others, w, b, conv_param)[0][3:10],
+                                  full[3:10])

@@ -1,4 +1,5 @@
-"""Convolution lowering (im2col / col2im) and max pooling (Pythran kernel).
+"""Convolution lowering (im2col / col2im), Winograd F(2x2, 3x3) transforms and
+max pooling (Pythran kernel).
 
 A convolution becomes matrix products once every input window is laid out as a
 column; the wrapper in ``skdeep.nn.layers`` does the products with NumPy's BLAS and
@@ -13,7 +14,9 @@ pixel is padding).  The wrapper's forward pass multiplies ``w.reshape(F, -1)``
 with each image's (C * HH * WW, H_out * W_out) slice; its backward pass takes the
 block as one (C * HH * WW, N * H_out * W_out) matrix, which keeps BLAS efficient
 when the images are small (a 4x4 image's product is only 16 columns wide).
-``im2col`` and ``col2im``
+The Winograd kernels (see below) do the
+same for 3x3 convolutions at stride 1 and pad 1 with 16 products per block.
+``im2col``, ``col2im`` and the Winograd kernels
 run on the calling thread: the wrapper hands them blocks of a few images from a
 pool of threads (the compiled functions release the GIL), so that each block's
 columns stay in cache between the kernel and the products.  The pooling kernels
@@ -31,6 +34,12 @@ PARALLEL_MIN = 65536
 #pythran export im2col(float64[:,:,:], int, int, int, int, int, int, float64[:,:,:])
 #pythran export col2im(float32[:,:,:], int, int, int, int, int, int, float32[:,:,:])
 #pythran export col2im(float64[:,:,:], int, int, int, int, int, int, float64[:,:,:])
+#pythran export winograd_input(float32[:,:,:], int, int, float32[:,:,:])
+#pythran export winograd_input(float64[:,:,:], int, int, float64[:,:,:])
+#pythran export winograd_output(float32[:,:,:], float32[:], int, int, float32[:,:,:])
+#pythran export winograd_output(float64[:,:,:], float64[:], int, int, float64[:,:,:])
+#pythran export winograd_output_grad(float32[:,:,:], int, int, float32[:,:,:])
+#pythran export winograd_output_grad(float64[:,:,:], int, int, float64[:,:,:])
 #pythran export channel_moments(float32[:,:,:], float64[:], float64[:])
 #pythran export channel_moments(float64[:,:,:], float64[:], float64[:])
 #pythran export normalize_relu(float32[:,:,:], float32[:], float32[:], float32[:], float32[:,:,:])
@@ -108,6 +117,135 @@ def col2im(cols, H, W, HH, WW, stride, pad, dx):
             for y in range(H):
                 for t in range(W):
                     plane[y * W + t] = padded[y + pad, t + pad]
+
+
+# Winograd F(2x2, 3x3) for 3x3 filters at stride 1 and pad 1 (Lavin and Gray,
+# "Fast Algorithms for Convolutional Neural Networks", 2016): each 2x2 patch of the
+# output comes from a 4x4 tile of the padded input, tiles overlapping by 2.  With
+# the tile transformed as ``B^T d B`` and the filter as ``G g G^T``, the 36
+# products of a tile's 2x2 outputs become 16 elementwise products, each summed over
+# the channels: 16 matrix products (tiles, C) @ (C, F) done by the wrapper with
+# BLAS, 2.25 times fewer multiplies than im2col's.  The transforms work on whole
+# rows of channels (channels last), which vectorize whatever the image size: the
+# kernels transpose each image on the way in and out.  ``v`` and ``m`` are
+# (16, N * th * tw, channels), tile ``n * th * tw + ty * tw + tx`` of image n
+# covering output rows 2 ty, 2 ty + 1 and columns 2 tx, 2 tx + 1, with
+# ``th = (H + 1) // 2``, ``tw = (W + 1) // 2``.
+
+def _channels_last(plane_rows, H, W, off, buf):
+    """buf[y + off, t + off, c] = plane_rows[c, y * W + t]: one image, channels last."""
+    for c in range(plane_rows.shape[0]):
+        row = plane_rows[c]
+        for y in range(H):
+            for t in range(W):
+                buf[y + off, t + off, c] = row[y * W + t]
+
+
+def _input_tiles(p, v, t0, th, tw, e):
+    """v[:, t0 + tile] = ``B^T d B`` of every 4x4 tile d of the zero-bordered,
+    channels-last image p; e holds one tile's half-transformed rows."""
+    for ty in range(th):
+        for tx in range(tw):
+            r = 2 * ty
+            s = 2 * tx
+            t = t0 + ty * tw + tx
+            for j in range(4):
+                e[0, j] = p[r, s + j] - p[r + 2, s + j]
+                e[1, j] = p[r + 1, s + j] + p[r + 2, s + j]
+                e[2, j] = p[r + 2, s + j] - p[r + 1, s + j]
+                e[3, j] = p[r + 1, s + j] - p[r + 3, s + j]
+            for i in range(4):
+                v[4 * i, t] = e[i, 0] - e[i, 2]
+                v[4 * i + 1, t] = e[i, 1] + e[i, 2]
+                v[4 * i + 2, t] = e[i, 2] - e[i, 1]
+                v[4 * i + 3, t] = e[i, 1] - e[i, 3]
+
+
+def winograd_input(x, H, W, v):
+    """v = the transform ``B^T d B`` of every 4x4 tile d of x, given as
+    (N, C, H * W), padded by 1 (and by one more row or column of zeros when H or
+    W is odd)."""
+    N, C = x.shape[0], x.shape[1]
+    th = (H + 1) // 2
+    tw = (W + 1) // 2
+    padded = np.zeros((2 * th + 2, 2 * tw + 2, C), x.dtype)
+    e = np.empty((4, 4, C), x.dtype)
+    for n in range(N):
+        _channels_last(x[n], H, W, 1, padded)
+        _input_tiles(padded, v, n * th * tw, th, tw, e)
+
+
+def _output_tiles(m, t0, th, tw, bias, o, a):
+    """o[y, x] = the 2x2 outputs ``A^T m A + bias`` of every tile of one image,
+    channels last; o has an even number of rows and columns, a holds one tile's
+    half-transformed rows."""
+    for ty in range(th):
+        for tx in range(tw):
+            t = t0 + ty * tw + tx
+            for j in range(4):
+                a[0, j] = m[j, t] + m[4 + j, t] + m[8 + j, t]
+                a[1, j] = m[4 + j, t] - m[8 + j, t] - m[12 + j, t]
+            for i in range(2):
+                o[2 * ty + i, 2 * tx] = a[i, 0] + a[i, 1] + a[i, 2] + bias
+                o[2 * ty + i, 2 * tx + 1] = a[i, 1] - a[i, 2] - a[i, 3] + bias
+
+
+def _channels_first(o, H, W, plane_rows):
+    """plane_rows[c, y * W + t] = o[y, t, c]: back from channels last."""
+    for c in range(plane_rows.shape[0]):
+        row = plane_rows[c]
+        for y in range(H):
+            for t in range(W):
+                row[y * W + t] = o[y, t, c]
+
+
+def winograd_output(m, bias, H, W, out):
+    """out, (N, F, H * W), = the inverse transform ``A^T m A`` of every tile's
+    products, plus bias (F,); the row or column of a tile past an odd H or W is
+    dropped."""
+    N, F = out.shape[0], out.shape[1]
+    th = (H + 1) // 2
+    tw = (W + 1) // 2
+    o = np.empty((2 * th, 2 * tw, F), out.dtype)
+    a = np.empty((2, 4, F), out.dtype)
+    for n in range(N):
+        _output_tiles(m, n * th * tw, th, tw, bias, o, a)
+        _channels_first(o, H, W, out[n])
+
+
+def _output_grad_tiles(g, d, t0, th, tw, r):
+    """d[:, t0 + tile] = ``A dy A^T`` of every 2x2 tile dy of the zero-bordered,
+    channels-last gradient g; r holds one tile's half-transformed rows."""
+    for ty in range(th):
+        for tx in range(tw):
+            t = t0 + ty * tw + tx
+            y = 2 * ty
+            s = 2 * tx
+            for i in range(2):
+                r[i, 0] = g[y + i, s]
+                r[i, 1] = g[y + i, s] + g[y + i, s + 1]
+                r[i, 2] = g[y + i, s] - g[y + i, s + 1]
+                r[i, 3] = -g[y + i, s + 1]
+            for j in range(4):
+                d[j, t] = r[0, j]
+                d[4 + j, t] = r[0, j] + r[1, j]
+                d[8 + j, t] = r[0, j] - r[1, j]
+                d[12 + j, t] = -r[1, j]
+
+
+def winograd_output_grad(dout, H, W, d):
+    """d, (16, N * th * tw, F), = ``A dy A^T`` of every 2x2 tile dy of dout
+    (N, F, H * W), the gradient of :func:`winograd_output`'s products (zeros stand
+    for the outputs past an odd H or W).  With it the filters' gradient is 16
+    products ``v[k].T @ d[k]`` summed over the tiles, v the transformed input."""
+    N, F = dout.shape[0], dout.shape[1]
+    th = (H + 1) // 2
+    tw = (W + 1) // 2
+    g = np.zeros((2 * th, 2 * tw, F), dout.dtype)
+    r = np.empty((2, 4, F), dout.dtype)
+    for n in range(N):
+        _channels_last(dout[n], H, W, 0, g)
+        _output_grad_tiles(g, d, n * th * tw, th, tw, r)
 
 
 def channel_moments(x, mean, var):

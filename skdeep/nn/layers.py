@@ -873,13 +873,17 @@ _CONV_BLOCK_BYTES = 1 << 21
 _CONV_MIN_BLOCKS = 8
 
 
-def _conv_blocks(x, w, H_out, W_out):
+def _conv_blocks(N, image_bytes):
     """Bounds of the blocks of images the convolution works on, one at a time per
-    thread: a function of the shapes only, so results do not depend on the threads."""
-    N = x.shape[0]
-    image_bytes = w[0].size * H_out * W_out * x.itemsize
+    thread, given the bytes of an image's columns: a function of the shapes only,
+    so results do not depend on the threads."""
     per_block = max(1, min(_CONV_BLOCK_BYTES // image_bytes, -(-N // _CONV_MIN_BLOCKS)))
     return [(n0, min(n0 + per_block, N)) for n0 in range(0, N, per_block)]
+
+
+def _im2col_bytes(x, w, H_out, W_out):
+    """Bytes of one image's columns (see :func:`_im2col`)."""
+    return w[0].size * H_out * W_out * x.itemsize
 
 
 def _im2col(x, HH, WW, stride, pad, H_out, W_out):
@@ -896,23 +900,139 @@ def _im2col(x, HH, WW, stride, pad, H_out, W_out):
     return cols
 
 
+# Winograd F(2x2, 3x3) (see skdeep/_kernels/_conv.py) takes the 3x3 convolutions
+# of stride 1 and pad 1 with at least this many input channels and filters: its
+# products sum over the channels (forward) or the filters (dx), and with fewer
+# the tile transforms cost more than the multiplies they save.
+_WINOGRAD_MIN_CHANNELS = 16
+
+
+def _takes_winograd(x, w, stride, pad):
+    """Whether the convolution of x by w (and its backward pass) runs as Winograd
+    F(2x2, 3x3)."""
+    return (w.shape[2:] == (3, 3) and stride == 1 and pad == 1
+            and min(x.shape[1], w.shape[0]) >= _WINOGRAD_MIN_CHANNELS)
+
+
+def _g_rows(a0, a1, a2):
+    """The rows of ``G a`` from those of a: G = [[1, 0, 0], [1/2, 1/2, 1/2],
+    [1/2, -1/2, 1/2], [0, 0, 1]]."""
+    return a0, (a0 + a1 + a2) / 2, (a0 - a1 + a2) / 2, a2
+
+
+def _gt_rows(a0, a1, a2, a3):
+    """The rows of ``G^T a`` from those of a."""
+    return a0 + (a1 + a2) / 2, (a1 - a2) / 2, (a1 + a2) / 2 + a3
+
+
+def _winograd_filters(w, dtype):
+    """The filters w (F, C, 3, 3) transformed as ``G g G^T``, (16, C, F): the right
+    operands of the 16 products.  Computed on contiguous (C, F) planes of the taps:
+    small BLAS products or strided planes would cost more here."""
+    F, C = w.shape[:2]
+    taps = np.ascontiguousarray(np.asarray(w, dtype=dtype).reshape(F, C, 9).T)
+    u = np.empty((4, 4, C, F), dtype=dtype)
+    for a, row in enumerate(_g_rows(taps[0:3], taps[3:6], taps[6:9])):
+        for b, value in enumerate(_g_rows(*row)):
+            u[a, b] = value
+    return u.reshape(16, C, F)
+
+
+def _winograd_filters_grad(du, dtype):
+    """dw (F, C, 3, 3) = ``G^T du G`` of the transformed filters' gradient du
+    (16, C, F)."""
+    C, F = du.shape[1:]
+    dw = np.empty((3, 3, C, F), dtype=dtype)
+    for i, row in enumerate(_gt_rows(*du.reshape(4, 4, C, F))):
+        for j, value in enumerate(_gt_rows(*row)):
+            dw[i, j] = value
+    return np.ascontiguousarray(dw.reshape(9, C, F).T).reshape(F, C, 3, 3)
+
+
+def _winograd_tiles(H, W):
+    """Tiles of one image's (H, W) output, 2x2 outputs each."""
+    return ((H + 1) // 2) * ((W + 1) // 2)
+
+
+def _winograd_block(x, u, bias, out):
+    """out (N, F, H * W) = the convolution of a block of images x (N, C, H, W),
+    stride 1 and pad 1, by the filters u transformed by :func:`_winograd_filters`,
+    plus bias."""
+    N, C, H, W = x.shape
+    v = np.empty((16, N * _winograd_tiles(H, W), C), dtype=x.dtype)
+    _conv_kernel.winograd_input(x.reshape(N, C, H * W), H, W, v)
+    _conv_kernel.winograd_output(np.matmul(v, u), bias, H, W, out)
+
+
+def _winograd_bytes(x, F):
+    """Bytes of one image's transformed tiles and products."""
+    C, H, W = x.shape[1:]
+    return 16 * (C + F) * _winograd_tiles(H, W) * x.itemsize
+
+
+def _winograd_forward(x, w, bias, out):
+    """out (N, F, H * W) = the convolution of x by w at stride 1 and pad 1, plus
+    bias, by Winograd F(2x2, 3x3), on blocks of images shared among threads."""
+    u = _winograd_filters(w, x.dtype)
+
+    def forward_block(n0, n1):
+        _winograd_block(x[n0:n1], u, bias, out[n0:n1])
+
+    run_blocks(forward_block, _conv_blocks(x.shape[0], _winograd_bytes(x, w.shape[0])))
+
+
+def _winograd_backward(x, w, dout, dx):
+    """dw of the convolution of x by w (stride 1, pad 1) given dout (N, F, H * W),
+    and dx (N, C, H, W) unless None, by Winograd F(2x2, 3x3) on blocks of images.
+
+    dx is the convolution of dout by the filters flipped and with their channels
+    swapped.  dw is ``G^T du G``, du the sum over the tiles of the 16 products of
+    the output's transformed gradient (``A dy A^T``) with the transformed input
+    tiles, summed over the blocks in their order.
+    """
+    N, C, H, W = x.shape
+    F = w.shape[0]
+    tiles = _winograd_tiles(H, W)
+    dx_filters = _winograd_filters(w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1], x.dtype)
+    no_bias = np.zeros(C, dtype=x.dtype)
+
+    def backward_block(n0, n1):
+        v = np.empty((16, (n1 - n0) * tiles, C), dtype=x.dtype)
+        _conv_kernel.winograd_input(x[n0:n1].reshape(n1 - n0, C, H * W), H, W, v)
+        d = np.empty((16, (n1 - n0) * tiles, F), dtype=x.dtype)
+        _conv_kernel.winograd_output_grad(dout[n0:n1], H, W, d)
+        if dx is not None:
+            _winograd_block(dout[n0:n1].reshape(n1 - n0, F, H, W), dx_filters, no_bias,
+                            dx[n0:n1].reshape(n1 - n0, C, H * W))
+        return np.matmul(v.transpose(0, 2, 1), d)
+
+    du = sum(run_blocks(backward_block, _conv_blocks(N, _winograd_bytes(x, F))))
+    return _winograd_filters_grad(du, x.dtype)
+
+
 def conv_forward_fast(x, w, b, conv_param):
     """Convolutional layer (cross-correlation) as matrix products.
 
     Same arguments and results as :func:`conv_forward_naive`.  The batch is cut
-    into blocks of a few images, shared among threads; for each block a compiled
-    kernel gathers the input windows into columns (im2col) and one product per
-    image with the filters makes its output, already in (F, H_out, W_out) order.
-    The products are per image, not one per block, so that an image's output does
-    not depend on the other images of the batch: BLAS results change in their
-    last bits with a column's place in a product, and predictions must not change
-    with the batch they are made in.
-    A block's columns stay in cache between the two and are never kept for the
-    whole batch: the backward pass gathers them again, which costs less than
-    writing and reading them through main memory, and bounds the memory of a
-    layer by a few blocks whatever the batch size.  Block bounds depend only on
-    the shapes and each product runs on one BLAS thread, so the results are
-    bit-identical for any number of threads.
+    into blocks of a few images, shared among threads.  3x3 filters at stride 1
+    and pad 1 over at least 16 input channels and 16 filters (the 3x3 layers of
+    the networks) run as Winograd F(2x2, 3x3): compiled kernels transform the
+    block's 4x4 input tiles and 16 products per block with the transformed
+    filters make the output, with 2.25 times fewer multiplies than im2col.
+    Other convolutions gather each block's input windows into columns (im2col)
+    and make each image's output with one product of its own, already in
+    (F, H_out, W_out) order.
+    On the Winograd path an image's output may change in its last bits with the
+    number of images in its batch (BLAS may pick other kernels for another
+    product shape), never with their values: the estimators predict in blocks
+    of one fixed shape, so their predictions do not depend on batching.
+    A block's columns or tiles stay in cache between the kernels and the
+    products and are never kept for the whole batch: the backward pass
+    computes them again, which costs less than writing and reading them through
+    main memory, and bounds the memory of a layer by a few blocks whatever the
+    batch size.  Block bounds depend only on the shapes and each product runs
+    on one BLAS thread, so the results are bit-identical for any number of
+    threads.
 
     Parameters
     ----------
@@ -944,16 +1064,19 @@ def conv_forward_fast(x, w, b, conv_param):
     x = np.ascontiguousarray(x, dtype=dtype)
     N, F = x.shape[0], w.shape[0]
     HH, WW = w.shape[2:]
+    out = np.empty((N, F, H_out * W_out), dtype=dtype)
+    if _takes_winograd(x, w, stride, pad):
+        _winograd_forward(x, w, np.ascontiguousarray(b, dtype=dtype), out)
+        return out.reshape(N, F, H_out, W_out), (x, w, b, conv_param)
     w2 = np.ascontiguousarray(w.reshape(F, -1), dtype=dtype)
     bias = np.asarray(b, dtype=dtype)[:, None]
-    out = np.empty((N, F, H_out * W_out), dtype=dtype)
 
     def forward_block(n0, n1):
         cols = _im2col(x[n0:n1], HH, WW, stride, pad, H_out, W_out)
         np.matmul(w2, cols.transpose(1, 0, 2), out=out[n0:n1])
         out[n0:n1] += bias
 
-    run_blocks(forward_block, _conv_blocks(x, w, H_out, W_out))
+    run_blocks(forward_block, _conv_blocks(N, _im2col_bytes(x, w, H_out, W_out)))
     return out.reshape(N, F, H_out, W_out), (x, w, b, conv_param)
 
 
@@ -991,6 +1114,9 @@ def conv_backward_fast(dout, cache, *, compute_dx=True):
     w2t = np.ascontiguousarray(w.reshape(F, -1), dtype=dtype).T
     dout = np.ascontiguousarray(dout, dtype=dtype).reshape(N, F, H_out * W_out)
     dx = np.empty(x.shape, dtype=dtype) if compute_dx else None
+    if _takes_winograd(x, w, stride, pad):
+        dw = _winograd_backward(x, w, dout, dx)
+        return dx, dw, dout.sum(axis=(0, 2), dtype=dtype)
 
     def backward_block(n0, n1):
         # one product per block, which small images need to keep BLAS efficient
@@ -1004,7 +1130,8 @@ def conv_backward_fast(dout, cache, *, compute_dx=True):
                                 stride, pad, dx[n0:n1].reshape(n1 - n0, C, H * W))
         return dw_block
 
-    dw = sum(run_blocks(backward_block, _conv_blocks(x, w, H_out, W_out))).reshape(w.shape)
+    blocks = _conv_blocks(N, _im2col_bytes(x, w, H_out, W_out))
+    dw = sum(run_blocks(backward_block, blocks)).reshape(w.shape)
     db = dout.sum(axis=(0, 2), dtype=dtype)
     return dx, dw, db
 
