@@ -303,6 +303,18 @@ def test_winograd_conv_equals_naive(rng, x_shape, F):
     assert rel_error(dw, grads_naive[1]) < 1e-10
 
 
+@pytest.mark.parametrize("C", [3, 16])  # im2col, then Winograd
+def test_fast_conv_of_an_empty_batch(C):
+    x = np.zeros((0, C, 4, 4))
+    w = np.ones((16, C, 3, 3))
+    out, cache = conv_forward_fast(x, w, np.ones(16), {"stride": 1, "pad": 1})
+    assert out.shape == (0, 16, 4, 4)
+    dx, dw, db = conv_backward_fast(out, cache)
+    assert dx.shape == x.shape
+    np.testing.assert_array_equal(dw, np.zeros_like(w))
+    np.testing.assert_array_equal(db, np.zeros(16))
+
+
 @pytest.mark.parametrize("x_shape, F, stride, pad, K", [
     # what stays on im2col: few channels, another stride, pad or filter size
     ((2, 3, 8, 8), 16, 1, 1, 3),

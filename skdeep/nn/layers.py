@@ -1006,7 +1006,9 @@ def _winograd_backward(x, w, dout, dx):
                             dx[n0:n1].reshape(n1 - n0, C, H * W))
         return np.matmul(v.transpose(0, 2, 1), d)
 
-    du = sum(run_blocks(backward_block, _conv_blocks(N, _winograd_bytes(x, F))))
+    # summed from zeros, which an empty batch returns
+    du = sum(run_blocks(backward_block, _conv_blocks(N, _winograd_bytes(x, F))),
+             np.zeros((16, C, F), dtype=x.dtype))
     return _winograd_filters_grad(du, x.dtype)
 
 
@@ -1131,7 +1133,8 @@ def conv_backward_fast(dout, cache, *, compute_dx=True):
         return dw_block
 
     blocks = _conv_blocks(N, _im2col_bytes(x, w, H_out, W_out))
-    dw = sum(run_blocks(backward_block, blocks)).reshape(w.shape)
+    dw = sum(run_blocks(backward_block, blocks), np.zeros((F, C * HH * WW), dtype=dtype))
+    dw = dw.reshape(w.shape)
     db = dout.sum(axis=(0, 2), dtype=dtype)
     return dx, dw, db
 
