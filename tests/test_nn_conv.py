@@ -892,3 +892,28 @@ def test_winograd_conv_output_of_an_image_does_not_depend_on_the_other_images(rn
     others[10:] = 0
     np.testing.assert_array_equal(conv_forward_fast(others, w, b, conv_param)[0][3:10],
                                   full[3:10])
+
+
+def test_predictions_through_winograd_layers_do_not_depend_on_batching(monkeypatch):
+    from sklearn.datasets import load_digits
+
+    from skdeep.neural_network import ConvNetClassifier
+
+    X, y = load_digits(return_X_y=True)
+    X = X[:300] / 16
+    # the second conv layer (16 -> 16 channels, 3x3) takes the Winograd path
+    clf = ConvNetClassifier(num_filters=(16, 16), filter_size=3, pool_every=2,
+                            hidden_dim=(), num_epochs=1, batch_size=50,
+                            random_state=0).fit(X[:200], y[:200])
+    taken = []
+    real = _takes_winograd
+
+    def recording(x, w, stride, pad):
+        taken.append(real(x, w, stride, pad))
+        return taken[-1]
+
+    monkeypatch.setattr("skdeep.nn.layers._takes_winograd", recording)
+    full = clf.decision_function(X)
+    assert any(taken)
+    one_by_one = np.vstack([clf.decision_function(X[i:i + 1]) for i in range(0, 300, 7)])
+    np.testing.assert_array_equal(one_by_one, full[::7])
