@@ -296,10 +296,25 @@ def test_compiled_activation_kernels_equal_their_python_source(activation_kernel
         relu, drelu = np.empty_like(flat), np.empty_like(flat)
         module.relu(flat, relu)
         module.relu_backward(flat[::-1].copy(), relu, drelu)
-        results.append((out, argmax, dx, relu, drelu))
-    (out, *exact), (out_py, *exact_py) = results
-    # to rounding: the compiler may contract the normalization's multiply and add
-    rtol = 1e-6 if dtype == np.float32 else 1e-14
+        # the batchnorm gradient (for windows that do not overlap), on the
+        # compiled pool's output so that both read the same maxima
+        out0, argmax0 = (results[0][0], results[0][1]) if results else (out, argmax)
+        bn_dx = np.full((N, C, H * W), np.nan, dtype=dtype)
+        dgamma, dbeta = np.empty(C), np.empty(C)
+        if stride >= max(HH, WW):
+            module.normalize_relu_pool_backward(
+                dout, out0.reshape(N, C, -1), argmax0.reshape(N, C, -1),
+                x.reshape(N, C, -1), mean, np.abs(scale), beta, bn_dx, dgamma, dbeta)
+        results.append((out, argmax, dx, relu, drelu, bn_dx, dgamma, dbeta))
+    (out, *exact, bn_dx, dgamma, dbeta), (out_py, *exact_py, bn_dx_py, dgamma_py,
+                                          dbeta_py) = results
+    # to rounding: the compiler may contract the normalization's multiply and add,
+    # and sums in another order
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(out, out_py, rtol=rtol, atol=rtol)
+    for got, want in ((bn_dx, bn_dx_py), (dgamma, dgamma_py), (dbeta, dbeta_py)):
+        if stride < max(HH, WW):
+            break
+        np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * np.nanmax(np.abs(want)))
     for compiled, python in zip(exact, exact_py):
         np.testing.assert_array_equal(compiled, python)

@@ -9,7 +9,7 @@ the next step does not need:
   arrays, in chunks shared among threads (the gradient without a boolean
   temporary).
 - ``normalize_relu_pool``: ``max_pool(relu((x - mean[c]) * scale[c] + beta[c]))``
-  of each (n, c) plane, through a plane-sized buffer that stays in cache, so the
+  of each (n, c) plane, each value normalized as the pool reads it, so the
   full-size activation is never written to memory.  The plain ReLU and pool is
   the case mean 0, scale 1, beta 0, whose arithmetic is exact.
 - ``relu_pool_backward``: the gradient of the ReLU and pool from the pooled
@@ -68,45 +68,60 @@ def relu_backward(dout, out, dx):
         dx[lo:hi] = dout[lo:hi] * (out[lo:hi] > 0)
 
 
-def _pool_2x2(y, op, ap):
-    """The 2x2 window of stride 2 on one plane ``y``: the maximum (a NaN if any)
-    and the index ``h * W + w`` of the first value equal to it in row-major order
-    (the first NaN), as row expressions on the four strided views of a row pair,
-    which compile without branches."""
-    W = y.shape[1]
-    W_out = op.shape[1]
-    base = 2 * np.arange(W_out)
+def _relu_of_max(best, arg, origin, op, ap, r, t):
+    """Write the ReLU of a window's maximum: a maximum <= 0 means the ReLU's output
+    is zero all over the window, whose first maximum is then its first position."""
+    if best <= 0:
+        op[r, t] = 0
+        ap[r, t] = origin
+    else:  # positive or NaN
+        op[r, t] = best
+        ap[r, t] = arg
+
+
+def _pool_2x2(xp, m, s, b, op, ap):
+    """The 2x2 window of stride 2 on one plane ``xp``, unrolled over row views (as
+    ``_conv``'s), each value normalized on the way: the compiler keeps the running
+    maximum in registers."""
+    W = xp.shape[1]
     for r in range(op.shape[0]):
-        a = y[2 * r, 0:2 * W_out:2]
-        b = y[2 * r, 1:2 * W_out:2]
-        c = y[2 * r + 1, 0:2 * W_out:2]
-        d = y[2 * r + 1, 1:2 * W_out:2]
-        m = op[r]
-        # compiled np.maximum is the SIMD max, which drops a NaN; the sum keeps it
-        m[:] = np.where((a != a) | (b != b) | (c != c) | (d != d), a + b + c + d,
-                        np.maximum(np.maximum(a, b), np.maximum(c, d)))
-        ap[r] = 2 * r * W + base + np.where(
-            (a == m) | (a != a), 0, np.where(
-                (b == m) | (b != b), 1, np.where((c == m) | (c != c), W, W + 1)))
+        r0 = xp[2 * r]
+        r1 = xp[2 * r + 1]
+        for t in range(op.shape[1]):
+            best = (r0[2 * t] - m) * s + b
+            arg = 0
+            v = (r0[2 * t + 1] - m) * s + b
+            if v > best or (v != v and best == best):
+                best = v
+                arg = 1
+            v = (r1[2 * t] - m) * s + b
+            if v > best or (v != v and best == best):
+                best = v
+                arg = W
+            v = (r1[2 * t + 1] - m) * s + b
+            if v > best or (v != v and best == best):
+                best = v
+                arg = W + 1
+            origin = 2 * r * W + 2 * t
+            _relu_of_max(best, origin + arg, origin, op, ap, r, t)
 
 
-def _pool_window(y, HH, WW, stride, op, ap):
-    """Any window on one plane ``y``, as ``_conv.max_pool_forward``'s loop."""
-    W = y.shape[1]
+def _pool_window(xp, m, s, b, HH, WW, stride, op, ap):
+    """Any window on one plane ``xp``, as ``_conv.max_pool_forward``'s loop."""
+    W = xp.shape[1]
     for r in range(op.shape[0]):
         for t in range(op.shape[1]):
             h0 = r * stride
             w0 = t * stride
-            best = y[h0, w0]
+            best = (xp[h0, w0] - m) * s + b
             arg = h0 * W + w0
             for i in range(HH):
                 for j in range(WW):
-                    v = y[h0 + i, w0 + j]
+                    v = (xp[h0 + i, w0 + j] - m) * s + b
                     if v > best or (v != v and best == best):
                         best = v
                         arg = (h0 + i) * W + w0 + j
-            op[r, t] = best
-            ap[r, t] = arg
+            _relu_of_max(best, arg, h0 * W + w0, op, ap, r, t)
 
 
 def normalize_relu_pool(x, mean, scale, beta, HH, WW, stride, out, argmax):
@@ -114,6 +129,9 @@ def normalize_relu_pool(x, mean, scale, beta, HH, WW, stride, out, argmax):
     H, W): the maximum of each window and the index ``h * W + w`` of its first
     maximum in the (H, W) plane (ties and NaN as in ``np.argmax``), the same
     windows and positions as the ReLU's output pooled by ``_conv.max_pool_forward``.
+
+    The ReLU commutes with the maximum, so it is applied to each window's
+    maximum, not to every value.
     """
     N, C, H, W = x.shape
     two_by_two = HH == 2 and WW == 2 and stride == 2
@@ -122,14 +140,11 @@ def normalize_relu_pool(x, mean, scale, beta, HH, WW, stride, out, argmax):
     for nc in range(N * C):
         n = nc // C
         c = nc % C
-        t = (x[n, c] - mean[c]) * scale[c] + beta[c]
-        # an array, not a lazy expression: the pool reads each value several times
-        y = np.empty((H, W), x.dtype)
-        y[:] = np.where(t <= 0, 0, t)
         if two_by_two:
-            _pool_2x2(y, out[n, c], argmax[n, c])
+            _pool_2x2(x[n, c], mean[c], scale[c], beta[c], out[n, c], argmax[n, c])
         else:
-            _pool_window(y, HH, WW, stride, out[n, c], argmax[n, c])
+            _pool_window(x[n, c], mean[c], scale[c], beta[c], HH, WW, stride, out[n, c],
+                         argmax[n, c])
 
 
 def relu_pool_backward(dout, out, argmax, dx):
@@ -168,10 +183,14 @@ def normalize_relu_pool_backward(dout, out, argmax, x, mean, inv_std, gamma, dx,
         total = 0.
         total_x = 0.
         for n in range(N):
+            dp = dout[n, c]
+            op = out[n, c]
+            ap = argmax[n, c]
+            xp = x[n, c]
             for q in range(Q):
-                g = dout[n, c, q] * (out[n, c, q] > 0)
+                g = dp[q] * (op[q] > 0)
                 total += g
-                total_x += g * (x[n, c, argmax[n, c, q]] - m)
+                total_x += g * (xp[ap[q]] - m)
         dbeta[c] = total
         dgamma[c] = total_x * inv_std[c]
         # the two coefficients in the dtype of x, as the NumPy formula has them
@@ -181,8 +200,12 @@ def normalize_relu_pool_backward(dout, out, argmax, x, mean, inv_std, gamma, dx,
         a = coef[0]
         b = coef[1]
         for n in range(N):
-            dx[n, c] = -a - (x[n, c] - m) * b
+            dp = dout[n, c]
+            op = out[n, c]
+            ap = argmax[n, c]
+            xp = x[n, c]
+            dxp = dx[n, c]
+            dxp[:] = -a - (xp - m) * b
             for q in range(Q):
-                i = argmax[n, c, q]
-                dx[n, c, i] = s * (dout[n, c, q] * (out[n, c, q] > 0)) - a - (
-                    x[n, c, i] - m) * b
+                i = ap[q]
+                dxp[i] = s * (dp[q] * (op[q] > 0)) - a - (xp[i] - m) * b
