@@ -1,17 +1,27 @@
 """Sandwich layers: common sequences of layers as one forward and one backward call.
 
-Each is a composition of the functions in :mod:`skdeep.nn.layers`; the cache is
-the tuple of the inner caches, and each backward function checks it at entry.  The
-one exception is a convolution's batchnorm and ReLU, which run fused (see
-:func:`conv_norm_relu_forward`).  The GELU variants the models use for
-``activation='gelu'`` are private and unfused: the layers in a row.
+Each computes the composition of the functions in :mod:`skdeep.nn.layers`; the
+cache is the tuple of the inner caches, and each backward function checks it at
+entry.  Where layers after a convolution are memory-bound passes over its output,
+they run fused in compiled kernels, equal to the layers in a row: the ReLU and
+max pool (:func:`conv_relu_pool_forward`), the batchnorm and ReLU
+(:func:`conv_norm_relu_forward`), and all three
+(:func:`conv_norm_relu_pool_forward`).  A ReLU after an affine or convolution
+layer is applied in place on the output that layer has just made.  The GELU
+variants the models use for ``activation='gelu'`` are private and unfused: the
+layers in a row.
 """
 import numpy as np
 
 from ._checks import check_cache, check_choice
 from .layers import (
+    _relu_in_place,
+    _relu_max_pool_backward,
+    _relu_max_pool_forward,
     _spatial_batchnorm_relu_backward,
     _spatial_batchnorm_relu_forward,
+    _spatial_batchnorm_relu_pool_backward,
+    _spatial_batchnorm_relu_pool_forward,
     affine_backward,
     affine_forward,
     batchnorm_backward_alt,
@@ -25,7 +35,6 @@ from .layers import (
     max_pool_backward_fast,
     max_pool_forward_fast,
     relu_backward,
-    relu_forward,
     spatial_batchnorm_backward,
     spatial_batchnorm_forward,
     spatial_groupnorm_backward,
@@ -58,10 +67,11 @@ NORMALIZATIONS = tuple(_NORM_LAYERS)
 
 def _then_relu(layer_forward, *args):
     """``layer_forward(*args)`` followed by a ReLU; the cache is ``(layer_cache,
-    relu_cache)``."""
+    relu_cache)``.  The layer's output is a fresh array of its own, so the ReLU
+    overwrites it rather than allocating and writing another."""
     a, layer_cache = layer_forward(*args)
-    out, relu_cache = relu_forward(a)
-    return out, (layer_cache, relu_cache)
+    out = _relu_in_place(a)
+    return out, (layer_cache, out)
 
 
 def _then_relu_backward(layer_backward, dout, cache, producer, **kwargs):
@@ -159,8 +169,8 @@ def affine_norm_relu_forward(x, w, b, gamma, beta, norm_param, normalization):
     norm_forward, _ = _norm_layer(normalization)
     a, fc_cache = affine_forward(x, w, b)
     an, norm_cache = norm_forward(a, gamma, beta, norm_param)
-    out, relu_cache = relu_forward(an)
-    return out, (fc_cache, norm_cache, relu_cache, normalization)
+    out = _relu_in_place(an)  # the normalization's output, which nothing else holds
+    return out, (fc_cache, norm_cache, out, normalization)
 
 
 def affine_norm_relu_backward(dout, cache, *, compute_dx=True):
@@ -268,12 +278,25 @@ def conv_relu_pool_forward(x, w, b, conv_param, pool_param):
     out : ndarray of shape (N, F, H_pool, W_pool)
         Output of the layer.
     cache : tuple
-        ``(conv_cache, relu_cache, pool_cache)`` for :func:`conv_relu_pool_backward`.
+        ``(conv_cache, out, pool_cache)`` for :func:`conv_relu_pool_backward`: the
+        cache of :func:`~skdeep.nn.layers.conv_forward_fast`, the output (whose
+        positive entries mark the windows gradient flows through), and
+        ``(conv_shape, pool_param, argmax)``, the shape of the convolution's
+        output and where each window's maximum is in it, as in
+        :func:`~skdeep.nn.layers.max_pool_forward_fast`.
+
+    Notes
+    -----
+    Max commutes with the ReLU, so the ReLU and the pool run fused in one compiled
+    pass over the convolution's output that writes only the pooled map; the
+    result, and the gradients of the backward pass, equal
+    :func:`~skdeep.nn.layers.relu_forward` then
+    :func:`~skdeep.nn.layers.max_pool_forward_fast` (the same maximum of each
+    window on ties).
     """
     a, conv_cache = conv_forward_fast(x, w, b, conv_param)
-    s, relu_cache = relu_forward(a)
-    out, pool_cache = max_pool_forward_fast(s, pool_param)
-    return out, (conv_cache, relu_cache, pool_cache)
+    out, relu_pool_cache = _relu_max_pool_forward(a, pool_param)
+    return out, (conv_cache, *relu_pool_cache)
 
 
 def conv_relu_pool_backward(dout, cache, *, compute_dx=True):
@@ -298,9 +321,8 @@ def conv_relu_pool_backward(dout, cache, *, compute_dx=True):
         Gradient with respect to ``b``.
     """
     check_cache(cache, 3, "conv_relu_pool_forward", types=(tuple, np.ndarray, tuple))
-    conv_cache, relu_cache, pool_cache = cache
-    ds = max_pool_backward_fast(dout, pool_cache)
-    da = relu_backward(ds, relu_cache)
+    conv_cache, *relu_pool_cache = cache
+    da = _relu_max_pool_backward(dout, tuple(relu_pool_cache))
     return conv_backward_fast(da, conv_cache, compute_dx=compute_dx)
 
 
@@ -435,12 +457,33 @@ def conv_norm_relu_pool_forward(x, w, b, gamma, beta, conv_param, norm_param,
         Output of the layer.
     cache : tuple
         ``(conv_norm_relu_cache, pool_cache)`` for
-        :func:`conv_norm_relu_pool_backward`.
+        :func:`conv_norm_relu_pool_backward`.  With groupnorm, the caches of
+        :func:`conv_norm_relu_forward` and
+        :func:`~skdeep.nn.layers.max_pool_forward_fast`; with batchnorm, whose
+        layers run fused, ``conv_norm_relu_cache`` is as
+        :func:`conv_norm_relu_forward` makes it and ``pool_cache`` is ``(out,
+        (conv_shape, pool_param, argmax))``: the output, the shape of the
+        convolution's output, and where each window's maximum is in it, as in
+        :func:`~skdeep.nn.layers.max_pool_forward_fast`.
+
+    Notes
+    -----
+    With batchnorm, after the channel statistics one compiled pass normalizes,
+    applies the ReLU and pools, writing only the pooled map; the backward pass
+    works from the pooled gradient without making the full-size one.  The results
+    equal :func:`conv_norm_relu_forward` then
+    :func:`~skdeep.nn.layers.max_pool_forward_fast` to rounding.
     """
-    s, cnr_cache = conv_norm_relu_forward(x, w, b, gamma, beta, conv_param, norm_param,
-                                          normalization)
-    out, pool_cache = max_pool_forward_fast(s, pool_param)
-    return out, (cnr_cache, pool_cache)
+    _norm_layer(normalization, _SPATIAL_NORM_RELU_LAYERS)  # refuses an unknown name
+    if normalization != "batchnorm":
+        s, cnr_cache = conv_norm_relu_forward(x, w, b, gamma, beta, conv_param,
+                                              norm_param, normalization)
+        out, pool_cache = max_pool_forward_fast(s, pool_param)
+        return out, (cnr_cache, pool_cache)
+    a, conv_cache = conv_forward_fast(x, w, b, conv_param)
+    out, (bn_cache, relu_pool_cache) = _spatial_batchnorm_relu_pool_forward(
+        a, gamma, beta, norm_param, pool_param)
+    return out, ((conv_cache, bn_cache, normalization), relu_pool_cache)
 
 
 def conv_norm_relu_pool_backward(dout, cache, *, compute_dx=True):
@@ -468,8 +511,15 @@ def conv_norm_relu_pool_backward(dout, cache, *, compute_dx=True):
     """
     check_cache(cache, 2, "conv_norm_relu_pool_forward", types=(tuple, tuple))
     cnr_cache, pool_cache = cache
-    ds = max_pool_backward_fast(dout, pool_cache)
-    return conv_norm_relu_backward(ds, cnr_cache, compute_dx=compute_dx)
+    check_cache(cnr_cache, 3, "conv_norm_relu_pool_forward", name="cache[0]",
+                types=(tuple, (tuple, type(None)), str))
+    conv_cache, norm_cache, normalization = cnr_cache
+    if normalization != "batchnorm":
+        ds = max_pool_backward_fast(dout, pool_cache)
+        return conv_norm_relu_backward(ds, cnr_cache, compute_dx=compute_dx)
+    da, dgamma, dbeta = _spatial_batchnorm_relu_pool_backward(dout, (norm_cache, pool_cache))
+    dx, dw, db = conv_backward_fast(da, conv_cache, compute_dx=compute_dx)
+    return dx, dw, db, dgamma, dbeta
 
 
 # ---- GELU: the layers in a row, unfused (correct first; no compiled variant yet) ----

@@ -18,6 +18,7 @@ import math
 import numpy as np
 from scipy.special import erfc
 
+from .._kernels import _activations as _act_kernel
 from .._kernels import _conv as _conv_kernel
 # the score losses live in skdeep._loss, which the linear models share without
 # loading this module; they are public here
@@ -147,8 +148,32 @@ def relu_forward(x):
         The output, whose positive entries mark where gradient flows.
     """
     x = check_array(x, "x")
+    if _relu_kernel_takes(x):
+        out = np.empty_like(x)
+        with kernel_threads():
+            _act_kernel.relu(x.reshape(-1), out.reshape(-1))
+        return out, out
     out = np.maximum(x, 0)
     return out, out
+
+
+def _relu_kernel_takes(*arrays):
+    """Whether the compiled ReLU kernels take ``arrays``: C-contiguous, of one
+    dtype, float32 or float64 (others go through NumPy, keeping their dtype)."""
+    dtype = arrays[0].dtype
+    return dtype in (np.float32, np.float64) and all(
+        a.dtype == dtype and a.flags.c_contiguous for a in arrays)
+
+
+def _relu_in_place(a):
+    """relu_forward of an array the caller owns, written over it: the result and
+    cache of :func:`relu_forward` without allocating another map."""
+    if _relu_kernel_takes(a):
+        with kernel_threads():
+            _act_kernel.relu(a.reshape(-1), a.reshape(-1))
+    else:
+        np.maximum(a, 0, out=a)
+    return a
 
 
 def relu_backward(dout, cache):
@@ -171,8 +196,13 @@ def relu_backward(dout, cache):
                          f"{type(cache).__name__}.")
     dout = check_array(dout, "dout")
     check_shape(dout, "dout", cache.shape, "(the shape of the input of relu_forward)")
-    # out > 0 exactly where x > 0, so caching the output is enough; multiplying by
-    # the boolean mask is one elementwise product, cheaper than np.where's selection
+    # out > 0 exactly where x > 0, so caching the output is enough; the kernel
+    # multiplies by the mask in one pass, with no boolean temporary
+    if _relu_kernel_takes(dout, cache):
+        dx = np.empty_like(dout)
+        with kernel_threads():
+            _act_kernel.relu_backward(dout.reshape(-1), cache.reshape(-1), dx.reshape(-1))
+        return dx
     return dout * (cache > 0)
 
 
@@ -1206,6 +1236,64 @@ def max_pool_backward_fast(dout, cache):
     return dx
 
 
+def _windows_overlap(pool_param):
+    return pool_param["stride"] < max(pool_param["pool_height"], pool_param["pool_width"])
+
+
+def _normalize_relu_pool(x, mean, scale, beta, pool_param):
+    """Pooled output and argmax of ``relu((x - mean) * scale + beta)`` per channel,
+    x (N, C, H, W) C-contiguous, by one compiled pass parallel over image planes."""
+    HH, WW, stride, H_out, W_out = _pool_geometry(x, pool_param)
+    N, C = x.shape[:2]
+    out = np.empty((N, C, H_out, W_out), dtype=x.dtype)
+    argmax = np.empty((N, C, H_out, W_out), dtype=np.int32)
+    with kernel_threads():
+        _act_kernel.normalize_relu_pool(x, mean, scale, beta, HH, WW, stride, out, argmax)
+    return out, argmax
+
+
+def _relu_max_pool_forward(x, pool_param):
+    """:func:`relu_forward` then :func:`max_pool_forward_fast`, fused.
+
+    Max commutes with the ReLU, so one compiled pass reads x once and writes only
+    the pooled output and where each window's maximum is (the pooling of the
+    ReLU's output, first maximum on ties); the ReLU's full-size output is never
+    made.  The cache is ``(out, (x_shape, pool_param, argmax))``: the output,
+    whose positive entries mark the windows gradient flows through, and argmax as
+    in :func:`max_pool_forward_fast`, for :func:`_relu_max_pool_backward`.
+    """
+    _pool_geometry(x, pool_param)
+    x = np.ascontiguousarray(x, dtype=float_dtype(x))
+    C = x.shape[1]
+    identity = (np.zeros(C, x.dtype), np.ones(C, x.dtype), np.zeros(C, x.dtype))
+    out, argmax = _normalize_relu_pool(x, *identity, pool_param)
+    return out, (out, (x.shape, pool_param, argmax))
+
+
+def _check_relu_pool_cache(cache, producer):
+    """Entry check of the fused ReLU-and-pool backward passes; returns ``(out,
+    x_shape, pool_param, argmax)``."""
+    check_cache(cache, 2, producer, types=(np.ndarray, tuple))
+    out, pool_cache = cache
+    check_cache(pool_cache, 3, producer, name="cache[1]", types=(tuple, dict, np.ndarray))
+    return (out, *pool_cache)
+
+
+def _relu_max_pool_backward(dout, cache):
+    """Backward pass of :func:`_relu_max_pool_forward`: dx, written in one pass
+    (zero but at each window's maximum, where it is dout if the output is
+    positive)."""
+    out, x_shape, _, argmax = _check_relu_pool_cache(cache, "_relu_max_pool_forward")
+    _check_dout(dout, out.shape)
+    dx = np.empty(x_shape, dtype=out.dtype)
+    planes = x_shape[0] * x_shape[1]
+    with kernel_threads():
+        _act_kernel.relu_pool_backward(
+            np.ascontiguousarray(dout, dtype=out.dtype).reshape(planes, -1),
+            out.reshape(planes, -1), argmax.reshape(planes, -1), dx.reshape(planes, -1))
+    return dx
+
+
 def spatial_batchnorm_forward(x, gamma, beta, bn_param):
     """Batch normalization of each channel over the batch and the image plane.
 
@@ -1301,17 +1389,11 @@ def spatial_batchnorm_backward(dout, cache):
     return dx.reshape(N, C, H, W), dgamma.ravel(), dbeta.ravel()
 
 
-def _spatial_batchnorm_relu_forward(x, gamma, beta, bn_param):
-    """:func:`spatial_batchnorm_forward` then :func:`relu_forward`, fused.
-
-    Same arguments and output as the two layers in a row (to rounding), in two
-    compiled passes over x, parallel over channels: the channel statistics (in
-    float64), then normalization, scale, shift and ReLU at once.  The layers in a
-    row make about ten NumPy passes, each writing a fresh array of the size of the
-    convolution's output, where these read x twice and write once.  The cache is
-    ``(x_shape, x, mean, inv_std, gamma, beta)`` (None in test mode) for
-    :func:`_spatial_batchnorm_relu_backward`.
-    """
+def _batchnorm_relu_statistics(x, gamma, beta, bn_param):
+    """Checks, statistics and running-statistics update of the fused batchnorm
+    layers: ``(x3, mean, inv_std, gamma, beta, train)``, x as (N, C, H * W) and all
+    in the dtype the kernels compute in, the statistics of the batch (computed in
+    float64) in train mode, the running ones in test mode."""
     eps = _check_spatial_norm_inputs(x, gamma, beta, bn_param)
     N, C, H, W = x.shape
     dtype = float_dtype(x, gamma, beta)
@@ -1326,20 +1408,36 @@ def _spatial_batchnorm_relu_forward(x, gamma, beta, bn_param):
     _update_running_stats(bn_param, mode, momentum, running_mean, running_var,
                           mean.astype(x.dtype), var.astype(x.dtype))
     inv_std = (1 / np.sqrt(var + eps)).astype(dtype)
-    mean = mean.astype(dtype)
-    gamma = np.asarray(gamma, dtype=dtype)
-    beta = np.asarray(beta, dtype=dtype)
+    return (x3, mean.astype(dtype), inv_std, np.asarray(gamma, dtype=dtype),
+            np.asarray(beta, dtype=dtype), mode == "train")
+
+
+def _spatial_batchnorm_relu_forward(x, gamma, beta, bn_param):
+    """:func:`spatial_batchnorm_forward` then :func:`relu_forward`, fused.
+
+    Same arguments and output as the two layers in a row (to rounding), in two
+    compiled passes over x, parallel over channels: the channel statistics (in
+    float64), then normalization, scale, shift and ReLU at once.  The layers in a
+    row make about ten NumPy passes, each writing a fresh array of the size of the
+    convolution's output, where these read x twice and write once.  The cache is
+    ``(x_shape, x, mean, inv_std, gamma, beta)`` (None in test mode) for
+    :func:`_spatial_batchnorm_relu_backward`.
+    """
+    x3, mean, inv_std, gamma, beta, train = _batchnorm_relu_statistics(
+        x, gamma, beta, bn_param)
     out = np.empty_like(x3)
     with kernel_threads():
         _conv_kernel.normalize_relu(x3, mean, gamma * inv_std, beta, out)
-    cache = (x.shape, x3, mean, inv_std, gamma, beta) if mode == "train" else None
-    return out.reshape(N, C, H, W), cache
+    cache = (x.shape, x3, mean, inv_std, gamma, beta) if train else None
+    return out.reshape(x.shape), cache
+
+
+_BN_RELU_CACHE_TYPES = (tuple,) + (np.ndarray,) * 5
 
 
 def _spatial_batchnorm_relu_backward(dout, cache):
     """Backward pass of :func:`_spatial_batchnorm_relu_forward`: dx, dgamma, dbeta."""
-    check_cache(cache, 6, "_spatial_batchnorm_relu_forward",
-                types=(tuple,) + (np.ndarray,) * 5)
+    check_cache(cache, 6, "_spatial_batchnorm_relu_forward", types=_BN_RELU_CACHE_TYPES)
     x_shape, x3, mean, inv_std, gamma, beta = cache
     _check_dout(dout, x_shape)
     C = x_shape[1]
@@ -1351,6 +1449,56 @@ def _spatial_batchnorm_relu_backward(dout, cache):
                                              dgamma, dbeta)
     return (dx.reshape(x_shape), dgamma.astype(x3.dtype),
             dbeta.astype(x3.dtype))
+
+
+def _spatial_batchnorm_relu_pool_forward(x, gamma, beta, bn_param, pool_param):
+    """:func:`_spatial_batchnorm_relu_forward` then :func:`max_pool_forward_fast`,
+    fused.
+
+    After the channel statistics, one compiled pass normalizes, applies the ReLU
+    and pools each plane in cache, writing only the pooled output and argmax (of
+    the normalized map, as the layers in a row find them): the full-size
+    activation is neither written nor kept.  The cache is ``(bn_relu_cache, (out,
+    (x_shape, pool_param, argmax)))``: the cache of
+    :func:`_spatial_batchnorm_relu_forward` (None in test mode) and that of
+    :func:`_relu_max_pool_forward`, for :func:`_spatial_batchnorm_relu_pool_backward`.
+    """
+    _pool_geometry(x, pool_param)  # before the running statistics change
+    x3, mean, inv_std, gamma, beta, train = _batchnorm_relu_statistics(
+        x, gamma, beta, bn_param)
+    out, argmax = _normalize_relu_pool(x3.reshape(x.shape), mean, gamma * inv_std, beta,
+                                       pool_param)
+    bn_cache = (x.shape, x3, mean, inv_std, gamma, beta) if train else None
+    return out, (bn_cache, (out, (x.shape, pool_param, argmax)))
+
+
+def _spatial_batchnorm_relu_pool_backward(dout, cache):
+    """Backward pass of :func:`_spatial_batchnorm_relu_pool_forward`: dx, dgamma,
+    dbeta, from the pooled gradient without making the full-size one (but for
+    overlapping windows, whose maxima may repeat: those take the pool's gradient,
+    then :func:`_spatial_batchnorm_relu_backward`)."""
+    producer = "_spatial_batchnorm_relu_pool_forward"
+    check_cache(cache, 2, producer, types=((tuple, type(None)), tuple))
+    bn_cache, relu_pool_cache = cache
+    out, x_shape, pool_param, argmax = _check_relu_pool_cache(relu_pool_cache, producer)
+    check_cache(bn_cache, 6, producer, name="cache[0]", types=_BN_RELU_CACHE_TYPES)
+    _check_dout(dout, out.shape)
+    _, x3, mean, inv_std, gamma, _ = bn_cache
+    N, C = x_shape[:2]
+    dout3 = np.ascontiguousarray(dout, dtype=x3.dtype).reshape(N, C, -1)
+    if _windows_overlap(pool_param):
+        ds = np.empty(x_shape, dtype=x3.dtype)
+        with kernel_threads():
+            _conv_kernel.max_pool_backward(dout3.reshape(N * C, -1),
+                                           argmax.reshape(N * C, -1), ds.reshape(N * C, -1))
+        return _spatial_batchnorm_relu_backward(ds, bn_cache)
+    dx = np.empty_like(x3)
+    dgamma, dbeta = np.empty(C), np.empty(C)
+    with kernel_threads():
+        _act_kernel.normalize_relu_pool_backward(
+            dout3, out.reshape(N, C, -1), argmax.reshape(N, C, -1), x3, mean, inv_std,
+            gamma, dx, dgamma, dbeta)
+    return dx.reshape(x_shape), dgamma.astype(x3.dtype), dbeta.astype(x3.dtype)
 
 
 def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
