@@ -70,7 +70,10 @@ class ConvNetClassifier(BaseNetClassifier):
     in a short budget: a per-step learning-rate schedule with warm-up,
     Nesterov momentum, label smoothing, weight averaging, augmentation by
     random or alternating flips and shifts, and flipped and shifted views at
-    test time.  A stratified
+    test time.  The first layers and normalizations of the airbench CIFAR-10
+    speed records are options too (``whitening``, ``dirac_init``,
+    ``freeze_norm_scale``, ``pool_before_norm``, ...), and
+    :meth:`from_recipe` names a set of them.  A stratified
     share of the training data is held out to pick the epoch with the lowest
     validation loss (see ``monitor``).
 
@@ -376,14 +379,14 @@ class ConvNetClassifier(BaseNetClassifier):
 
     def __init__(self, image_shape=None, num_filters=32, filter_size=7, *,
                  pool_every=1, hidden_dim=100, normalization=None, num_groups=8,
-                 activation="relu", augment=False, augment_pad=None, augment_flip="random",
-                 augment_border="zeros", dropout_keep_ratio=1.0, update_rule="adam",
-                 learning_rate=1e-3, lr_decay=1.0, lr_schedule="constant",
-                 warmup_fraction=0.0, nesterov=False, label_smoothing=0.0,
-                 weight_averaging=None, test_flip=False, test_time_views=None,
-                 whitening=False, whitening_eps=5e-4, dirac_init=False,
-                 freeze_norm_scale=False, norm_shift_lr_scale=1.0, bn_momentum=0.9,
-                 pool_before_norm=False, reg=1e-4, weight_scale="he",
+                 activation="relu", whitening=False, whitening_eps=5e-4,
+                 dirac_init=False, freeze_norm_scale=False, norm_shift_lr_scale=1.0,
+                 bn_momentum=0.9, pool_before_norm=False, augment=False,
+                 augment_pad=None, augment_flip="random", augment_border="zeros",
+                 dropout_keep_ratio=1.0, update_rule="adam", learning_rate=1e-3,
+                 lr_decay=1.0, lr_schedule="constant", warmup_fraction=0.0,
+                 nesterov=False, label_smoothing=0.0, weight_averaging=None,
+                 test_flip=False, test_time_views=None, reg=1e-4, weight_scale="he",
                  batch_size=50, num_epochs=10, validation_fraction=0.1,
                  early_stopping=False, n_iter_no_change=10, monitor="val_loss",
                  warm_start=False, class_weight=None, dtype="float32",
