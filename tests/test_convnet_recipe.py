@@ -125,6 +125,12 @@ def test_whitening_refuses_bad_samples():
         ConvNet([2], filter_size=3, input_dim=(1, 4, 4), whitening=np.zeros((2, 3, 4, 4)))
     with pytest.raises(ValueError, match="num_filters must be at most"):
         whitening_filters(np.zeros((2, 1, 4, 4)), 5)
+    with pytest.raises(ValueError, match="whitening_filters must be at most"):
+        ConvNet([2], filter_size=3, input_dim=(1, 4, 4), whitening=np.zeros((2, 1, 4, 4)),
+                whitening_filters=5)
+    with pytest.raises(ValueError, match="whitening_eps"):
+        ConvNet([2], filter_size=3, input_dim=(1, 4, 4), whitening=np.zeros((2, 1, 4, 4)),
+                whitening_eps=0)
 
 
 # ---- dirac initialization -------------------------------------------------------

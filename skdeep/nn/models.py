@@ -672,6 +672,11 @@ class ConvNet:
         images = check_array(images, "whitening", ndim=4, shape_doc="(N, C, H, W)")
         check_shape(images, "whitening", (None, *self.input_dim),
                     "(images of shape input_dim)")
+        if num_filters is not None and check_int(num_filters, "whitening_filters") > (
+                4 * self.input_dim[0]):
+            raise ValueError(f"whitening_filters must be at most the {4 * self.input_dim[0]} "
+                             f"values of a 2x2 patch, got {num_filters}.")
+        check_number(eps, "whitening_eps", low=0, low_open=True)
         filters = whitening_filters(images, num_filters, eps).astype(self.dtype)
         self.frozen_params["W0"] = filters
         self.frozen_params["b0"] = np.zeros(len(filters), dtype=self.dtype)
