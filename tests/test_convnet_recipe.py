@@ -214,11 +214,24 @@ def test_running_mean_follows_bn_momentum(momentum):
 @pytest.mark.parametrize("param, value", [
     ("norm_shift_lr_scale", 0), ("norm_shift_lr_scale", True), ("bn_momentum", 1),
     ("bn_momentum", False), ("whitening_eps", 0), ("whitening", 1), ("dirac_init", "yes"),
-    ("freeze_norm_scale", None), ("pool_before_norm", 0)])
+    ("freeze_norm_scale", None), ("pool_before_norm", 0), ("pool_after", "middle")])
 def test_bad_options_are_refused_by_name(digits, param, value):
     X, y = digits
     with pytest.raises(ValueError, match=param):
         ConvNetClassifier(**{**SMALL, param: value}).fit(X, y)
+
+
+@pytest.mark.parametrize("pool_after, pooled", [("last", [2, 4]), ("first", [1, 3])])
+def test_pool_after_picks_the_layer_of_each_group(pool_after, pooled, digits):
+    model = ConvNet([3, 3, 3, 3], filter_size=3, pool_every=2, hidden_dims=[],
+                    input_dim=(1, 12, 12), pool_after=pool_after, random_state=0)
+    sides = [12, 12, 12, 12]
+    for i in pooled:  # a pool halves the side of its layer and of every later one
+        sides[i - 1:] = [side // 2 for side in sides[i - 1:]]
+    assert model.output_shapes == [(3, side, side) for side in sides]
+    X, y = digits
+    clf = ConvNetClassifier(**{**SMALL, "num_filters": (4, 4, 4)}, pool_after=pool_after)
+    assert clf.fit(X, y).model_.output_shapes[0][1] == (4 if pool_after == "first" else 8)
 
 
 # ---- pooling before the normalization -------------------------------------------------
@@ -337,8 +350,8 @@ def test_from_recipe_refuses_unknown_names_and_parameters():
 
 def test_recipe_learns_digits(digits):
     X, y = digits
-    # two blocks, not three: the 8x8 digits are 2x2 after two pools
-    clf = ConvNetClassifier.from_recipe("cifar10-fast", num_filters=(8, 8, 16, 16),
+    # three layers, not six: the 8x8 digits are 2x2 after two pools
+    clf = ConvNetClassifier.from_recipe("cifar10-fast", num_filters=(8, 8, 16),
                                         batch_size=64, num_epochs=3, random_state=0)
     clf.fit(X, y)
     assert clf.score(X, y) > 0.5  # ten classes: chance is 0.1

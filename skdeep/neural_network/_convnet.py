@@ -25,6 +25,7 @@ RECIPES = {
         "num_filters": (32, 32, 64, 64, 64, 64),
         "filter_size": 3,
         "pool_every": 2,
+        "pool_after": "first",
         "hidden_dim": (),
         "normalization": "batchnorm",
         "whitening": True,
@@ -151,6 +152,14 @@ class ConvNetClassifier(BaseNetClassifier):
         convolution: conv - pool - [norm] - activation (airbench's order), so
         that the normalization and the activation run on maps a quarter the
         size.  Part of the architecture.
+    pool_after : {'last', 'first'}, default='last'
+        Which conv layer of each group of ``pool_every`` the pool follows: the
+        last (layers ``pool_every``, ``2 * pool_every``, ...) or the first
+        (layers 1, ``1 + pool_every``, ...: airbench's blocks [conv - pool -
+        norm - act - conv - norm - act] with ``pool_every=2`` and
+        ``pool_before_norm=True``, whose second convolution runs on the pooled
+        maps).  With ``'first'`` the first conv layer is always followed by a
+        pool.  Part of the architecture.
     augment : bool, default=False
         Each minibatch of every epoch sees randomly transformed copies of its
         images: flipped left-right (see ``augment_flip``) and shifted by up to
@@ -375,13 +384,15 @@ class ConvNetClassifier(BaseNetClassifier):
         "norm_shift_lr_scale": [NumberInterval(Real, 0, None, closed="neither")],
         "bn_momentum": [NumberInterval(Real, 0, 1, closed="left")],
         "pool_before_norm": ["boolean"],
+        "pool_after": [StrOptions({"last", "first"})],
     }
 
     def __init__(self, image_shape=None, num_filters=32, filter_size=7, *,
                  pool_every=1, hidden_dim=100, normalization=None, num_groups=8,
                  activation="relu", whitening=False, whitening_eps=5e-4,
                  dirac_init=False, freeze_norm_scale=False, norm_shift_lr_scale=1.0,
-                 bn_momentum=0.9, pool_before_norm=False, augment=False,
+                 bn_momentum=0.9, pool_before_norm=False, pool_after="last",
+                 augment=False,
                  augment_pad=None, augment_flip="random", augment_border="zeros",
                  dropout_keep_ratio=1.0, update_rule="adam", learning_rate=1e-3,
                  lr_decay=1.0, lr_schedule="constant", warmup_fraction=0.0,
@@ -421,6 +432,7 @@ class ConvNetClassifier(BaseNetClassifier):
         self.norm_shift_lr_scale = norm_shift_lr_scale
         self.bn_momentum = bn_momentum
         self.pool_before_norm = pool_before_norm
+        self.pool_after = pool_after
         self.reg = reg
         self.weight_scale = weight_scale
         self.batch_size = batch_size
@@ -445,7 +457,8 @@ class ConvNetClassifier(BaseNetClassifier):
             The recipe.  ``'cifar10-fast'``: the tricks of the airbench
             CIFAR-10 speed records sized for two CPU cores: three blocks of two
             3x3 conv layers (32, 64 and 64 filters) with batchnorm, the pool of
-            each block before its normalization, no hidden affine layer, a
+            each block after its first convolution and before its
+            normalization, no hidden affine layer, a
             whitening first layer, dirac initialization, batchnorm scales
             frozen at one and shifts trained 16 times faster, running
             statistics of momentum 0.4, label smoothing 0.2, alternating flips
@@ -512,6 +525,7 @@ class ConvNetClassifier(BaseNetClassifier):
             "whitening": self.whitening_eps if self.whitening else None,
             "freeze_norm_scale": self.freeze_norm_scale,
             "pool_before_norm": self.pool_before_norm,
+            "pool_after": self.pool_after,
             "dropout_keep_ratio": self.dropout_keep_ratio,
             "dtype": np.dtype(self.dtype).name,
         }
@@ -543,6 +557,7 @@ class ConvNetClassifier(BaseNetClassifier):
             norm_shift_lr_scale=self.norm_shift_lr_scale,
             bn_momentum=self.bn_momentum,
             pool_before_norm=self.pool_before_norm,
+            pool_after=self.pool_after,
         )
         self.image_shape_ = (height, width, channels)
         return model

@@ -486,6 +486,11 @@ class ConvNet:
         In the conv layers followed by a pool: conv - pool - [norm] -
         activation (airbench's order), so that the normalization and the
         activation run on maps a quarter the size.
+    pool_after : {'last', 'first'}, default='last'
+        Which conv layer of each group of ``pool_every`` the pool follows: the
+        last (layers ``pool_every``, ``2 * pool_every``, ...) or the first
+        (layers 1, ``1 + pool_every``, ..., airbench's blocks, whose second
+        convolution runs on the pooled maps).
 
     Attributes
     ----------
@@ -537,6 +542,7 @@ class ConvNet:
     norm_shift_lr_scale = 1.0
     bn_momentum = 0.9
     pool_before_norm = False
+    pool_after = "last"
 
     def __init__(self, num_filters=(32,), filter_size=7, pool_every=1,
                  hidden_dims=(100,), input_dim=(3, 32, 32), num_classes=10,
@@ -545,7 +551,8 @@ class ConvNet:
                  dtype=np.float32, seed=None, random_state=None, activation="relu",
                  test_time_views=None, whitening=None, whitening_filters=None,
                  whitening_eps=5e-4, dirac_init=False, freeze_norm_scale=False,
-                 norm_shift_lr_scale=1.0, bn_momentum=0.9, pool_before_norm=False):
+                 norm_shift_lr_scale=1.0, bn_momentum=0.9, pool_before_norm=False,
+                 pool_after="last"):
         (channels, height, width), num_filters, filter_sizes = _check_conv_stack(
             input_dim, num_filters, filter_size)
         pool_every = check_int(pool_every, "pool_every")
@@ -565,6 +572,7 @@ class ConvNet:
         check_number(label_smoothing, "label_smoothing", low=0, high=1, high_open=True)
         weight_scale = _check_weight_scale(weight_scale)
 
+        self.pool_after = check_choice(pool_after, "pool_after", ("last", "first"))
         self._plan_conv_layers(num_filters, filter_sizes, pool_every, height, width)
         self.activation = check_choice(activation, "activation", ACTIVATIONS)
         self.normalization = normalization
@@ -624,7 +632,8 @@ class ConvNet:
                     f"{height}x{width} input."
                 )
             self.conv_params.append({"stride": 1, "pad": (size - 1) // 2})
-            pool = i % pool_every == 0
+            offset = 1 if self.pool_after == "first" else 0
+            pool = (i - offset) % pool_every == 0
             if pool:
                 if height % 2 or width % 2:
                     raise ValueError(
