@@ -13,6 +13,45 @@ from ..utils._images import fit_image_shape as _fit_image_shape
 from ..utils._param_validation import NumberInterval
 from ._base import BaseNetClassifier, _as_list, _SequenceOfInts
 
+# images the whitening layer's patch covariance is estimated from (airbench's count)
+_WHITENING_IMAGES = 5000
+
+# The named parameter sets of ConvNetClassifier.from_recipe.  "cifar10-fast" is
+# provisional: the tricks of the airbench CIFAR-10 speed records at a width for two
+# CPU cores, with values not yet tuned (the final ones are to be measured on a quiet
+# machine for the ablation in docs/neural_network.md).
+RECIPES = {
+    "cifar10-fast": {
+        "num_filters": (32, 32, 64, 64, 64, 64),
+        "filter_size": 3,
+        "pool_every": 2,
+        "pool_after": "first",
+        "hidden_dim": (),
+        "normalization": "batchnorm",
+        "whitening": True,
+        "dirac_init": True,
+        "freeze_norm_scale": True,
+        "norm_shift_lr_scale": 16.0,
+        "bn_momentum": 0.4,
+        "pool_before_norm": True,
+        "label_smoothing": 0.2,
+        "augment": True,
+        "augment_flip": "alternating",
+        "augment_pad": 2,
+        "augment_border": "reflect",
+        "update_rule": "sgd_momentum",
+        "nesterov": True,
+        "learning_rate": 0.1,
+        "lr_schedule": "linear",
+        "warmup_fraction": 0.2,
+        "reg": 5e-4,
+        "batch_size": 512,
+        "num_epochs": 10,
+        "validation_fraction": 0.0,
+        "test_time_views": "flip+shift",
+    },
+}
+
 
 class ConvNetClassifier(BaseNetClassifier):
     """Convolutional network on images given as rows, with spatial normalization.
@@ -32,7 +71,10 @@ class ConvNetClassifier(BaseNetClassifier):
     in a short budget: a per-step learning-rate schedule with warm-up,
     Nesterov momentum, label smoothing, weight averaging, augmentation by
     random or alternating flips and shifts, and flipped and shifted views at
-    test time.  A stratified
+    test time.  The first layers and normalizations of the airbench CIFAR-10
+    speed records are options too (``whitening``, ``dirac_init``,
+    ``freeze_norm_scale``, ``pool_before_norm``, ...), and
+    :meth:`from_recipe` names a set of them.  A stratified
     share of the training data is held out to pick the epoch with the lowest
     validation loss (see ``monitor``).
 
@@ -68,6 +110,56 @@ class ConvNetClassifier(BaseNetClassifier):
         (PyTorch's default GELU, :func:`skdeep.nn.layers.gelu_forward`).  The
         GELU layers run unfused, slower than the ReLU's fused batchnorm.  Part
         of the architecture: a warm start keeps it.
+    whitening : bool, default=False
+        Start the network with a frozen "whitening" layer, the first layer of
+        the airbench CIFAR-10 speed records: a 2x2 convolution whose filters
+        are the eigenvectors of the covariance of the 2x2 patches (stride 1) of
+        up to 5,000 images drawn from the rows passed to ``fit`` (from
+        ``random_state``; the held-out validation rows may be among them, no
+        label is used), each divided by ``sqrt(eigenvalue + whitening_eps)``
+        and used twice, with both signs: ``2 * C * 4`` channels (24 for colour
+        images) feed the first conv layer.  The images are padded by one
+        reflected row at the bottom and one column at the right, so the layer
+        keeps their size.  Computed once when the network is initialized and
+        never trained (``model_.frozen_params['W0']``).  Part of the
+        architecture.
+    whitening_eps : float, default=5e-4
+        Used when ``whitening`` is True: added to each eigenvalue before the
+        square root (airbench's value, for images standardized per channel;
+        it bounds the gain of the directions of least variance).
+    dirac_init : bool, default=False
+        Each conv layer's first ``min(filters, input channels)`` filters start
+        as the identity on their input channels (one at the centre of channel
+        j for filter j, zeros elsewhere; PyTorch's ``dirac_``, as airbench
+        initializes its convolutions), the others as ``weight_scale`` says.
+    freeze_norm_scale : bool, default=False
+        With ``normalization``: every normalization layer's scale (gamma)
+        stays at one, untrained, as in airbench; only its shift (beta) is
+        trained.  Part of the architecture.
+    norm_shift_lr_scale : float, default=1.0
+        With ``normalization``: the learning rate of the normalization layers'
+        shifts (betas) is ``norm_shift_lr_scale`` times that of the other
+        parameters, through warm-up and decay alike (airbench trains them 64
+        times faster).
+    bn_momentum : float, default=0.9
+        With ``normalization='batchnorm'``: momentum of the running statistics
+        used at prediction, ``running = bn_momentum * running + (1 -
+        bn_momentum) * batch_statistic``, in [0, 1).  PyTorch's ``momentum`` is
+        ``1 - bn_momentum``: airbench's 0.6 is 0.4 here, faster to follow the
+        last batches of a short training.
+    pool_before_norm : bool, default=False
+        In a conv layer followed by a pool, pool straight after the
+        convolution: conv - pool - [norm] - activation (airbench's order), so
+        that the normalization and the activation run on maps a quarter the
+        size.  Part of the architecture.
+    pool_after : {'last', 'first'}, default='last'
+        Which conv layer of each group of ``pool_every`` the pool follows: the
+        last (layers ``pool_every``, ``2 * pool_every``, ...) or the first
+        (layers 1, ``1 + pool_every``, ...: airbench's blocks [conv - pool -
+        norm - act - conv - norm - act] with ``pool_every=2`` and
+        ``pool_before_norm=True``, whose second convolution runs on the pooled
+        maps).  With ``'first'`` the first conv layer is always followed by a
+        pool.  Part of the architecture.
     augment : bool, default=False
         Each minibatch of every epoch sees randomly transformed copies of its
         images: flipped left-right (see ``augment_flip``) and shifted by up to
@@ -285,16 +377,27 @@ class ConvNetClassifier(BaseNetClassifier):
         "weight_averaging": [NumberInterval(Real, 0, 1, closed="neither"), None],
         "test_flip": ["boolean"],
         "test_time_views": [StrOptions(set(TEST_TIME_VIEWS)), None],
+        "whitening": ["boolean"],
+        "whitening_eps": [NumberInterval(Real, 0, None, closed="neither")],
+        "dirac_init": ["boolean"],
+        "freeze_norm_scale": ["boolean"],
+        "norm_shift_lr_scale": [NumberInterval(Real, 0, None, closed="neither")],
+        "bn_momentum": [NumberInterval(Real, 0, 1, closed="left")],
+        "pool_before_norm": ["boolean"],
+        "pool_after": [StrOptions({"last", "first"})],
     }
 
     def __init__(self, image_shape=None, num_filters=32, filter_size=7, *,
                  pool_every=1, hidden_dim=100, normalization=None, num_groups=8,
-                 activation="relu", augment=False, augment_pad=None, augment_flip="random",
-                 augment_border="zeros", dropout_keep_ratio=1.0, update_rule="adam",
-                 learning_rate=1e-3, lr_decay=1.0, lr_schedule="constant",
-                 warmup_fraction=0.0, nesterov=False, label_smoothing=0.0,
-                 weight_averaging=None, test_flip=False, test_time_views=None,
-                 reg=1e-4, weight_scale="he",
+                 activation="relu", whitening=False, whitening_eps=5e-4,
+                 dirac_init=False, freeze_norm_scale=False, norm_shift_lr_scale=1.0,
+                 bn_momentum=0.9, pool_before_norm=False, pool_after="last",
+                 augment=False,
+                 augment_pad=None, augment_flip="random", augment_border="zeros",
+                 dropout_keep_ratio=1.0, update_rule="adam", learning_rate=1e-3,
+                 lr_decay=1.0, lr_schedule="constant", warmup_fraction=0.0,
+                 nesterov=False, label_smoothing=0.0, weight_averaging=None,
+                 test_flip=False, test_time_views=None, reg=1e-4, weight_scale="he",
                  batch_size=50, num_epochs=10, validation_fraction=0.1,
                  early_stopping=False, n_iter_no_change=10, monitor="val_loss",
                  warm_start=False, class_weight=None, dtype="float32",
@@ -322,6 +425,14 @@ class ConvNetClassifier(BaseNetClassifier):
         self.weight_averaging = weight_averaging
         self.test_flip = test_flip
         self.test_time_views = test_time_views
+        self.whitening = whitening
+        self.whitening_eps = whitening_eps
+        self.dirac_init = dirac_init
+        self.freeze_norm_scale = freeze_norm_scale
+        self.norm_shift_lr_scale = norm_shift_lr_scale
+        self.bn_momentum = bn_momentum
+        self.pool_before_norm = pool_before_norm
+        self.pool_after = pool_after
         self.reg = reg
         self.weight_scale = weight_scale
         self.batch_size = batch_size
@@ -335,6 +446,56 @@ class ConvNetClassifier(BaseNetClassifier):
         self.dtype = dtype
         self.random_state = random_state
         self.verbose = verbose
+
+    @classmethod
+    def from_recipe(cls, name, **params):
+        """A classifier with the parameters of a named recipe.
+
+        Parameters
+        ----------
+        name : {'cifar10-fast'}
+            The recipe.  ``'cifar10-fast'``: the tricks of the airbench
+            CIFAR-10 speed records sized for two CPU cores: three blocks of two
+            3x3 conv layers (32, 64 and 64 filters) with batchnorm, the pool of
+            each block after its first convolution and before its
+            normalization, no hidden affine layer, a
+            whitening first layer, dirac initialization, batchnorm scales
+            frozen at one and shifts trained 16 times faster, running
+            statistics of momentum 0.4, label smoothing 0.2, alternating flips
+            and shifts of up to 2 pixels with reflected borders, Nesterov SGD
+            at 0.1 in minibatches of 512 with a warm-up over a fifth of the
+            steps then a linear decay, 10 epochs without a held-out split, and
+            the flip and shift views at prediction.  Its values are
+            provisional.  For 32x32 colour images scaled to about unit
+            variance (pixels minus their mean, divided by their standard
+            deviation).
+        **params : dict
+            Parameters of the classifier that replace the recipe's (for
+            example ``num_epochs``, ``random_state``, ``verbose``).
+
+        Returns
+        -------
+        classifier : ConvNetClassifier
+            Unfitted, with the recipe's parameters and ``params``.
+
+        Raises
+        ------
+        ValueError
+            When ``name`` is not a known recipe.
+        TypeError
+            When ``params`` names a parameter the classifier does not have.
+
+        Examples
+        --------
+        >>> from skdeep import ConvNetClassifier
+        >>> clf = ConvNetClassifier.from_recipe("cifar10-fast", num_epochs=2)
+        >>> clf.batch_size, clf.num_epochs
+        (512, 2)
+        """
+        if name not in RECIPES:
+            raise ValueError(f"Unknown recipe {name!r}; the known recipes are "
+                             f"{sorted(RECIPES)}.")
+        return cls(**{**RECIPES[name], **params})
 
     # ---- hooks of BaseNetClassifier ------------------------------------------
     def _hidden_dims(self):
@@ -361,6 +522,10 @@ class ConvNetClassifier(BaseNetClassifier):
             "normalization": self.normalization,
             "num_groups": self.num_groups if self.normalization == "groupnorm" else None,
             "activation": self.activation,
+            "whitening": self.whitening_eps if self.whitening else None,
+            "freeze_norm_scale": self.freeze_norm_scale,
+            "pool_before_norm": self.pool_before_norm,
+            "pool_after": self.pool_after,
             "dropout_keep_ratio": self.dropout_keep_ratio,
             "dtype": np.dtype(self.dtype).name,
         }
@@ -385,9 +550,38 @@ class ConvNetClassifier(BaseNetClassifier):
             weight_scale=self.weight_scale,
             dtype=np.dtype(self.dtype),
             random_state=rng,
+            whitening=self._whitening_sample((height, width, channels), rng),
+            whitening_eps=self.whitening_eps,
+            dirac_init=self.dirac_init,
+            freeze_norm_scale=self.freeze_norm_scale,
+            norm_shift_lr_scale=self.norm_shift_lr_scale,
+            bn_momentum=self.bn_momentum,
+            pool_before_norm=self.pool_before_norm,
+            pool_after=self.pool_after,
         )
         self.image_shape_ = (height, width, channels)
         return model
+
+    def _init_model(self, X, classes, rows, sample_weight, rng):
+        # _build_model is given no data, and the whitening layer is computed from it
+        self._training_rows = (X, rows)
+        try:
+            super()._init_model(X, classes, rows, sample_weight, rng)
+        finally:
+            del self._training_rows
+
+    def _whitening_sample(self, image_shape, rng):
+        """Up to ``_WHITENING_IMAGES`` training images, (N, C, H, W) float64,
+        drawn from ``rng`` (before the initial weights); None without whitening."""
+        if not self.whitening:
+            return None
+        X, rows = self._training_rows
+        if rows is None:
+            rows = np.arange(X.shape[0])
+        if len(rows) > _WHITENING_IMAGES:
+            rows = np.sort(rng.choice(rows, _WHITENING_IMAGES, replace=False))
+        images = X[rows].reshape((len(rows),) + tuple(image_shape))
+        return images.transpose(0, 3, 1, 2) / self.input_scale_
 
     def _model_input(self, X, dtype):
         """Rows as images of shape (N, C, H, W), the layout of the conv layers."""
@@ -397,7 +591,9 @@ class ConvNetClassifier(BaseNetClassifier):
     def _model_settings(self):
         # not architecture: a warm start or partial_fit may change them
         return {**super()._model_settings(), "label_smoothing": self.label_smoothing,
-                "test_flip": self.test_flip}
+                "test_flip": self.test_flip,
+                "norm_shift_lr_scale": self.norm_shift_lr_scale,
+                "bn_momentum": self.bn_momentum}
 
     def _solver_options(self, incremental):
         options = {

@@ -209,7 +209,8 @@ class LearningRateSchedule(Callback):
     follows half a cosine from 1 down to 0 over the remaining steps
     (``'cosine'``) or a straight line (``'linear'``).  A linear warm-up followed
     by either decay is the "one-cycle" schedule of Smith & Topin (2019), without
-    its momentum cycle.
+    its momentum cycle.  A parameter whose optim config has an ``lr_scale``
+    (the Solver puts the model's ``lr_scales`` there) gets the rate times it.
 
     Parameters
     ----------
@@ -237,7 +238,7 @@ class LearningRateSchedule(Callback):
                 * _schedule_factor(solver.iteration, num_steps, warmup_steps,
                                    self.schedule))
         for config in solver.optim_configs.values():
-            config["learning_rate"] = rate
+            config["learning_rate"] = rate * config.get("lr_scale", 1.0)
 
 
 AUGMENT_FLIPS = ("random", "alternating")

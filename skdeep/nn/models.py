@@ -23,6 +23,7 @@ from ._checks import (
 from ..utils._dtypes import FLOAT_DTYPES
 from ._random import as_rng
 from ._views import TEST_TIME_VIEWS, view_average
+from ._whitening import pad_for_whitening, whitening_filters
 from .layer_utils import (
     ACTIVATIONS,
     NORMALIZATIONS,
@@ -30,6 +31,8 @@ from .layer_utils import (
     _affine_gelu_forward,
     _conv_gelu_backward,
     _conv_gelu_forward,
+    _conv_pool_norm_act_backward,
+    _conv_pool_norm_act_forward,
     SPATIAL_NORMALIZATIONS,
     affine_norm_relu_backward,
     affine_norm_relu_forward,
@@ -45,6 +48,7 @@ from .layer_utils import (
     conv_relu_pool_forward,
 )
 from .layers import affine_backward, affine_forward, dropout_backward, dropout_forward
+from .layers import conv_forward_fast
 from .layers import softmax_loss
 
 __all__ = ["TwoLayerNet", "FullyConnectedNet", "ConvNet", "ThreeLayerConvNet"]
@@ -448,6 +452,45 @@ class ConvNet:
         do: 1/4 for the image and its mirror, 1/8 for each of the image moved
         one pixel down and right, moved one pixel up and left, and their
         mirrors.  None leaves the choice to ``test_flip``.
+    whitening : ndarray of shape (N, C, H, W) or None, default=None
+        A sample of training images: the network then starts with a frozen
+        2x2 "whitening" convolution (the airbench CIFAR-10 speed records'
+        first layer), whose filters are the eigenvectors of the covariance of
+        the sample's 2x2 patches (stride 1), each divided by ``sqrt(eigenvalue
+        + whitening_eps)`` and used twice, with both signs: ``2 *
+        whitening_filters`` output channels, the first conv layer's input.  The
+        images are padded by one reflected row at the bottom and one column at
+        the right first, so the layer keeps the height and width.  Its filters
+        (``frozen_params['W0']``) are never trained.
+    whitening_filters : int, default=None
+        Eigenvectors kept, those of the largest eigenvalues, at most ``C * 4``;
+        None keeps all of them.
+    whitening_eps : float, default=5e-4
+        Added to each eigenvalue before the square root.
+    dirac_init : bool, default=False
+        Each conv layer's first ``min(F, C)`` filters start as the identity:
+        filter j is one at the centre of input channel j and zero elsewhere
+        (PyTorch's ``dirac_``, as airbench initializes its convolutions), so
+        that the layer first passes those channels through unchanged.
+    freeze_norm_scale : bool, default=False
+        The normalization layers' scales stay at one, untrained: the gammas
+        are in ``frozen_params``, not ``params``.
+    norm_shift_lr_scale : float, default=1.0
+        Multiplier of the learning rate of the normalization layers' shifts
+        (the betas), read by the Solver from ``lr_scales``.
+    bn_momentum : float, default=0.9
+        Momentum of batchnorm's running statistics, ``running = bn_momentum *
+        running + (1 - bn_momentum) * batch_statistic`` (PyTorch's momentum is
+        ``1 - bn_momentum``); smaller follows the last batches faster.
+    pool_before_norm : bool, default=False
+        In the conv layers followed by a pool: conv - pool - [norm] -
+        activation (airbench's order), so that the normalization and the
+        activation run on maps a quarter the size.
+    pool_after : {'last', 'first'}, default='last'
+        Which conv layer of each group of ``pool_every`` the pool follows: the
+        last (layers ``pool_every``, ``2 * pool_every``, ...) or the first
+        (layers 1, ``1 + pool_every``, ..., airbench's blocks, whose second
+        convolution runs on the pooled maps).
 
     Attributes
     ----------
@@ -470,6 +513,14 @@ class ConvNet:
         order; batchnorm keeps its running statistics here.
     dropout_param : dict
         Shared by the dropout layers.
+    frozen_params : dict of str to ndarray
+        Arrays the forward pass uses that training never changes: the
+        whitening filters ``W0`` and their zero biases ``b0``, and the gammas
+        (all ones) with ``freeze_norm_scale``.  Empty by default.
+    lr_scales : dict of str to float
+        Learning-rate multipliers of some parameters (the betas with
+        ``norm_shift_lr_scale``), which :class:`~skdeep.nn.solver.Solver`
+        applies; empty by default.
 
     Examples
     --------
@@ -485,15 +536,23 @@ class ConvNet:
     (2, 10)
     """
 
-    # models pickled before the option existed are ReLU networks
+    # models pickled before these options existed are ReLU networks without them
     activation = "relu"
+    frozen_params = {}
+    norm_shift_lr_scale = 1.0
+    bn_momentum = 0.9
+    pool_before_norm = False
+    pool_after = "last"
 
     def __init__(self, num_filters=(32,), filter_size=7, pool_every=1,
                  hidden_dims=(100,), input_dim=(3, 32, 32), num_classes=10,
                  normalization=None, num_groups=8, dropout_keep_ratio=1,
                  label_smoothing=0.0, test_flip=False, reg=0.0, weight_scale=1e-3,
                  dtype=np.float32, seed=None, random_state=None, activation="relu",
-                 test_time_views=None):
+                 test_time_views=None, whitening=None, whitening_filters=None,
+                 whitening_eps=5e-4, dirac_init=False, freeze_norm_scale=False,
+                 norm_shift_lr_scale=1.0, bn_momentum=0.9, pool_before_norm=False,
+                 pool_after="last"):
         (channels, height, width), num_filters, filter_sizes = _check_conv_stack(
             input_dim, num_filters, filter_size)
         pool_every = check_int(pool_every, "pool_every")
@@ -513,6 +572,7 @@ class ConvNet:
         check_number(label_smoothing, "label_smoothing", low=0, high=1, high_open=True)
         weight_scale = _check_weight_scale(weight_scale)
 
+        self.pool_after = check_choice(pool_after, "pool_after", ("last", "first"))
         self._plan_conv_layers(num_filters, filter_sizes, pool_every, height, width)
         self.activation = check_choice(activation, "activation", ACTIVATIONS)
         self.normalization = normalization
@@ -529,10 +589,23 @@ class ConvNet:
         self.num_classes = num_classes
         self.dtype = _check_dtype(dtype)
         self.pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
+        self.norm_shift_lr_scale = check_number(norm_shift_lr_scale,
+                                                "norm_shift_lr_scale", low=0, low_open=True)
+        self.bn_momentum = check_number(bn_momentum, "bn_momentum", low=0, high=1,
+                                        high_open=True)
+        self.pool_before_norm = bool(pool_before_norm)
+        self.frozen_params = {}
+        if whitening is not None:
+            channels = self._init_whitening(whitening, whitening_filters, whitening_eps)
 
         rng = as_rng(random_state)
         self._init_params(rng, channels, num_filters, filter_sizes,
                           [*hidden_dims, num_classes], weight_scale)
+        if dirac_init:
+            self._dirac_init()
+        if freeze_norm_scale:
+            for name in [n for n in self.params if n.startswith("gamma")]:
+                self.frozen_params[name] = self.params.pop(name)
         self.bn_params = []
         if normalization == "batchnorm":
             self.bn_params = [{"mode": "train"} for _ in range(self.num_layers - 1)]
@@ -559,7 +632,8 @@ class ConvNet:
                     f"{height}x{width} input."
                 )
             self.conv_params.append({"stride": 1, "pad": (size - 1) // 2})
-            pool = i % pool_every == 0
+            offset = 1 if self.pool_after == "first" else 0
+            pool = (i - offset) % pool_every == 0
             if pool:
                 if height % 2 or width % 2:
                     raise ValueError(
@@ -601,6 +675,51 @@ class ConvNet:
                 self.params[f"gamma{i}"] = np.ones(norm_shape, dtype=self.dtype)
                 self.params[f"beta{i}"] = np.zeros(norm_shape, dtype=self.dtype)
 
+    def _init_whitening(self, images, num_filters, eps):
+        """The frozen whitening layer from a sample of images; returns the
+        channel count it feeds to the first conv layer."""
+        images = check_array(images, "whitening", ndim=4, shape_doc="(N, C, H, W)")
+        check_shape(images, "whitening", (None, *self.input_dim),
+                    "(images of shape input_dim)")
+        if num_filters is not None and check_int(num_filters, "whitening_filters") > (
+                4 * self.input_dim[0]):
+            raise ValueError(f"whitening_filters must be at most the {4 * self.input_dim[0]} "
+                             f"values of a 2x2 patch, got {num_filters}.")
+        check_number(eps, "whitening_eps", low=0, low_open=True)
+        filters = whitening_filters(images, num_filters, eps).astype(self.dtype)
+        self.frozen_params["W0"] = filters
+        self.frozen_params["b0"] = np.zeros(len(filters), dtype=self.dtype)
+        return len(filters)
+
+    def _dirac_init(self):
+        """Each conv layer's first ``min(F, C)`` filters as the identity on
+        their input channels, like PyTorch's ``dirac_`` on ``w[:C]``."""
+        for i in range(1, self.num_conv_layers + 1):
+            W = self.params[f"W{i}"]
+            n = min(W.shape[0], W.shape[1])
+            W[:n] = 0
+            W[np.arange(n), np.arange(n), W.shape[2] // 2, W.shape[3] // 2] = 1
+
+    @property
+    def lr_scales(self):
+        """Learning-rate multipliers by parameter name, for the Solver."""
+        if self.norm_shift_lr_scale == 1:
+            return {}
+        return {name: self.norm_shift_lr_scale for name in self.params
+                if name.startswith("beta")}
+
+    def _layer_params(self):
+        """``params`` and ``frozen_params`` in one dict, as the layers read them."""
+        if not self.frozen_params:
+            return self.params
+        return {**self.params, **self.frozen_params}
+
+    def _whiten(self, X):
+        """The frozen whitening layer on images ``X`` (no gradient is needed)."""
+        out, _ = conv_forward_fast(pad_for_whitening(X), self.frozen_params["W0"],
+                                   self.frozen_params["b0"], {"stride": 1, "pad": 0})
+        return out
+
     def _hidden_normalization(self):
         return {"batchnorm": "batchnorm", "groupnorm": "layernorm"}.get(self.normalization)
 
@@ -612,8 +731,9 @@ class ConvNet:
         if self.normalization == "batchnorm":
             for bn_param in self.bn_params:
                 bn_param["mode"] = mode
-        params, caches = self.params, []
-        h = X
+                bn_param["momentum"] = self.bn_momentum
+        params, caches = self._layer_params(), []
+        h = X if "W0" not in self.frozen_params else self._whiten(X)
         for i in range(1, self.num_conv_layers + 1):
             h, cache = self._conv_layer_forward(h, i)
             caches.append(cache)
@@ -626,10 +746,16 @@ class ConvNet:
 
     def _conv_layer_forward(self, h, i):
         """Conv layer ``i`` (1-based) on ``h``: its output and cache."""
-        params = self.params
+        params = self._layer_params()
         W, b = params[f"W{i}"], params[f"b{i}"]
         conv_param = self.conv_params[i - 1]
         pool = self._pools[i - 1]
+        if pool and self.pool_before_norm:
+            norm = None if self.normalization is None else (
+                params[f"gamma{i}"], params[f"beta{i}"], self.bn_params[i - 1],
+                self.normalization)
+            return _conv_pool_norm_act_forward(h, W, b, conv_param, self.pool_param,
+                                               norm, self.activation)
         if self.activation == "gelu":
             norm = None if self.normalization is None else (
                 params[f"gamma{i}"], params[f"beta{i}"], self.bn_params[i - 1],
@@ -651,8 +777,10 @@ class ConvNet:
         gradient of its input (None for the first layer, whose input is the
         images, never needed)."""
         compute_dx = i > 1
-        if self.activation == "gelu":
-            dh, grads[f"W{i}"], grads[f"b{i}"], dgamma, dbeta = _conv_gelu_backward(
+        pool_first = self._pools[i - 1] and self.pool_before_norm
+        if self.activation == "gelu" or pool_first:
+            backward = _conv_pool_norm_act_backward if pool_first else _conv_gelu_backward
+            dh, grads[f"W{i}"], grads[f"b{i}"], dgamma, dbeta = backward(
                 dh, cache, compute_dx=compute_dx)
             if self.normalization is not None:
                 grads[f"gamma{i}"], grads[f"beta{i}"] = dgamma, dbeta
@@ -719,6 +847,8 @@ class ConvNet:
                                      self._hidden_normalization(), grads, self.activation)
         for i in range(self.num_conv_layers, 0, -1):
             dh = self._conv_layer_backward(dh, conv_caches[i - 1], i, grads)
+        for name in self.frozen_params:
+            grads.pop(name, None)
         return _add_l2_penalty(loss, grads, self.params, self.reg, L), grads
 
     def astype(self, dtype):
@@ -734,7 +864,9 @@ class ConvNet:
         model : ConvNet
             Independent of this one; it shares no arrays or dicts with it.
         """
-        return FullyConnectedNet.astype(self, dtype)
+        model = FullyConnectedNet.astype(self, dtype)
+        model.frozen_params = {k: v.astype(dtype) for k, v in self.frozen_params.items()}
+        return model
 
 
 class TwoLayerNet(FullyConnectedNet):

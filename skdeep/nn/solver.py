@@ -427,9 +427,19 @@ class Solver:
         self.interrupted = False
         self.evaluation_params = None
         self.optim_configs = {p: dict(self.optim_config) for p in self.model.params}
+        self._apply_lr_scales()
         self._divergence = DivergenceMonitor()
         self._builtin_callbacks = self._make_builtin_callbacks()
         self._training_state = None
+
+    def _apply_lr_scales(self):
+        """The learning-rate multipliers a model asks for (its ``lr_scales``, by
+        parameter name), kept as ``lr_scale`` in those parameters' optim configs,
+        which a learning-rate schedule multiplies its rate by."""
+        base = self._base_learning_rate()
+        for name, scale in getattr(self.model, "lr_scales", {}).items():
+            self.optim_configs[name]["lr_scale"] = scale
+            self.optim_configs[name]["learning_rate"] = base * scale
 
     def _make_builtin_callbacks(self):
         """The callbacks of the keyword options, in the order they must run."""
