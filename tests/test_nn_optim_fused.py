@@ -8,6 +8,11 @@ from skdeep.nn import optim
 from skdeep.nn.models import FullyConnectedNet, ThreeLayerConvNet
 from skdeep.nn.solver import Solver
 
+from _kernel_harness import load_pure_python
+
+# the kernels' chunk length (the compiled module exports no constants)
+CHUNK = load_pure_python("_optim").CHUNK
+
 # Nesterov's momentum is the rule sgd_momentum with a flag: a case of its own here
 RULES = [("sgd", {}), ("sgd_momentum", {}), ("sgd_momentum", {"nesterov": True}),
          ("rmsprop", {}), ("adam", {"t": 4})]
@@ -75,7 +80,7 @@ def _close(actual, expected):
 @pytest.mark.parametrize(("rule", "extra"), RULES, ids=RULE_IDS)
 def test_penalized_rule_equals_its_numpy_formula(rule, extra, reg, dtype):
     # an odd length over several chunks, so the last chunk is a partial one
-    w, dw = _arrays(3 * 2048 + 77, dtype)
+    w, dw = _arrays(3 * CHUNK + 77, dtype)
     config = _config(rule, extra, w)
     expected_w, expected_state = _reference(rule, w, dw, config, reg)
     twin = optim._PENALIZED_RULES[getattr(optim, rule)]
@@ -86,8 +91,9 @@ def test_penalized_rule_equals_its_numpy_formula(rule, extra, reg, dtype):
         _close(config[key], value)
     exact = float(np.sum(w.astype(np.float64) ** 2))
     if reg:
-        # float32 chunks are summed in float32 (2048 terms), their sums in float64
-        assert abs(square_sum - exact) <= (1e-5 if dtype == np.float32 else 1e-14) * exact
+        # each chunk is summed in the dtype, the chunks' sums in float64: the error
+        # bound of a sum of CHUNK positive terms
+        assert abs(square_sum - exact) <= CHUNK * np.finfo(dtype).eps * exact
     else:
         assert square_sum == 0
 
