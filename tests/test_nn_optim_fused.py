@@ -264,3 +264,18 @@ def test_model_loss_is_data_loss_plus_penalty():
     for name, dw in grads.items():
         extra = 0.3 * model.params[name] if name in penalized else 0
         np.testing.assert_allclose(dw, data_grads[name] + extra, rtol=1e-14, atol=1e-17)
+
+
+def test_a_nan_loss_raises_before_the_fused_update():
+    from skdeep.exceptions import DivergenceError
+
+    model = _fc_net(np.float64, 0.05)
+    model.params["b3"][0] = np.nan  # NaN scores, so a NaN data loss at the first step
+    before = {name: value.copy() for name, value in model.params.items()}
+    solver = Solver(model, _digits_data(np.float64), update_rule="adam", verbose=False,
+                    random_state=0)
+    assert solver._penalized_rule is not None
+    with pytest.raises(DivergenceError, match="the loss became nan at iteration 0"):
+        solver.train()
+    for name, value in before.items():
+        np.testing.assert_array_equal(model.params[name], value)

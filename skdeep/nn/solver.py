@@ -18,7 +18,7 @@ import warnings
 
 import numpy as np
 
-from ..utils._divergence import DivergenceMonitor
+from ..utils._divergence import DivergenceMonitor, check_finite_loss
 from ..utils._scores import log_softmax
 from ..utils._threads import blas_single_thread
 from . import optim
@@ -510,9 +510,12 @@ class Solver:
         The update rule's penalized twin adds the penalty's gradient ``reg * W`` as it
         updates each penalized weight and returns the ``sum(W**2)`` it read, so the
         weights are read once instead of three times; the loss recorded is the one
-        ``model.loss`` returns, from the same sums.
+        ``model.loss`` returns, from the same sums.  A NaN or infinite data loss
+        raises before the update, as the plain step's loss does; the rest of the
+        divergence rule sees the loss after it.
         """
         loss, grads, penalized = self.model._data_loss(X_batch, y_batch, **kwargs)
+        check_finite_loss(loss, self._learning_rate(), len(self.loss_history))
         reg = self.model.reg
         params = self.model.params
         square_sums = {}
