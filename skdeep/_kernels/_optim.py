@@ -16,7 +16,9 @@ and returns 0.  So one pass replaces the model's penalty pass and the update.
 The arrays are cut into chunks of ``CHUNK`` elements, the unit of the parallel
 loop (OpenMP, for arrays of ``PARALLEL_MIN`` elements or more).  Within a chunk
 each rule is a few whole-row expressions, which Pythran vectorizes (SIMD) and
-which find the chunk in cache after its first pass.  Every element's arithmetic
+which find the chunk in cache after its first pass.  (Not a scalar loop over the
+elements: inside a parallel loop Pythran indexes with wrap-around checks, and
+the compiler leaves such a loop scalar, several times slower than these.)  Every element's arithmetic
 is the same whatever the number of threads, and the sum of squares is the sum of
 per-chunk sums added in chunk order: a partition fixed by the length, so the
 results are bit-identical for any thread count.
