@@ -153,17 +153,31 @@ def test_out_must_fit(w, dw):
         optim.sgd(w, dw[:2])
 
 
-def test_python_source_of_the_kernel_agrees_with_the_loaded_one(w, dw):
+@pytest.mark.parametrize("reg", [0.0, 0.1])
+def test_python_source_of_the_kernel_agrees_with_the_loaded_one(w, dw, reg):
     """The pure-Python fallback and the compiled kernel compute the same updates."""
     from _kernel_harness import kernel_pair
 
     loaded, source = kernel_pair("_optim")
-    args = (np.float64(0.9), np.float64(0.1), np.float64(0.999), np.float64(0.001),
-            np.float64(0.01), np.float64(2.0), np.float64(1e-8))
-    results = []
-    for module in (loaded, source):
-        arrays = [w.ravel().copy(), dw.ravel().copy(), np.full(N * D, 0.5), np.full(N * D, 0.2)]
-        module.adam_update(*arrays, *args)
-        results.append(arrays)
-    for a, b in zip(*results):
-        np.testing.assert_allclose(a, b, rtol=1e-14)
+    f = np.float64
+    # (kernel, number of state arrays, its scalar settings), reg last
+    calls = [("sgd_update", 0, (f(0.01),)),
+             ("momentum_update", 1, (f(0.01), f(0.9))),
+             ("nesterov_update", 1, (f(0.01), f(0.9))),
+             ("rmsprop_update", 1, (f(0.01), f(0.99), f(0.01), f(1e-8))),
+             ("adam_update", 2, (f(0.9), f(0.1), f(0.999), f(0.001), f(0.01), f(2.0),
+                                 f(1e-8)))]
+    for name, num_states, scalars in calls:
+        results = []
+        for module in (loaded, source):
+            arrays = [w.ravel().copy(), dw.ravel().copy(),
+                      *(np.full(N * D, 0.5 - 0.3 * k) for k in range(num_states))]
+            square_sum = getattr(module, name)(*arrays, *scalars, f(reg))
+            results.append((arrays, square_sum))
+        (compiled, compiled_sum), (python, python_sum) = results
+        for a, b in zip(compiled, python):
+            np.testing.assert_allclose(a, b, rtol=1e-14, err_msg=name)
+        assert compiled_sum == pytest.approx(python_sum, rel=1e-14)
+        assert (compiled_sum == 0) == (reg == 0)
+    assert loaded.sum_squares(w.ravel()) == pytest.approx(source.sum_squares(w.ravel()),
+                                                          rel=1e-14)

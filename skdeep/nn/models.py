@@ -50,6 +50,7 @@ from .layer_utils import (
 from .layers import affine_backward, affine_forward, dropout_backward, dropout_forward
 from .layers import conv_forward_fast
 from .layers import softmax_loss
+from .optim import _sum_of_squares, _with_l2_penalty
 
 __all__ = ["TwoLayerNet", "FullyConnectedNet", "ConvNet", "ThreeLayerConvNet"]
 
@@ -141,15 +142,43 @@ def _hidden_layers_backward(dh, caches, layers, normalization, grads,
     return dh
 
 
-def _add_l2_penalty(loss, grads, params, reg, num_layers):
-    """``loss + 0.5 * reg * sum(W**2)`` over ``W1..W{num_layers}``, whose gradients
-    gain ``reg * W``."""
+def _add_l2_penalty(loss, grads, params, reg, penalized):
+    """``loss + 0.5 * reg * sum(W**2)`` over the weights named in ``penalized``, whose
+    gradients gain ``reg * W``.
+
+    The reference of the Solver's fused step, which hands ``reg`` to the update
+    rule instead (:data:`skdeep.nn.optim._PENALIZED_RULES`); both sum the squares
+    and add the penalty with the same functions.
+    """
     if reg:
-        for i in range(1, num_layers + 1):
-            W = params[f"W{i}"]
-            loss += 0.5 * reg * float(np.vdot(W, W))
-            grads[f"W{i}"] += reg * W
+        loss = _with_l2_penalty(loss, reg, [_sum_of_squares(params[name])
+                                            for name in penalized])
+        for name in penalized:
+            grads[name] += reg * params[name]
     return loss
+
+
+def _weight_names(num_layers):
+    """``W1..W{num_layers}``: the weights the L2 penalty applies to."""
+    return tuple(f"W{i}" for i in range(1, num_layers + 1))
+
+
+def _penalized_loss(model, X, y, sample_weight):
+    """``model.loss``: the scores, or the data loss of ``model._data_loss`` with the
+    L2 penalty added.  The Solver calls ``_data_loss`` itself and lets the update
+    rule add the penalty (see :func:`_add_l2_penalty`)."""
+    if y is None:
+        return model._data_loss(X)
+    loss, grads, penalized = model._data_loss(X, y, sample_weight)
+    return _add_l2_penalty(loss, grads, model.params, model.reg, penalized), grads
+
+
+def _loss_splits_off_penalty(model):
+    """Whether ``model.loss`` is :func:`_penalized_loss` (skdeep's own models, unless a
+    subclass or the instance replaces ``loss``), so that training may call
+    ``model._data_loss`` and add the penalty itself without changing the result."""
+    loss = getattr(getattr(model, "loss", None), "__func__", None)
+    return loss is FullyConnectedNet.loss or loss is ConvNet.loss
 
 
 def _dropout_param(keep_ratio, seed, random_state, rng):
@@ -298,6 +327,11 @@ class FullyConnectedNet:
         grads : dict of str to ndarray
             Otherwise: gradients of the loss, keyed like ``params``.
         """
+        return _penalized_loss(self, X, y, sample_weight)
+
+    def _data_loss(self, X, y=None, sample_weight=None):
+        """As :meth:`loss` without the L2 penalty: scores, or ``(data_loss, grads,
+        penalized)``, ``penalized`` naming the weights the penalty applies to."""
         X = check_array(X, "X", min_ndim=2, shape_doc="(N, d_1, ..., d_k)")
         if math.prod(X.shape[1:]) != self.input_dim:
             raise ValueError(
@@ -331,7 +365,7 @@ class FullyConnectedNet:
         dh, grads[f"W{L}"], grads[f"b{L}"] = affine_backward(
             dscores, out_cache, compute_dx=L > 1)
         _hidden_layers_backward(dh, caches, range(1, L), self.normalization, grads)
-        return _add_l2_penalty(loss, grads, params, self.reg, L), grads
+        return loss, grads, _weight_names(L)
 
     def astype(self, dtype):
         """A copy of the model whose parameters and running statistics are ``dtype``.
@@ -822,6 +856,11 @@ class ConvNet:
         grads : dict of str to ndarray
             Otherwise: gradients of the loss, keyed like ``params``.
         """
+        return _penalized_loss(self, X, y, sample_weight)
+
+    def _data_loss(self, X, y=None, sample_weight=None):
+        """As :meth:`loss` without the L2 penalty: scores, or ``(data_loss, grads,
+        penalized)``, ``penalized`` naming the weights the penalty applies to."""
         X = check_array(X, "X", ndim=4, shape_doc="(N, C, H, W)")
         check_shape(X, "X", (None, *self.input_dim), "(images of shape input_dim)")
         X = X.astype(self.dtype, copy=False)
@@ -849,7 +888,7 @@ class ConvNet:
             dh = self._conv_layer_backward(dh, conv_caches[i - 1], i, grads)
         for name in self.frozen_params:
             grads.pop(name, None)
-        return _add_l2_penalty(loss, grads, self.params, self.reg, L), grads
+        return loss, grads, _weight_names(L)
 
     def astype(self, dtype):
         """A copy of the model whose parameters and running statistics are ``dtype``.

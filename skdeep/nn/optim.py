@@ -13,13 +13,20 @@ Every rule has the signature ``rule(w, dw, config=None, out=None) -> (next_w, co
   without allocating.
 
 The arithmetic runs in compiled fused loops (``skdeep._kernels._optim``) in the
-floating dtype of ``w``: float32 weights are updated in float32, as deep learning
-frameworks do.
+floating dtype of ``w``, on every core: float32 weights are updated in float32, as
+deep learning frameworks do, and the results do not depend on the thread count.
+
+Each rule has a private twin (``_PENALIZED_RULES[rule]``) that also takes an L2
+strength ``reg``: it adds ``reg * w`` to the gradient in the same pass and returns
+``sum(w**2)`` of the weights it read, so that the Solver can train skdeep's own
+models without a separate pass for the penalty (:func:`_with_l2_penalty` adds it
+to the loss, for the models and the Solver alike).
 """
 import numpy as np
 
 from .._kernels import _optim as _kernel
 from ..utils._dtypes import FLOAT_DTYPES, float_dtype
+from ..utils._threads import kernel_threads
 from ._checks import check_array, check_dict, check_int, check_number
 
 __all__ = ["sgd", "sgd_momentum", "rmsprop", "adam", "UPDATE_RULES",
@@ -129,11 +136,19 @@ def sgd(w, dw, config=None, out=None):
     config : dict
         The dict passed in (a new one when None), with defaults filled in.
     """
+    next_w, config, _ = _sgd(w, dw, config, out)
+    return next_w, config
+
+
+def _sgd(w, dw, config=None, out=None, reg=0.0):
+    """:func:`sgd` on ``dw + reg * w``; also returns sum(w**2) (0 when reg is 0)."""
     config = _config(config, {"learning_rate": _default_rate("sgd")})
     next_w, w_flat, dw_flat = _next_weights(w, dw, out)
     scalar = next_w.dtype.type
-    _kernel.sgd_update(w_flat, dw_flat, scalar(config["learning_rate"]))
-    return next_w, config
+    with kernel_threads():
+        square_sum = _kernel.sgd_update(w_flat, dw_flat, scalar(config["learning_rate"]),
+                                        scalar(reg))
+    return next_w, config, square_sum
 
 
 def sgd_momentum(w, dw, config=None, out=None):
@@ -164,22 +179,23 @@ def sgd_momentum(w, dw, config=None, out=None):
     config : dict
         The dict passed in, with the new ``velocity``.
     """
+    next_w, config, _ = _sgd_momentum(w, dw, config, out)
+    return next_w, config
+
+
+def _sgd_momentum(w, dw, config=None, out=None, reg=0.0):
+    """:func:`sgd_momentum` on ``dw + reg * w``; also returns sum(w**2) (0 when reg is 0)."""
     config = _config(config, {"learning_rate": _default_rate("sgd_momentum"),
                               "momentum": (0.9, _DECAY)})
     config.setdefault("nesterov", False)
     next_w, w_flat, dw_flat = _next_weights(w, dw, out)
     velocity = _state(config, "velocity", next_w, out is not None)
     scalar = next_w.dtype.type
-    learning_rate, momentum = scalar(config["learning_rate"]), scalar(config["momentum"])
-    if config["nesterov"]:
-        velocity *= momentum
-        step = learning_rate * dw_flat
-        velocity -= step
-        w_flat -= step
-        w_flat += momentum * velocity
-    else:
-        _kernel.momentum_update(w_flat, dw_flat, velocity, learning_rate, momentum)
-    return next_w, config
+    update = _kernel.nesterov_update if config["nesterov"] else _kernel.momentum_update
+    with kernel_threads():
+        square_sum = update(w_flat, dw_flat, velocity, scalar(config["learning_rate"]),
+                            scalar(config["momentum"]), scalar(reg))
+    return next_w, config, square_sum
 
 
 def rmsprop(w, dw, config=None, out=None):
@@ -207,6 +223,12 @@ def rmsprop(w, dw, config=None, out=None):
     config : dict
         The dict passed in, with the new ``cache``.
     """
+    next_w, config, _ = _rmsprop(w, dw, config, out)
+    return next_w, config
+
+
+def _rmsprop(w, dw, config=None, out=None, reg=0.0):
+    """:func:`rmsprop` on ``dw + reg * w``; also returns sum(w**2) (0 when reg is 0)."""
     config = _config(config, {"learning_rate": _default_rate("rmsprop"),
                               "decay_rate": (0.99, _DECAY),
                               "epsilon": (1e-8, _EPSILON)})
@@ -214,9 +236,11 @@ def rmsprop(w, dw, config=None, out=None):
     cache = _state(config, "cache", next_w, out is not None)
     scalar = next_w.dtype.type
     decay = config["decay_rate"]
-    _kernel.rmsprop_update(w_flat, dw_flat, cache, scalar(config["learning_rate"]),
-                           scalar(decay), scalar(1 - decay), scalar(config["epsilon"]))
-    return next_w, config
+    with kernel_threads():
+        square_sum = _kernel.rmsprop_update(
+            w_flat, dw_flat, cache, scalar(config["learning_rate"]), scalar(decay),
+            scalar(1 - decay), scalar(config["epsilon"]), scalar(reg))
+    return next_w, config, square_sum
 
 
 def adam(w, dw, config=None, out=None):
@@ -246,6 +270,12 @@ def adam(w, dw, config=None, out=None):
     config : dict
         The dict passed in, with the new ``m``, ``v`` and ``t``.
     """
+    next_w, config, _ = _adam(w, dw, config, out)
+    return next_w, config
+
+
+def _adam(w, dw, config=None, out=None, reg=0.0):
+    """:func:`adam` on ``dw + reg * w``; also returns sum(w**2) (0 when reg is 0)."""
     config = _config(config, {"learning_rate": _default_rate("adam"),
                               "beta1": (0.9, _DECAY), "beta2": (0.999, _DECAY),
                               "epsilon": (1e-8, _EPSILON)})
@@ -258,11 +288,35 @@ def adam(w, dw, config=None, out=None):
     scalar = next_w.dtype.type
     # m_hat = m / (1 - beta1**t) folds into the step size; v_hat's factor stays
     # inside the square root, where epsilon is added to it
-    _kernel.adam_update(
-        w_flat, dw_flat, m, v,
-        scalar(beta1), scalar(1 - beta1), scalar(beta2), scalar(1 - beta2),
-        scalar(config["learning_rate"] / (1 - beta1**t)),
-        scalar(1 / (1 - beta2**t)),
-        scalar(config["epsilon"]),
-    )
-    return next_w, config
+    with kernel_threads():
+        square_sum = _kernel.adam_update(
+            w_flat, dw_flat, m, v,
+            scalar(beta1), scalar(1 - beta1), scalar(beta2), scalar(1 - beta2),
+            scalar(config["learning_rate"] / (1 - beta1**t)),
+            scalar(1 / (1 - beta2**t)),
+            scalar(config["epsilon"]), scalar(reg),
+        )
+    return next_w, config, square_sum
+
+
+#: The private twin of each public rule, which folds in the L2 penalty (see the
+#: module docstring): ``twin(w, dw, config, out, reg) -> (next_w, config, sum(w**2))``.
+_PENALIZED_RULES = {sgd: _sgd, sgd_momentum: _sgd_momentum, rmsprop: _rmsprop,
+                    adam: _adam}
+
+
+def _sum_of_squares(w):
+    """``sum(w**2)`` as a float, chunk by chunk as the penalized rules sum it, so that
+    a model's penalty and the Solver's fused step agree to the last bit."""
+    w = np.ascontiguousarray(w, dtype=float_dtype(w)).reshape(-1)
+    with kernel_threads():
+        return _kernel.sum_squares(w)
+
+
+def _with_l2_penalty(loss, reg, square_sums):
+    """``loss + 0.5 * reg * s`` for each ``s`` of ``square_sums`` (the ``sum(W**2)`` of
+    each penalized weight, in order): the L2 penalty's one formula, which the models'
+    ``loss`` and the Solver's fused step both use."""
+    for square_sum in square_sums:
+        loss += 0.5 * reg * square_sum
+    return loss

@@ -18,13 +18,14 @@ import warnings
 
 import numpy as np
 
-from ..utils._divergence import DivergenceMonitor
+from ..utils._divergence import DivergenceMonitor, check_finite_loss
 from ..utils._scores import log_softmax
 from ..utils._threads import blas_single_thread
 from . import optim
 from ._checks import (check_array, check_choice, check_dict, check_int, check_labels,
                       check_number)
 from ._random import as_rng
+from .models import _loss_splits_off_penalty
 from .callbacks import (
     _LR_SCHEDULES,
     _MONITORS,
@@ -305,6 +306,12 @@ class Solver:
         # the rules of skdeep.nn.optim can write into the parameters themselves
         self._updates_in_place = self.update_rule in (
             getattr(optim, name) for name in optim.UPDATE_RULES)
+        # skdeep's own models let the rule fold in their L2 penalty (see _penalized_step)
+        self._penalized_rule = None
+        if _loss_splits_off_penalty(self.model):
+            self._penalized_rule = next((twin for rule, twin in
+                                         optim._PENALIZED_RULES.items()
+                                         if rule is self.update_rule), None)
 
     def _check_train_rows(self):
         """``train_rows`` as valid row indices of ``X_train``, and rows to train on."""
@@ -488,22 +495,58 @@ class Solver:
 
     def _step(self, X_batch, y_batch, weight_batch=None):
         """One gradient step on a minibatch."""
-        if weight_batch is None:
-            loss, grads = self.model.loss(X_batch, y_batch)
+        kwargs = {} if weight_batch is None else {"sample_weight": weight_batch}
+        if self._penalized_rule is None:
+            self._plain_step(X_batch, y_batch, kwargs)
         else:
-            loss, grads = self.model.loss(X_batch, y_batch, sample_weight=weight_batch)
-        self._divergence.check(loss, self._learning_rate(), len(self.loss_history))
-        self.loss_history.append(loss)
+            self._penalized_step(X_batch, y_batch, kwargs)
+        self.iteration += 1
+
+    def _plain_step(self, X_batch, y_batch, kwargs):
+        """The step of any model: its ``loss``, then the update rule on each parameter."""
+        loss, grads = self.model.loss(X_batch, y_batch, **kwargs)
+        self._record_loss(loss)
         params = self.model.params
         for p, w in params.items():
             config = self.optim_configs[p]
-            if (self._updates_in_place and isinstance(w, np.ndarray)
-                    and w.dtype in (np.float32, np.float64)
-                    and w.flags.c_contiguous and w.flags.writeable):
+            if self._can_update_in_place(w):
                 self.update_rule(w, grads[p], config, out=w)
             else:
                 params[p], self.optim_configs[p] = self.update_rule(w, grads[p], config)
-        self.iteration += 1
+
+    def _penalized_step(self, X_batch, y_batch, kwargs):
+        """The step of skdeep's own models, whose loss is a data loss plus the L2 penalty.
+
+        The update rule's penalized twin adds the penalty's gradient ``reg * W`` as it
+        updates each penalized weight and returns the ``sum(W**2)`` it read, so the
+        weights are read once instead of three times; the loss recorded is the one
+        ``model.loss`` returns, from the same sums.  A NaN or infinite data loss
+        raises before the update, as the plain step's loss does; the rest of the
+        divergence rule sees the loss after it.
+        """
+        loss, grads, penalized = self.model._data_loss(X_batch, y_batch, **kwargs)
+        check_finite_loss(loss, self._learning_rate(), len(self.loss_history))
+        reg = self.model.reg
+        params = self.model.params
+        square_sums = {}
+        for p, w in params.items():
+            out = w if self._can_update_in_place(w) else None
+            params[p], self.optim_configs[p], square_sums[p] = self._penalized_rule(
+                w, grads[p], self.optim_configs[p], out, reg if p in penalized else 0.0)
+        if reg:
+            loss = optim._with_l2_penalty(loss, reg, [square_sums[p] for p in penalized])
+        self._record_loss(loss)
+
+    def _can_update_in_place(self, w):
+        """Whether the update rule may write the new weights into ``w`` itself."""
+        return (self._updates_in_place and isinstance(w, np.ndarray)
+                and w.dtype in (np.float32, np.float64)
+                and w.flags.c_contiguous and w.flags.writeable)
+
+    def _record_loss(self, loss):
+        """Check the step's loss for divergence, then append it to ``loss_history``."""
+        self._divergence.check(loss, self._learning_rate(), len(self.loss_history))
+        self.loss_history.append(loss)
 
     def _bn_stats(self):
         """The model's batchnorm running statistics (the arrays themselves)."""
