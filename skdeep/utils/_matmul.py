@@ -75,7 +75,7 @@ def _block_bounds(length, work):
     if n_blocks < 2:
         return None
     n_blocks = 1 << (n_blocks.bit_length() - 1)
-    edges = np.linspace(0, length, n_blocks + 1).astype(np.intp).tolist()
+    edges = [length * i // n_blocks for i in range(n_blocks + 1)]
     return list(zip(edges[:-1], edges[1:]))
 
 
