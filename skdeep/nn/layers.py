@@ -79,7 +79,10 @@ def affine_forward(x, w, b):
     Returns
     -------
     out : ndarray of shape (N, M)
-        Output of the layer.
+        Output of the layer.  A large product runs on every core
+        (:func:`skdeep.utils._matmul.matmul`), with the same bits on any number
+        of threads when BLAS is held at one thread, as training and prediction
+        hold it.
     cache : tuple
         ``(x, w, b)`` for :func:`affine_backward`.
 
