@@ -46,11 +46,13 @@ def test_matmul_writes_into_out_and_takes_transposed_views(monkeypatch):
 
 
 def test_block_bounds_depend_on_shapes_only():
-    bounds = _matmul._block_bounds(1000, 1 << 40)
-    assert bounds[0][0] == 0 and bounds[-1][1] == 1000
+    # long enough for _MAX_BLOCKS blocks on a machine of any size
+    length = 1000 * _matmul._MAX_BLOCKS
+    bounds = _matmul._block_bounds(length, 1 << 40)
+    assert bounds[0][0] == 0 and bounds[-1][1] == length
     assert all(hi == lo2 for (_, hi), (lo2, _) in zip(bounds, bounds[1:]))
     assert len(bounds) == _matmul._MAX_BLOCKS
-    assert _matmul._block_bounds(1000, _matmul._BLOCK_WORK) is None
+    assert _matmul._block_bounds(length, _matmul._BLOCK_WORK) is None
     # a power of two of blocks, so that two or four threads share them evenly
     for work in range(2 * _matmul._BLOCK_WORK, 9 * _matmul._BLOCK_WORK, _matmul._BLOCK_WORK):
         n_blocks = len(_matmul._block_bounds(1 << 20, work))
