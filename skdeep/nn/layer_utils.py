@@ -35,6 +35,7 @@ from .layers import (
     max_pool_backward_fast,
     max_pool_forward_fast,
     relu_backward,
+    relu_forward,
     spatial_batchnorm_backward,
     spatial_batchnorm_forward,
     spatial_groupnorm_backward,

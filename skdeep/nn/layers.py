@@ -24,7 +24,7 @@ from .._kernels import _conv as _conv_kernel
 # loading this module; they are public here
 from .._loss import softmax_loss, svm_loss
 from ..utils._dtypes import float_dtype
-from ..utils._matmul import matmul, run_blocks
+from ..utils._matmul import matmul, matmuls, run_blocks
 from ..utils._threads import kernel_threads
 from ._checks import (
     check_array,
@@ -80,7 +80,10 @@ def affine_forward(x, w, b):
     Returns
     -------
     out : ndarray of shape (N, M)
-        Output of the layer.
+        Output of the layer.  A large product runs on every core
+        (:func:`skdeep.utils._matmul.matmul`), with the same bits on any number
+        of threads when BLAS is held at one thread, as training and prediction
+        hold it.
     cache : tuple
         ``(x, w, b)`` for :func:`affine_backward`.
 
@@ -126,9 +129,13 @@ def affine_backward(dout, cache, *, compute_dx=True):
     check_shape(dout, "dout", (x.shape[0], w.shape[1]),
                 "(the shape of the output of affine_forward)")
     x2 = x.reshape(x.shape[0], -1)
-    dw = matmul(x2.T, dout)
+    # the two products in one hand-off to the threads
+    if compute_dx:
+        dw, dx = matmuls([(x2.T, dout), (dout, w.T)])
+        dx = dx.reshape(x.shape)
+    else:
+        dw, dx = matmul(x2.T, dout), None
     db = dout.sum(axis=0)
-    dx = matmul(dout, w.T).reshape(x.shape) if compute_dx else None
     return dx, dw, db
 
 

@@ -19,7 +19,14 @@ process holds a core turns many small products into many scheduler waits.  The
 training loops and the predictions of the linear and network estimators
 therefore run their products on one BLAS thread (:func:`blas_single_thread`):
 results are bit-identical whatever the thread limits, and a busy core costs no
-more than its share.
+more than its share.  The networks get the cores back through
+:func:`skdeep.utils._matmul.matmul` and :func:`~skdeep.utils._matmul.run_blocks`:
+a large product in a few blocks fixed by the shapes, shared between the calling
+thread and helper threads that block rather than spin.  On idle cores that is
+about as fast as OpenBLAS's own threads (the blocks are nearly as efficient as
+the whole product), so the bit-identity across thread counts costs little; with
+other processes on the cores, two OpenBLAS threads made the networks' largest
+products two to four times slower than one thread.
 """
 import functools
 import os
