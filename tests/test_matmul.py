@@ -96,6 +96,19 @@ def test_run_blocks_returns_results_in_order_and_raises_the_first_error():
         assert run_blocks(lambda lo, hi: lo, bounds) == list(range(9))
 
 
+def test_run_blocks_of_no_blocks_returns_at_once():
+    # an empty batch gives no blocks; waiting for "the last block" would hang
+    import threading
+
+    results = []
+    with threadpool_limits(2, user_api="openmp"):
+        caller = threading.Thread(target=lambda: results.append(run_blocks(max, [])),
+                                  daemon=True)
+        caller.start()
+        caller.join(30)
+    assert results == [[]]
+
+
 def test_run_blocks_runs_in_the_callers_errstate_and_may_nest():
     def block(lo, hi):
         with pytest.raises(FloatingPointError):

@@ -229,7 +229,8 @@ def run_blocks(function, bounds):
     """
     n_threads = min(openmp_effective_n_threads(), len(bounds))
     with blas_single_thread():
-        if n_threads == 1:
+        # no blocks (an empty batch) must not wait for a last block to finish
+        if n_threads <= 1:
             return [function(lo, hi) for lo, hi in bounds]
         blocks = _Blocks(function, bounds)
         for calls in _helper_queues(n_threads - 1):
