@@ -274,3 +274,21 @@ def test_grid_search_scores_are_identical_for_any_n_jobs(digits):
         for key in results[0]:
             if key.startswith(("split", "mean_test", "std_test", "rank_test")):
                 np.testing.assert_array_equal(results[0][key], results[1][key], err_msg=key)
+
+
+@pytest.mark.parametrize("user_value", [None, "active"])
+def test_kernels_let_openmp_threads_sleep_unless_the_user_chose(user_value):
+    # the policy is read when the OpenMP runtime loads, so only a fresh process
+    # shows what the kernels' first import sets
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    if user_value is not None:
+        env["OMP_WAIT_POLICY"] = user_value
+    code = ("import os; from skdeep._kernels import _optim; "
+            "print(os.environ['OMP_WAIT_POLICY'])")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, check=True).stdout.strip()
+    assert out == (user_value or "passive")
