@@ -507,3 +507,26 @@ def test_plot_conv_filters_tiles_each_filter_on_its_own_scale():
     with pytest.raises(ValueError, match="shape \\(F, C, HH, WW\\)"):
         plot_conv_filters(np.zeros((3, 3)))
     plt.close("all")
+
+
+def test_plot_conv_filters_of_a_whitened_net_shows_the_whitening_filters():
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from skdeep.plotting import plot_conv_filters
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(40, 3 * 8 * 8).astype(np.float32)
+    clf = ConvNetClassifier(num_filters=(4,), hidden_dim=(), whitening=True,
+                            num_epochs=1, batch_size=20, image_shape=(8, 8, 3),
+                            validation_fraction=0.0, random_state=0)
+    clf.fit(X, rng.randint(0, 2, size=40))
+    W0 = clf.model_.frozen_params["W0"]
+    ax = plot_conv_filters(clf, padding=0)
+    # the whitening filters see RGB pixels: colour tiles, as many as W0 has
+    assert ax.get_title() == f"{len(W0)} filters of 2x2x3"
+    assert ax.images[0].get_array().shape[2] == 3
+    plt.close("all")

@@ -7,10 +7,18 @@ from . import _import_pyplot
 
 
 def _first_layer_weights(filters):
-    """``W1`` of shape (F, C, HH, WW) from a fitted estimator, a model or an array."""
+    """The filters (F, C, HH, WW) that see the pixels, from an estimator, model or array.
+
+    A whitened net's first layer is its frozen ``W0`` (``frozen_params``): its
+    ``W1`` sees the whitened channels, whose mean over channels shows nothing.
+    """
     model = getattr(filters, "model_", filters)
     params = getattr(model, "params", None)
-    weights = np.asarray(params["W1"] if params is not None else filters)
+    if params is not None:
+        params = {**params, **(getattr(model, "frozen_params", None) or {})}
+        weights = np.asarray(params["W0"] if "W0" in params else params["W1"])
+    else:
+        weights = np.asarray(filters)
     if weights.ndim != 4:
         raise ValueError(
             f"filters must be a fitted ConvNetClassifier, a ConvNet or an array of "
@@ -69,7 +77,9 @@ def plot_conv_filters(filters, *, padding=1, ax=None, title=None):
     filters : ConvNetClassifier, ConvNet or ndarray of shape (F, C, HH, WW)
         A fitted :class:`skdeep.ConvNetClassifier`, a model of
         :mod:`skdeep.nn.models` with ``params["W1"]`` of a conv layer, or the
-        filters themselves.
+        filters themselves.  Of a net with ``whitening``, the frozen whitening
+        filters (``frozen_params["W0"]``) are shown: they are the layer that sees
+        the pixels.
     padding : int, default=1
         Pixels of black between filters.
     ax : matplotlib Axes, default=None
