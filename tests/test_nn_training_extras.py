@@ -168,6 +168,49 @@ def test_weight_averaging_follows_the_formula_and_ends_in_the_model():
     np.testing.assert_allclose(model.params["W"], [average, average], rtol=1e-12)
 
 
+def test_lookahead_pulls_weights_and_running_stats_back_to_the_scheduled_average():
+    class DriftModel:
+        """W moves up by 1 per sgd step; a running mean that counts the steps."""
+
+        def __init__(self):
+            self.params = {"W": np.zeros(2)}
+            self.bn_params = [{"running_mean": np.zeros(1)}]
+
+        def loss(self, X, y=None):
+            if y is None:
+                return np.zeros((len(X), 2))
+            self.bn_params[0]["running_mean"] += 1
+            return 0.0, {"W": -np.ones(2)}
+
+    model = DriftModel()
+    # 2 epochs of 10 steps: pulls after steps 5, 10, 15, and the final one after 20
+    solver = Solver(model, {"X_train": np.zeros((100, 1)), "y_train": np.zeros(100, int)},
+                    update_rule="sgd", optim_config={"learning_rate": 1.0},
+                    weight_averaging="lookahead", batch_size=10, num_epochs=2,
+                    verbose=False, random_state=0)
+    solver.train()
+    # the oracle, written out: w and the running mean move alike, by 1 per step
+    w = average = None
+    for step in range(1, 21):
+        w = w + 1 if w is not None else 1.0
+        if step == 20:
+            w = average
+        elif step % 5 == 0:
+            decay = 0.95 ** 5 * (step / 20) ** 3
+            average = w if average is None else decay * average + (1 - decay) * w
+            w = average
+    assert w != 20  # the pulls changed the trajectory
+    np.testing.assert_allclose(model.params["W"], [w, w], rtol=1e-12)
+    np.testing.assert_allclose(model.bn_params[0]["running_mean"], [w], rtol=1e-12)
+
+
+def test_lookahead_is_refused_under_another_spelling():
+    with pytest.raises(ValueError, match="weight_averaging must be a float in \\(0, 1\\), "
+                                         "'lookahead' or None, got 'Lookahead'"):
+        Solver(RecordingModel(), {"X_train": np.zeros((4, 3)), "y_train": np.zeros(4, int)},
+               weight_averaging="Lookahead")
+
+
 def test_weight_averaging_trains_digits(digits):
     X, y = digits
     results = {}

@@ -210,10 +210,14 @@ class ConvNetClassifier(BaseNetClassifier):
         spreads ``label_smoothing`` uniformly over all classes, in [0, 1)
         (PyTorch's definition).  ``history_``'s ``val_loss`` stays the plain
         cross-entropy, the number comparable across settings.
-    weight_averaging : float or None, default=None
+    weight_averaging : float, 'lookahead' or None, default=None
         Decay of an exponential moving average of the weights, updated after
         every step; the network is evaluated with, and ends with, the averaged
-        weights.  Typical values: 0.99 to 0.999.
+        weights.  Typical values: 0.99 to 0.999.  ``'lookahead'``: the CIFAR-10
+        speed records' kind instead: every 5 steps the average moves toward the
+        weights (by ``1 - d_t``, ``d_t = 0.95**5 * (t / T)**3`` at step t of T)
+        and the weights, batchnorm's running statistics included, are set to it;
+        the net ends with the average (:class:`skdeep.nn.callbacks.Lookahead`).
     test_flip : bool, default=False
         Class scores are the mean of the scores of each image and of its
         mirror image, at prediction and when measuring accuracies.
@@ -374,7 +378,8 @@ class ConvNetClassifier(BaseNetClassifier):
         "warmup_fraction": [NumberInterval(Real, 0, 1, closed="left")],
         "nesterov": ["boolean"],
         "label_smoothing": [NumberInterval(Real, 0, 1, closed="left")],
-        "weight_averaging": [NumberInterval(Real, 0, 1, closed="neither"), None],
+        "weight_averaging": [NumberInterval(Real, 0, 1, closed="neither"),
+                             StrOptions({"lookahead"}), None],
         "test_flip": ["boolean"],
         "test_time_views": [StrOptions(set(TEST_TIME_VIEWS)), None],
         "whitening": ["boolean"],

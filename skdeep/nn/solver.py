@@ -36,6 +36,7 @@ from .callbacks import (
     EpochCheckpoint,
     FlipAndShift,
     LearningRateSchedule,
+    Lookahead,
     PrintProgress,
     StopOnPlateau,
     WeightAveraging,
@@ -155,7 +156,7 @@ class Solver:
         which the learning rate rises linearly from ``learning_rate / W`` to
         ``learning_rate`` (W the number of warm-up steps).  Large steps on the
         random initial weights of a deep net can throw it where it never recovers.
-    weight_averaging : float or None, default=None
+    weight_averaging : float, 'lookahead' or None, default=None
         skdeep extension: decay ``d`` of an exponential moving average of the
         parameters, updated after every step as ``avg = d_t * avg + (1 - d_t) *
         w`` with ``d_t = min(d, (1 + t) / (10 + t))`` (t the updates so far, so
@@ -163,6 +164,9 @@ class Solver:
         after each epoch are measured with the averaged parameters, and the model
         ends with them.  Typical values are 0.99 to 0.9999; None averages nothing.
         Batchnorm's running statistics are those of the trained weights.
+        ``'lookahead'``: the CIFAR-10 speed records' version instead, which pulls
+        the weights and the running statistics back to a slow average every five
+        steps under a schedule (:class:`~skdeep.nn.callbacks.Lookahead`).
     augment : bool, default=False
         skdeep extension: each minibatch of images ``X_train`` (N, C, H, W) is
         replaced by randomly transformed copies: each image is flipped left-right
@@ -339,7 +343,12 @@ class Solver:
                 "lr_schedule and warmup_fraction need optim_config['learning_rate'] "
                 "with an update_rule function, whose default learning rate is unknown."
             )
-        if self.weight_averaging is not None:
+        if self.weight_averaging is not None and not (
+                isinstance(self.weight_averaging, str)
+                and self.weight_averaging == "lookahead"):
+            if isinstance(self.weight_averaging, str):
+                raise ValueError(f"weight_averaging must be a float in (0, 1), "
+                                 f"'lookahead' or None, got {self.weight_averaging!r}.")
             check_number(self.weight_averaging, "weight_averaging", low=0, high=1,
                          low_open=True, high_open=True)
         check_choice(self.augment_flip, "augment_flip", (*AUGMENT_FLIPS, None))
@@ -461,7 +470,9 @@ class Solver:
         elif self.augment:
             callbacks.append(FlipAndShift(self.augment_pad, self.augment_border,
                                           flip=self.augment_flip is not None))
-        if self.weight_averaging is not None:
+        if self.weight_averaging == "lookahead":
+            callbacks.append(Lookahead())
+        elif self.weight_averaging is not None:
             # first at the epoch's end: the others see the trained weights
             callbacks.append(WeightAveraging(self.weight_averaging))
         if self.verbose:
