@@ -127,11 +127,15 @@ _SETTINGS = {
     "mlp_epochs": (20, 40, 15, 30),
     "mlp_lr": ([1e-3], [3e-4, 1e-3, 3e-3], [1e-3], [3e-4, 1e-3, 3e-3]),
     "keep": ([1.0, 0.5], [1.0, 0.75, 0.5], [1.0, 0.5], [1.0, 0.75, 0.5]),
-    # the ConvNet
-    "conv_filters": (16, 16, 32, 32),
-    "conv_filter_size": (3, 3, 5, 5),
+    # the ConvNet: a small net under Adam for the digits (whose mirror images are
+    # other digits), the cifar10-fast recipe for colour images, in minibatches of
+    # 128 there: the recipe's 512 leave a few steps per epoch of a ladder's images
+    "conv_recipe": (None, None, "cifar10-fast", "cifar10-fast"),
+    "conv_filters": (16, 16, None, None),
+    "conv_filter_size": (3, 3, None, None),
+    "conv_batch": (50, 50, 128, 128),
     "conv_epochs": (15, 30, 4, 10),
-    "conv_lr": ([1e-3], [3e-4, 1e-3], [1e-3], [3e-4, 1e-3]),
+    "conv_lr": ([1e-3], [3e-4, 1e-3], [0.05], [0.025, 0.05, 0.1]),
 }
 
 
@@ -181,9 +185,15 @@ def build_ladder(dataset, preset="fast", random_state=0):
     features, features_name = _features(shape, s["hog_cell"])
     mlp = dict(hidden_layer_sizes=(s["mlp_hidden"],), num_epochs=s["mlp_epochs"],
                random_state=random_state)
-    convnet = ConvNetClassifier(image_shape=shape, num_filters=s["conv_filters"],
-                                filter_size=s["conv_filter_size"], hidden_dim=100,
-                                num_epochs=s["conv_epochs"], random_state=random_state)
+    convnet_params = dict(image_shape=shape, batch_size=s["conv_batch"],
+                          num_epochs=s["conv_epochs"], random_state=random_state)
+    if s["conv_recipe"] is not None:
+        convnet = ConvNetClassifier.from_recipe(s["conv_recipe"], **convnet_params)
+        convnet_name = f"ConvNet ({s['conv_recipe']} recipe)"
+    else:
+        convnet = ConvNetClassifier(num_filters=s["conv_filters"], hidden_dim=100,
+                                    filter_size=s["conv_filter_size"], **convnet_params)
+        convnet_name = "ConvNet"
 
     return [
         # kNN compares raw pixels, as in the CS231n notebooks
@@ -209,7 +219,7 @@ def build_ladder(dataset, preset="fast", random_state=0):
              make_pipeline(StandardScaler(),
                            MLPClassifier(normalization="batchnorm", **mlp)),
              _step_grid("mlpclassifier", {"dropout_keep_ratio": s["keep"]})),
-        Rung("convnet", "ConvNet", "convnet", make_pipeline(StandardScaler(), convnet),
+        Rung("convnet", convnet_name, "convnet", make_pipeline(StandardScaler(), convnet),
              _step_grid("convnetclassifier", {"learning_rate": s["conv_lr"]})),
     ]
 
