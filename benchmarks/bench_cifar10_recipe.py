@@ -124,11 +124,14 @@ What the twin does, skdeep's definition throughout
 - After each epoch, as skdeep's Solver: the accuracy of 1,000 training images
   drawn at random, unaugmented, in test mode, in batches of 100.  No validation
   split (``validation_fraction=0``): the net ends with the last epoch's weights.
-- Prediction: in float64 (a float64 copy of the net, as skdeep predicts), test
-  mode; ``test_time_views='flip+shift'``: the mean of the scores (logits) of the
-  image and its mirror (1/4 each) and of the image moved one pixel down and
-  right and one pixel up and left (reflected borders), and their mirrors (1/8
-  each); ``'flip'``: image and mirror, 1/2 each.  "plain": the image alone.
+- Prediction: test mode, in float32 (skdeep predicts in float64; PyTorch's
+  float64 convolutions on the CPU are many times slower than its float32 ones,
+  and ``--check`` compares the twin's float32 scores with skdeep's float64
+  ones), in batches of 500.  ``test_time_views='flip+shift'``: the mean of the
+  scores (logits) of the image and its mirror (1/4 each) and of the image moved
+  one pixel down and right and one pixel up and left (reflected borders), and
+  their mirrors (1/8 each); ``'flip'``: image and mirror, 1/2 each.  "plain":
+  the image alone.
 
 The recipe's other settings are checked against what the twin assumes
 (``TWIN_ASSUMES``), and an option the twin does not know stops the script: a
@@ -150,6 +153,7 @@ from _timing import (
     contest,
     cpu_line,
     machine_line,
+    peak_rss_mb,
     peer_installed,
     print_contest_header,
     print_contestants,
@@ -252,11 +256,12 @@ def epochs_in_budget(fit_one_epoch, X, y, args):
     return max(1, int(args.budget_minutes * 60 // per_epoch)), per_epoch
 
 
-def contest_record(fit_seconds, epochs, n_train, estimate, rss_before, **scores):
+def contest_record(fit_seconds, epochs, n_train, estimate, rss_before, fit_peak,
+                   **scores):
     """The record a contestant prints: ``seconds`` per epoch (the contest's key)."""
     return {"seconds": fit_seconds / epochs, "fit_seconds": fit_seconds, "epochs": epochs,
-            "images_per_s": epochs * n_train / fit_seconds,
-            "epoch_estimate_s": estimate, "rss_before_mb": rss_before, **scores}
+            "images_per_s": epochs * n_train / fit_seconds, "epoch_estimate_s": estimate,
+            "rss_before_mb": rss_before, "fit_peak_mb": fit_peak, **scores}
 
 
 # ---- skdeep ------------------------------------------------------------------------
@@ -278,11 +283,12 @@ def run_skdeep(args):
     start = time.perf_counter()
     clf.fit(X, y)
     fit_seconds = time.perf_counter() - start
+    fit_peak = peak_rss_mb()  # before scoring, which has peaks of its own
     start = time.perf_counter()
     views = float(clf.score(X_test, y_test))
     clf.set_params(test_time_views=None, test_flip=False)
     plain = float(clf.score(X_test, y_test))
-    return contest_record(fit_seconds, epochs, len(X), estimate, rss_before,
+    return contest_record(fit_seconds, epochs, len(X), estimate, rss_before, fit_peak,
                           accuracy_views=views, accuracy_plain=plain,
                           train_loss=clf.history_[-1]["train_loss"],
                           score_seconds=time.perf_counter() - start)
@@ -591,13 +597,13 @@ def run_torch(args):
     start = time.perf_counter()
     net, train_loss = fit_twin(torch, X, y, settings, epochs, args.seed, args.verbose)
     fit_seconds = time.perf_counter() - start
+    fit_peak = peak_rss_mb()
     start = time.perf_counter()
-    net64 = copy.deepcopy(net).double()
-    images, labels = as_images(torch, X_test).double(), torch.from_numpy(y_test.astype(np.int64))
+    images, labels = as_images(torch, X_test), torch.from_numpy(y_test.astype(np.int64))
     views = settings["test_time_views"] or ("flip" if settings["test_flip"] else None)
-    accuracy_views = twin_accuracy(torch, net64, images, labels, views, PREDICT_BATCH)
-    accuracy_plain = twin_accuracy(torch, net64, images, labels, None, PREDICT_BATCH)
-    return contest_record(fit_seconds, epochs, len(X), estimate, rss_before,
+    accuracy_views = twin_accuracy(torch, net, images, labels, views, PREDICT_BATCH)
+    accuracy_plain = twin_accuracy(torch, net, images, labels, None, PREDICT_BATCH)
+    return contest_record(fit_seconds, epochs, len(X), estimate, rss_before, fit_peak,
                           accuracy_views=accuracy_views, accuracy_plain=accuracy_plain,
                           train_loss=train_loss, score_seconds=time.perf_counter() - start)
 
@@ -657,6 +663,9 @@ def check_scores(torch, model, settings, images):
         views = view_scores(torch, copy.deepcopy(net).double(), x.double(), "flip+shift")
         rows.append(("scores, flip+shift views, float64", relative_error(
             model64.loss(images.astype(np.float64)), views.numpy()), 1e-10))
+        rows.append(("scores, flip+shift views, float32", relative_error(
+            model64.loss(images.astype(np.float64)),
+            view_scores(torch, net, x, "flip+shift").numpy()), 1e-4))
     return rows
 
 
@@ -814,15 +823,16 @@ def print_results(records, n_train, n_test, views):
     for name, r in records.items():
         print(f"{name:10}{r['epochs']:7d}{r['fit_seconds'] / 60:8.1f}mn"
               f"{r['images_per_s']:10.0f}{r['train_loss']:10.4f}{r['accuracy_views']:18.4f}"
-              f"{r['accuracy_plain']:11.4f}{r['peak_rss_mb']:9.0f}"
-              f"{r.get('work_peak_mb', float('nan')):9.0f}")
+              f"{r['accuracy_plain']:11.4f}{r['peak_rss_mb']:9.0f}{r['fit_peak_mb']:9.0f}")
         if r["epoch_estimate_s"] is not None:
             print(f"{'':10}(one epoch estimated at {r['epoch_estimate_s']:.0f} s from the "
                   f"probe; scoring took {r['score_seconds']:.0f} s, not timed)")
     print(f"{n_train} training images, accuracy on {n_test} test images; images/s: "
           f"epochs x training images / fit time; last loss: the last epoch's mean "
           f"training loss (label-smoothed, with the L2 penalty); peak MB: the "
-          f"contestant's whole process; training: its peak from fit's start")
+          f"contestant's whole process (data, probe and scoring included); training: "
+          f"its peak from the start to the end of the timed fit (data and libraries "
+          f"resident)")
     print_contestants(records, width=10)
 
 
