@@ -134,9 +134,11 @@ What the twin does, skdeep's definition throughout
   the image alone.
 
 The recipe's other settings are checked against what the twin assumes
-(``TWIN_ASSUMES``), and an option the twin does not know stops the script: a
-change of the recipe must be followed here.  Timings vary with the machine's
-load: run the contest on a quiet machine and quote the CPU line with it.
+(``TWIN_ASSUMES``), and an option the twin does not know stops the script when
+the recipe sets it (a new classifier option left at its default is taken to
+leave training unchanged): a change of the recipe must be followed here.
+Timings vary with the machine's load: run the contest on a quiet machine and
+quote the CPU line with it.
 """
 import argparse
 import copy
@@ -191,15 +193,17 @@ TWIN_READS = {
     "augment_pad", "augment_flip", "augment_border", "learning_rate", "lr_decay",
     "lr_schedule", "warmup_fraction", "nesterov", "label_smoothing",
     "weight_averaging", "test_flip", "test_time_views", "reg", "weight_scale",
-    "batch_size", "num_epochs",
+    "batch_size",
 }
 # Settings whose value the twin assumes: any other stops the script.
 TWIN_ASSUMES = dict(image_shape=None, hidden_dim=(), normalization="batchnorm",
                     update_rule="sgd_momentum", dropout_keep_ratio=1.0,
                     validation_fraction=0.0, early_stopping=False, warm_start=False,
                     class_weight=None, dtype="float32")
-# Settings without effect on this training (no validation data, batchnorm only).
-TWIN_IGNORES = {"num_groups", "monitor", "n_iter_no_change", "random_state", "verbose"}
+# Settings without effect here: no validation data, batchnorm only, the epochs set by
+# the budget or --epochs for both contestants, the seed by --seed.
+TWIN_IGNORES = {"num_groups", "monitor", "n_iter_no_change", "num_epochs", "random_state",
+                "verbose"}
 TWIN_DOMAINS = dict(activation=("relu", "gelu"), pool_after=("first", "last"),
                     augment_flip=("random", "alternating", None),
                     augment_border=("zeros", "reflect"),
@@ -212,9 +216,13 @@ def recipe_settings():
 
     Exits with a message naming what the twin does not implement.
     """
-    settings = ConvNetClassifier(**RECIPES[RECIPE_NAME]).get_params()
+    recipe = RECIPES[RECIPE_NAME]
+    settings = ConvNetClassifier(**recipe).get_params()
     problems = []
-    unknown = set(settings) - TWIN_READS - set(TWIN_ASSUMES) - TWIN_IGNORES
+    # a classifier option the twin does not know is refused when the recipe sets
+    # it; at its default it is taken to leave training as it was
+    unknown = [name for name in set(settings) - TWIN_READS - set(TWIN_ASSUMES) - TWIN_IGNORES
+               if name in recipe]
     if unknown:
         problems.append(f"options the twin does not implement: {sorted(unknown)}")
     for name, assumed in TWIN_ASSUMES.items():
@@ -462,14 +470,17 @@ def flip_and_shift(torch, x, flips, shifts, pad, border):
 
 
 class WeightAverage:
-    """skdeep's ``WeightAveraging``: an exponential average of the parameters."""
+    """skdeep's ``WeightAveraging``: an exponential average of the parameters, which
+    starts as a copy of them after the first update."""
 
     def __init__(self, net, decay):
         self.params = list(net.parameters())
-        self.average = [p.detach().clone() for p in self.params]
+        self.average = None
         self.decay, self.count = decay, 0
 
     def update(self):
+        if self.average is None:
+            self.average = [p.detach().clone() for p in self.params]
         d = min(self.decay, (1 + self.count) / (10 + self.count))
         self.count += 1
         for avg, p in zip(self.average, self.params):
@@ -512,70 +523,94 @@ def twin_accuracy(torch, net, x, y, views, batch):
     return right / len(x)
 
 
+class TwinAugment:
+    """The minibatches' flips and shifts (see the module docstring)."""
+
+    def __init__(self, torch, settings, n, width, generator):
+        self.torch, self.generator = torch, generator
+        self.on, self.flip, self.border = (settings["augment"], settings["augment_flip"],
+                                           settings["augment_border"])
+        pad = settings["augment_pad"]
+        self.pad = max(1, width // 8) if pad is None else pad
+        self.first_flips = (torch.rand(n, generator=generator) < 0.5
+                            if self.on and self.flip == "alternating" else None)
+
+    def __call__(self, x, idx, epoch):
+        if not self.on:
+            return x
+        torch, n = self.torch, len(idx)
+        if self.flip == "alternating":
+            flips = self.first_flips[idx] ^ bool(epoch % 2)
+        elif self.flip == "random":
+            flips = torch.rand(n, generator=self.generator) < 0.5
+        else:
+            flips = torch.zeros(n, dtype=torch.bool)
+        shifts = torch.randint(-self.pad, self.pad + 1, (n, 2), generator=self.generator)
+        return flip_and_shift(torch, x, flips, shifts, self.pad, self.border)
+
+
+def new_twin(torch, X, settings, generator):
+    """The twin for images ``X``: its whitening layer from a sample of them."""
+    whitening = None
+    if settings["whitening"]:
+        sample = torch.randperm(len(X), generator=generator)[:_WHITENING_IMAGES]
+        whitening = whitening_filters(torch, X[sample.sort().values],
+                                      settings["whitening_eps"])
+    return make_twin_net(torch, settings, whitening)
+
+
 def fit_twin(torch, X_rows, y_rows, settings, epochs, seed, verbose=0):
-    """Train the twin on rows ``X_rows`` for ``epochs``; the net, its last epoch's
-    mean training loss (with the L2 penalty, as skdeep's) and its checks."""
+    """Train the twin on rows ``X_rows`` for ``epochs``, as skdeep's ``fit`` would;
+    the net and its last epoch's mean training loss (with the L2 penalty)."""
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     X, y = as_images(torch, X_rows), torch.from_numpy(y_rows.astype(np.int64))
     n = len(X)
-    whitening = None
-    if settings["whitening"]:
-        sample = torch.randperm(n, generator=generator)[:_WHITENING_IMAGES].sort().values
-        whitening = whitening_filters(torch, X[sample], settings["whitening_eps"])
-    net = make_twin_net(torch, settings, whitening)
+    net = new_twin(torch, X, settings, generator)
     optimizer = TwinOptimizer(torch, net, settings)
     average = (None if settings["weight_averaging"] is None
                else WeightAverage(net, settings["weight_averaging"]))
+    augment = TwinAugment(torch, settings, n, X.shape[3], generator)
     steps_per_epoch = math.ceil(n / min(settings["batch_size"], n))
     bounds = np.arange(steps_per_epoch + 1) * n // steps_per_epoch
     num_steps = epochs * steps_per_epoch
     warmup = int(round(settings["warmup_fraction"] * num_steps))
-    pad = settings["augment_pad"]
-    pad = max(1, X.shape[3] // 8) if pad is None else pad
-    flip_rule = settings["augment_flip"]
-    first_flips = torch.rand(n, generator=generator) < 0.5
-    test_views = "flip" if settings["test_flip"] else None
-    step, losses = 0, []
     for epoch in range(epochs):
         net.train()
-        order = torch.randperm(n, generator=generator)
-        losses = []
+        order, losses = torch.randperm(n, generator=generator), []
         for start, stop in zip(bounds[:-1], bounds[1:]):
-            idx = order[start:stop]
-            xb = X[idx]
-            if settings["augment"]:
-                if flip_rule == "alternating":
-                    flips = first_flips[idx] ^ bool(epoch % 2)
-                elif flip_rule == "random":
-                    flips = torch.rand(len(idx), generator=generator) < 0.5
-                else:
-                    flips = torch.zeros(len(idx), dtype=torch.bool)
-                shifts = torch.randint(-pad, pad + 1, (len(idx), 2), generator=generator)
-                xb = flip_and_shift(torch, xb, flips, shifts, pad, settings["augment_border"])
+            idx, step = order[start:stop], len(losses) + epoch * steps_per_epoch
             rate = (settings["learning_rate"] * settings["lr_decay"] ** epoch
                     * schedule_factor(step, num_steps, warmup, settings["lr_schedule"]))
             loss = torch.nn.functional.cross_entropy(
-                net(xb), y[idx], label_smoothing=settings["label_smoothing"])
+                net(augment(X[idx], idx, epoch)), y[idx],
+                label_smoothing=settings["label_smoothing"])
             loss.backward()
-            total = float(loss) + optimizer.penalty()
-            if not math.isfinite(total):
+            losses.append(float(loss.detach()) + optimizer.penalty())
+            if not math.isfinite(losses[-1]):
                 raise FloatingPointError(f"the twin diverged at step {step} (rate {rate:g})")
-            losses.append(total)
             optimizer.step(rate)
             if average is not None:
                 average.update()
-            step += 1
-        if average is not None:
-            average.swap()
-        check = torch.randperm(n, generator=generator)[:N_CHECK].sort().values
-        train_acc = twin_accuracy(torch, net, X[check], y[check], test_views, CHECK_BATCH)
-        if average is not None and epoch + 1 < epochs:
-            average.swap()  # training goes on from the trained weights
+        train_acc = epoch_check(torch, net, X, y, settings, average, generator,
+                                last=epoch + 1 == epochs)
         if verbose:
             print(f"(Epoch {epoch + 1} / {epochs}) train acc: {train_acc:f}; "
                   f"loss: {np.mean(losses):f}", flush=True)
     return net, float(np.mean(losses))
+
+
+def epoch_check(torch, net, X, y, settings, average, generator, last):
+    """The Solver's end-of-epoch accuracy of ``N_CHECK`` training images, with the
+    averaged weights if any (which the net keeps after the ``last`` epoch)."""
+    if average is not None:
+        average.swap()
+    check = torch.randperm(len(X), generator=generator)[:N_CHECK].sort().values
+    accuracy = twin_accuracy(torch, net, X[check], y[check],
+                             "flip" if settings["test_flip"] else None, CHECK_BATCH)
+    if average is not None and not last:
+        average.swap()  # training goes on from the trained weights
+    return accuracy
 
 
 def run_torch(args):
@@ -689,7 +724,7 @@ def training_pass(torch, model, settings, images, labels, dtype):
     for name, tensor, convert in pairs:
         g = tensor.grad + (settings["reg"] * tensor.detach() if id(tensor) in penalized else 0)
         # back to skdeep's layout (the affine weight is transposed)
-        twin_grads[name] = g.numpy().T if g.shape != grads[name].shape else g.numpy()
+        twin_grads[name] = g.numpy().T if name == f"W{model.num_layers}" else g.numpy()
     twin_stats = [getattr(net, f"{k}{i}").numpy() for i in range(len(model.bn_params))
                   for k in ("running_mean", "running_var")]
     return ((loss, grads, stats),
