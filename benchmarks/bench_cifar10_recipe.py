@@ -864,10 +864,10 @@ def run_check(args):
 
 def print_results(records, n_train, n_test, views):
     """The contest's table and the contestants' threads and memory."""
-    print(f"\n{'':10}{'epochs':>7}{'fit time':>10}{'images/s':>10}{'last loss':>10}"
+    print(f"\n{'':10}{'epochs':>7}{'fit time':>11}{'images/s':>10}{'last loss':>10}"
           f"{'acc ' + str(views):>18}{'acc plain':>11}{'peak MB':>9}{'training':>9}")
     for name, r in records.items():
-        print(f"{name:10}{r['epochs']:7d}{r['fit_seconds'] / 60:8.1f}mn"
+        print(f"{name:10}{r['epochs']:7d}{r['fit_seconds'] / 60:7.1f} min"
               f"{r['images_per_s']:10.0f}{r['train_loss']:10.4f}{r['accuracy_views']:18.4f}"
               f"{r['accuracy_plain']:11.4f}{r['peak_rss_mb']:9.0f}{r['fit_peak_mb']:9.0f}")
         if r["epoch_estimate_s"] is not None:
