@@ -900,6 +900,8 @@ def parse_args():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--verbose", type=int, default=0, help="1: a line per epoch")
     parser.add_argument("--skip-torch", action="store_true")
+    parser.add_argument("--skip-skdeep", action="store_true",
+                        help="the twin alone (skdeep's figure from the example's run)")
     parser.add_argument("--check", action="store_true",
                         help="compare the twin with skdeep's model, then exit")
     add_contest_arguments(parser, rounds=1)
@@ -931,12 +933,14 @@ def main():
           f"batch {settings['batch_size']}, {budget}")
     print_contest_header(args.rounds)
     print("(round lines: seconds per epoch)")
-    names = ["skdeep"]
+    names = [] if args.skip_skdeep else ["skdeep"]
     if not args.skip_torch and peer_installed("torch", "PyTorch"):
         names.append("PyTorch")
+    if not names:
+        sys.exit("--skip-skdeep and --skip-torch (or no torch) leave no contestant.")
     records = contest(names, args.rounds)
-    n_train = records["skdeep"]["images_per_s"] * records["skdeep"]["fit_seconds"] / (
-        records["skdeep"]["epochs"])
+    first = records[names[0]]
+    n_train = first["images_per_s"] * first["fit_seconds"] / first["epochs"]
     print_results(records, round(n_train), args.n_test or 10_000,
                   settings["test_time_views"] or ("flip" if settings["test_flip"] else None))
     print(cpu_line())
