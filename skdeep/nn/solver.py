@@ -524,7 +524,9 @@ class Solver:
         raises before the update, as the plain step's loss does; the rest of the
         divergence rule sees the loss after it.
         """
-        loss, grads, penalized = self.model._data_loss(X_batch, y_batch, **kwargs)
+        # the update rules are done with the gradients before the next step
+        loss, grads, penalized = self.model._data_loss(X_batch, y_batch,
+                                                       reuse_grads=True, **kwargs)
         check_finite_loss(loss, self._learning_rate(), len(self.loss_history))
         reg = self.model.reg
         params = self.model.params
