@@ -25,6 +25,11 @@ import weakref
 
 import numpy as np
 
+# Buffers that the layer helpers use as scratch within one call and never return
+# or cache: one of each per shape serves every layer, so the step's scratch stays
+# in cache from one layer to the next.
+SCRATCH = frozenset({"squares", "product", "uniform", "keep"})
+
 # Batch shapes a site keeps buffers for: the full batches and the short last
 # batch of an epoch take turns without reallocating, and no more accumulate.
 _SHAPES_PER_SITE = 2
@@ -94,6 +99,8 @@ class _Scope:
         self._arena, self._prefix = arena, prefix
 
     def empty(self, key, shape, dtype):
+        if key in SCRATCH:
+            return self._arena.empty(("scratch", key), shape, dtype)
         return self._arena.empty((self._prefix, key), shape, dtype)
 
     def scope(self, prefix):

@@ -397,11 +397,15 @@ class FullyConnectedNet:
         loss, dscores = softmax_loss(scores, y, label_smoothing=self.label_smoothing,
                                      sample_weight=sample_weight)
         grads = {}
+        # a layer's input gradient is dead once the layer below has made its own:
+        # two sets of backward buffers, taken in turn, serve every layer
         dh, grads[f"W{L}"], grads[f"b{L}"] = _affine_backward(
-            dscores, out_cache, L > 1, arena.scope(L), grad_buffers.scope(L))
+            dscores, out_cache, L > 1, arena.scope(("backward", L % 2)),
+            grad_buffers.scope(L))
         for i in range(L - 1, 0, -1):
             dh, grads[f"W{i}"], grads[f"b{i}"], dgamma, dbeta = _planned_hidden_backward(
-                dh, caches[i - 1], i > 1, arena.scope(i), grad_buffers.scope(i))
+                dh, caches[i - 1], i > 1, arena.scope(("backward", i % 2)),
+                grad_buffers.scope(i))
             if dgamma is not None:
                 grads[f"gamma{i}"], grads[f"beta{i}"] = dgamma, dbeta
         return loss, grads, _weight_names(L)
