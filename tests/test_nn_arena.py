@@ -212,3 +212,52 @@ def test_steady_state_step_maps_no_new_memory():
     (planned, step_bytes), (unplanned, _) = [map(int, line.split()) for line in out[:2]]
     assert planned < 0.05 * step_bytes, (planned, unplanned, step_bytes)
     assert unplanned > 0.5 * step_bytes, (planned, unplanned, step_bytes)
+
+
+def _normalize_expressions(x, gamma, beta, dout, eps, axis):
+    """The normalization's forward and backward as the plain NumPy expressions the
+    layer functions were before they took buffers: each result laid out as NumPy
+    lays out an expression's result, which the later reductions follow."""
+    mean = x.mean(axis=axis, keepdims=True)
+    xhat = x - mean
+    var = np.mean(np.square(xhat), axis=axis, keepdims=True)
+    inv_std = 1 / np.sqrt(var + eps)
+    xhat *= inv_std
+    out = xhat * gamma + beta
+    dbeta = dout.sum(axis=0)
+    dgamma = (dout * xhat).sum(axis=0)
+    if axis == 0:
+        dx = dout - dbeta / len(x)
+        dx -= xhat * (dgamma / len(x))
+        dx *= gamma * inv_std
+        return out, dx, dgamma, dbeta
+    g = dout * gamma
+    gx_mean = (g * xhat).mean(axis=axis, keepdims=True)
+    g -= g.mean(axis=axis, keepdims=True)
+    g -= xhat * gx_mean
+    g *= inv_std
+    return out, g, dgamma, dbeta
+
+
+@pytest.mark.parametrize("layout", ["C", "F", "strided"])
+@pytest.mark.parametrize("normalization", ["batchnorm", "layernorm"])
+def test_layer_functions_keep_their_bits_for_any_layout(layout, normalization):
+    """The layer functions, now on the helpers that take buffers, give the bits of
+    their former expressions for inputs of any memory layout (float32 sums
+    follow the layout of what they sum)."""
+    from skdeep.nn import layers
+    rng = np.random.RandomState(0)
+    base = rng.randn(300, 70).astype(np.float32)
+    x = {"C": base, "F": np.asfortranarray(base), "strided": base[::2, 1:]}[layout]
+    gamma, beta = rng.randn(2, x.shape[1]).astype(np.float32)
+    dout = np.asfortranarray(rng.randn(*x.shape).astype(np.float32))
+    if normalization == "batchnorm":
+        out, cache = layers.batchnorm_forward(x, gamma, beta, {"mode": "train"})
+        grads = layers.batchnorm_backward_alt(dout, cache)
+    else:
+        out, cache = layers.layernorm_forward(x, gamma, beta, {})
+        grads = layers.layernorm_backward(dout, cache)
+    axis = 0 if normalization == "batchnorm" else 1
+    expected = _normalize_expressions(x, gamma, beta, dout, 1e-5, axis)
+    for got, want in zip((out, *grads), expected):
+        np.testing.assert_array_equal(got, want)

@@ -47,6 +47,12 @@ class _Fresh:
         """A new ``np.empty(shape, dtype)``; ``key`` is ignored."""
         return np.empty(shape, dtype=dtype)
 
+    def like(self, key, prototype, dtype):
+        """None, the ``out`` that lets a ufunc allocate its result: in the memory
+        layout it picks from its inputs, which the reductions over the result
+        follow, so the layer functions keep their bits for inputs of any layout."""
+        return None
+
     def scope(self, prefix):
         return self
 
@@ -79,6 +85,11 @@ class Arena:
         del buffers[_SHAPES_PER_SITE:]
         return buffer
 
+    def like(self, key, prototype, dtype):
+        """:meth:`empty` of the shape of ``prototype`` (C-ordered: the models'
+        maps are)."""
+        return self.empty(key, prototype.shape, dtype)
+
     def scope(self, prefix):
         """The sites of this arena whose keys start with ``prefix``."""
         return _Scope(self, prefix)
@@ -102,6 +113,9 @@ class _Scope:
         if key in SCRATCH:
             return self._arena.empty(("scratch", key), shape, dtype)
         return self._arena.empty((self._prefix, key), shape, dtype)
+
+    def like(self, key, prototype, dtype):
+        return self.empty(key, prototype.shape, dtype)
 
     def scope(self, prefix):
         return _Scope(self._arena, (self._prefix, prefix))

@@ -387,7 +387,7 @@ def _dropout_train_forward(x, dropout_param, p, buffers):
     mask = buffers.empty("mask", x.shape, x.dtype)
     np.copyto(mask, keep)
     mask /= p
-    out = np.multiply(x, mask, out=buffers.empty("out", x.shape, x.dtype))
+    out = np.multiply(x, mask, out=buffers.like("out", x, x.dtype))
     return out, (dropout_param, mask)
 
 
@@ -428,13 +428,12 @@ def _normalize_forward(x, gamma, beta, eps, axis, buffers=FRESH):
     """Normalize ``x`` over ``axis`` with its own statistics, then scale and shift;
     the maps of the size of ``x`` in ``buffers``."""
     mean = x.mean(axis=axis, keepdims=True)
-    xhat = np.subtract(x, mean, out=buffers.empty("xhat", x.shape, np.result_type(x, mean)))
-    squares = np.square(xhat, out=buffers.empty("squares", x.shape, xhat.dtype))
+    xhat = np.subtract(x, mean, out=buffers.like("xhat", x, np.result_type(x, mean)))
+    squares = np.square(xhat, out=buffers.like("squares", xhat, xhat.dtype))
     var = np.mean(squares, axis=axis, keepdims=True)  # biased
     inv_std = 1 / np.sqrt(var + eps)
     xhat *= inv_std
-    out = np.multiply(xhat, gamma,
-                      out=buffers.empty("out", x.shape, np.result_type(xhat, gamma)))
+    out = np.multiply(xhat, gamma, out=buffers.like("out", xhat, np.result_type(xhat, gamma)))
     out += beta
     cache = (x, xhat, mean, var, inv_std, gamma, eps, axis)
     return out, cache
@@ -461,7 +460,7 @@ def _normalize_backward(dout, cache, buffers=FRESH):
     x, xhat, mean, var, inv_std, gamma, eps, axis = cache
     param_axes = _param_grad_axes(dout, gamma)
     dbeta = dout.sum(axis=param_axes).reshape(np.shape(gamma))
-    product = buffers.empty("product", dout.shape, np.result_type(dout, xhat))
+    product = buffers.like("product", dout, np.result_type(dout, xhat))
     dgamma = np.multiply(dout, xhat, out=product).sum(axis=param_axes).reshape(
         np.shape(gamma))
     if param_axes == tuple(np.atleast_1d(axis)):
@@ -469,17 +468,16 @@ def _normalize_backward(dout, cache, buffers=FRESH):
         # are dbeta and dgamma over M, scaled by gamma, and need no pass of their own
         m = x.size // np.size(inv_std)
         dbeta_m = dbeta / m
-        dx = np.subtract(dout, dbeta_m, out=buffers.empty(
-            "dx", dout.shape, np.result_type(dout, dbeta_m)))
+        dx = np.subtract(dout, dbeta_m, out=buffers.like(
+            "dx", dout, np.result_type(dout, dbeta_m)))
         dgamma_m = dgamma / m
-        dx -= np.multiply(xhat, dgamma_m, out=buffers.empty(
-            "product", dout.shape, np.result_type(xhat, dgamma_m)))
+        dx -= np.multiply(xhat, dgamma_m, out=buffers.like(
+            "product", dout, np.result_type(xhat, dgamma_m)))
         dx *= gamma * inv_std
         return dx, dgamma, dbeta
-    g = np.multiply(dout, gamma,
-                    out=buffers.empty("dx", dout.shape, np.result_type(dout, gamma)))
+    g = np.multiply(dout, gamma, out=buffers.like("dx", dout, np.result_type(dout, gamma)))
     # the product buffer again when the dtypes agree: dgamma is summed already
-    product = buffers.empty("product", dout.shape, np.result_type(g, xhat))
+    product = buffers.like("product", dout, np.result_type(g, xhat))
     gx_mean = np.multiply(g, xhat, out=product).mean(axis=axis, keepdims=True)
     g_mean = g.mean(axis=axis, keepdims=True)
     g -= g_mean
