@@ -136,6 +136,15 @@ def arena_of(model):
     return arena
 
 
+def release(model):
+    """Drop ``model``'s arena, if any: the buffers serve training, and a trained
+    model kept for predictions should not hold them."""
+    try:
+        _arenas.pop(model, None)
+    except TypeError:  # never had one
+        pass
+
+
 @contextlib.contextmanager
 def disabled():
     """Run the models' training steps on the public layer functions, which

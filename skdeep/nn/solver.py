@@ -22,6 +22,7 @@ from ..utils._divergence import DivergenceMonitor, check_finite_loss
 from ..utils._scores import log_softmax
 from ..utils._threads import blas_single_thread
 from . import optim
+from ._arena import release as release_arena
 from ._checks import (check_array, check_choice, check_dict, check_int, check_labels,
                       check_number)
 from ._random import as_rng
@@ -700,6 +701,8 @@ class Solver:
                 self._run_epochs()
             except KeyboardInterrupt:
                 self._note_interruption()
+            finally:
+                release_arena(self.model)
             # what training continues from, should state_dict() be asked for
             self._training_state = (self.model.params, self._bn_stats())
             self._set_final_weights()
