@@ -15,6 +15,14 @@ import numpy as np
 
 from ._checks import check_cache, check_choice
 from .layers import (
+    _affine_backward,
+    _affine_forward,
+    _batchnorm,
+    _check_eps,
+    _dropout_train_forward,
+    _normalize_backward,
+    _normalize_forward,
+    _relu_backward,
     _relu_in_place,
     _relu_max_pool_backward,
     _relu_max_pool_forward,
@@ -206,6 +214,52 @@ def affine_norm_relu_backward(dout, cache, *, compute_dx=True):
     dan = relu_backward(dout, relu_cache)
     da, dgamma, dbeta = norm_backward(dan, norm_cache)
     dx, dw, db = affine_backward(da, fc_cache, compute_dx=compute_dx)
+    return dx, dw, db, dgamma, dbeta
+
+
+# The models' step plans (skdeep.nn._arena): the hidden affine layer of
+# affine_relu_forward or affine_norm_relu_forward, then dropout, on the layers'
+# own private helpers, with every map in the layer's ``buffers`` and the
+# parameter gradients in ``grad_buffers``.  The caller owns the upstream
+# gradient of the backward pass, which is overwritten.  Inputs are the model's,
+# checked at its entry.
+
+def _planned_hidden_forward(x, w, b, norm, dropout_param, buffers):
+    """``affine - [norm] - relu - [dropout]`` in ``buffers``; ``norm`` is None or
+    ``(gamma, beta, norm_param, normalization)``, ``dropout_param`` empty for no
+    dropout or one in train mode.  Returns the output and the cache of
+    :func:`_planned_hidden_backward`."""
+    a, fc_cache = _affine_forward(x, w, b, buffers.scope("affine"))
+    norm_cache = None
+    if norm is not None:
+        gamma, beta, norm_param, normalization = norm
+        name = "bn_param" if normalization == "batchnorm" else "ln_param"
+        eps = _check_eps(norm_param, name)
+        norm_buffers = buffers.scope("norm")
+        if normalization == "batchnorm":
+            a, norm_cache = _batchnorm(a, gamma, beta, norm_param, eps, 0, norm_buffers)
+        else:
+            a, norm_cache = _normalize_forward(a, gamma, beta, eps, 1, norm_buffers)
+    out = _relu_in_place(a)
+    mask = None
+    if dropout_param:
+        out, (_, mask) = _dropout_train_forward(out, dropout_param, dropout_param["p"],
+                                                buffers.scope("dropout"))
+    return out, (fc_cache, norm_cache, a, mask)
+
+
+def _planned_hidden_backward(dout, cache, compute_dx, buffers, grad_buffers):
+    """Backward pass of :func:`_planned_hidden_forward`, overwriting ``dout``:
+    ``(dx, dw, db, dgamma, dbeta)``, the last two None without normalization."""
+    fc_cache, norm_cache, relu_cache, mask = cache
+    if mask is not None:
+        np.multiply(dout, mask, out=dout)
+    da = _relu_backward(dout, relu_cache, dout)
+    dgamma = dbeta = None
+    if norm_cache is not None:
+        da, dgamma, dbeta = _normalize_backward(da, norm_cache, buffers.scope("norm"))
+    dx, dw, db = _affine_backward(da, fc_cache, compute_dx, buffers.scope("affine"),
+                                  grad_buffers)
     return dx, dw, db, dgamma, dbeta
 
 

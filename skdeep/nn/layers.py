@@ -35,6 +35,7 @@ from ._checks import (
     check_number,
     check_shape,
 )
+from ._arena import FRESH
 from ._random import as_rng
 
 __all__ = [
@@ -95,7 +96,16 @@ def affine_forward(x, w, b):
         When an argument does not hold numbers (floats for ``w`` and ``b``).
     """
     x, w, b = _check_affine_inputs(x, w, b)
-    out = matmul(x.reshape(x.shape[0], -1), w)
+    return _affine_forward(x, w, b, FRESH)
+
+
+def _affine_forward(x, w, b, buffers):
+    """:func:`affine_forward` of checked inputs, its output in ``buffers``: the
+    one implementation, shared by the layer function and the models' step plans
+    (:mod:`skdeep.nn._arena`)."""
+    x2 = x.reshape(x.shape[0], -1)
+    out = buffers.empty("out", (x2.shape[0], w.shape[1]), np.result_type(x2, w))
+    matmul(x2, w, out=out)
     out += b
     return out, (x, w, b)
 
@@ -128,14 +138,27 @@ def affine_backward(dout, cache, *, compute_dx=True):
     dout = check_array(dout, "dout")
     check_shape(dout, "dout", (x.shape[0], w.shape[1]),
                 "(the shape of the output of affine_forward)")
+    return _affine_backward(dout, cache, compute_dx, FRESH, FRESH)
+
+
+def _affine_backward(dout, cache, compute_dx, buffers, grad_buffers):
+    """:func:`affine_backward` of a checked cache: ``dx`` in ``buffers``, ``dw``
+    and ``db`` in ``grad_buffers`` (see :func:`_affine_forward`)."""
+    x, w, _ = cache
     x2 = x.reshape(x.shape[0], -1)
+    dw = grad_buffers.empty("dw", w.shape, np.result_type(x2, dout))
     # the two products in one hand-off to the threads
     if compute_dx:
-        dw, dx = matmuls([(x2.T, dout), (dout, w.T)])
+        dx = buffers.empty("dx", (x2.shape[0], w.shape[0]), np.result_type(dout, w))
+        matmuls([(x2.T, dout), (dout, w.T)], outs=[dw, dx])
         dx = dx.reshape(x.shape)
     else:
-        dw, dx = matmul(x2.T, dout), None
-    db = dout.sum(axis=0)
+        matmul(x2.T, dout, out=dw)
+        dx = None
+    if grad_buffers is FRESH:
+        db = dout.sum(axis=0)
+    else:  # the dtype dout.sum gives a float dout
+        db = np.sum(dout, axis=0, out=grad_buffers.empty("db", dout.shape[1:], dout.dtype))
     return dx, dw, db
 
 
@@ -205,8 +228,15 @@ def relu_backward(dout, cache):
     check_shape(dout, "dout", cache.shape, "(the shape of the input of relu_forward)")
     # out > 0 exactly where x > 0, so caching the output is enough; the kernel
     # multiplies by the mask in one pass, with no boolean temporary
-    if _relu_kernel_takes(dout, cache):
-        dx = np.empty_like(dout)
+    return _relu_backward(dout, cache)
+
+
+def _relu_backward(dout, cache, dx=None):
+    """:func:`relu_backward` of checked arguments, written into ``dx`` when given
+    (which may be ``dout``: each value depends on its own position only)."""
+    if _relu_kernel_takes(dout, cache) and (dx is None or _relu_kernel_takes(dout, dx)):
+        if dx is None:
+            dx = np.empty_like(dout)
         with kernel_threads():
             _act_kernel.relu_backward(dout.reshape(-1), cache.reshape(-1), dx.reshape(-1))
         return dx
@@ -291,8 +321,9 @@ def gelu_backward(dout, cache):
     return dx
 
 
-def _uniform(shape, dtype, dropout_param):
-    """Uniform [0, 1) draws for a dropout mask, from the source the param names."""
+def _uniform(shape, dtype, dropout_param, buffers=FRESH):
+    """Uniform [0, 1) draws for a dropout mask, from the source the param names
+    (a Generator's in ``buffers``' "uniform")."""
     seed = dropout_param.get("seed")
     if seed is not None:
         # a private RandomState: the same mask on every call, global state untouched
@@ -302,7 +333,7 @@ def _uniform(shape, dtype, dropout_param):
     if isinstance(rng, np.random.Generator):
         # float32 draws halve the random bits drawn and are plenty for a
         # comparison with p
-        return rng.random(shape, dtype=dtype)
+        return rng.random(dtype=dtype, out=buffers.empty("uniform", shape, dtype))
     return rng.random_sample(shape)
 
 
@@ -343,12 +374,20 @@ def dropout_forward(x, dropout_param):
     check_number(p, "dropout_param['p']", low=0, high=1, low_open=True)
     dtype = float_dtype(x)
     if mode == "train":
-        mask = (_uniform(x.shape, dtype, dropout_param) < p).astype(dtype)
-        mask /= p
-        out = x.astype(dtype, copy=False) * mask
-    else:
-        mask = None
-        out = x
+        return _dropout_train_forward(x.astype(dtype, copy=False), dropout_param, p,
+                                      FRESH)
+    return x, (dropout_param, None)
+
+
+def _dropout_train_forward(x, dropout_param, p, buffers):
+    """:func:`dropout_forward` in train mode of a checked floating ``x``, its
+    mask and output in ``buffers``."""
+    keep = np.less(_uniform(x.shape, x.dtype, dropout_param, buffers), p,
+                   out=buffers.empty("keep", x.shape, bool))
+    mask = buffers.empty("mask", x.shape, x.dtype)
+    np.copyto(mask, keep)
+    mask /= p
+    out = np.multiply(x, mask, out=buffers.like("out", x, x.dtype))
     return out, (dropout_param, mask)
 
 
@@ -385,14 +424,16 @@ def dropout_backward(dout, cache):
 # helpers below are that one implementation; gamma and beta always broadcast against
 # x and their gradients are summed over the axes gamma is broadcast along.
 
-def _normalize_forward(x, gamma, beta, eps, axis):
-    """Normalize ``x`` over ``axis`` with its own statistics, then scale and shift."""
+def _normalize_forward(x, gamma, beta, eps, axis, buffers=FRESH):
+    """Normalize ``x`` over ``axis`` with its own statistics, then scale and shift;
+    the maps of the size of ``x`` in ``buffers``."""
     mean = x.mean(axis=axis, keepdims=True)
-    xhat = x - mean
-    var = np.mean(np.square(xhat), axis=axis, keepdims=True)  # biased
+    xhat = np.subtract(x, mean, out=buffers.like("xhat", x, np.result_type(x, mean)))
+    squares = np.square(xhat, out=buffers.like("squares", xhat, xhat.dtype))
+    var = np.mean(squares, axis=axis, keepdims=True)  # biased
     inv_std = 1 / np.sqrt(var + eps)
     xhat *= inv_std
-    out = xhat * gamma
+    out = np.multiply(xhat, gamma, out=buffers.like("out", xhat, np.result_type(xhat, gamma)))
     out += beta
     cache = (x, xhat, mean, var, inv_std, gamma, eps, axis)
     return out, cache
@@ -408,30 +449,39 @@ def _param_grad_axes(dout, gamma):
     return tuple(i for i in range(dout.ndim) if g.shape[i] == 1 and dout.shape[i] != 1)
 
 
-def _normalize_backward(dout, cache):
+def _normalize_backward(dout, cache, buffers=FRESH):
     """Closed-form gradient of :func:`_normalize_forward`.
 
     With ``g = dout * gamma`` and ``M`` values per statistic,
     ``dx = inv_std * (g - mean(g) - xhat * mean(g * xhat))``, means over the
-    normalized axes.
+    normalized axes.  The maps of the size of ``dout`` are in ``buffers``
+    ("dx", and "product" for the temporaries); dgamma and dbeta are fresh.
     """
     x, xhat, mean, var, inv_std, gamma, eps, axis = cache
     param_axes = _param_grad_axes(dout, gamma)
     dbeta = dout.sum(axis=param_axes).reshape(np.shape(gamma))
-    dgamma = (dout * xhat).sum(axis=param_axes).reshape(np.shape(gamma))
+    product = buffers.like("product", dout, np.result_type(dout, xhat))
+    dgamma = np.multiply(dout, xhat, out=product).sum(axis=param_axes).reshape(
+        np.shape(gamma))
     if param_axes == tuple(np.atleast_1d(axis)):
         # gamma is constant over each statistic's values (batchnorm): the two means
         # are dbeta and dgamma over M, scaled by gamma, and need no pass of their own
         m = x.size // np.size(inv_std)
-        dx = dout - dbeta / m
-        dx -= xhat * (dgamma / m)
+        dbeta_m = dbeta / m
+        dx = np.subtract(dout, dbeta_m, out=buffers.like(
+            "dx", dout, np.result_type(dout, dbeta_m)))
+        dgamma_m = dgamma / m
+        dx -= np.multiply(xhat, dgamma_m, out=buffers.like(
+            "product", dout, np.result_type(xhat, dgamma_m)))
         dx *= gamma * inv_std
         return dx, dgamma, dbeta
-    g = dout * gamma
-    gx_mean = (g * xhat).mean(axis=axis, keepdims=True)
+    g = np.multiply(dout, gamma, out=buffers.like("dx", dout, np.result_type(dout, gamma)))
+    # the product buffer again when the dtypes agree: dgamma is summed already
+    product = buffers.like("product", dout, np.result_type(g, xhat))
+    gx_mean = np.multiply(g, xhat, out=product).mean(axis=axis, keepdims=True)
     g_mean = g.mean(axis=axis, keepdims=True)
     g -= g_mean
-    g -= xhat * gx_mean
+    g -= np.multiply(xhat, gx_mean, out=product)
     g *= inv_std
     return g, dgamma, dbeta
 
@@ -529,13 +579,14 @@ def _update_running_stats(bn_param, mode, momentum, running_mean, running_var, m
     bn_param["running_var"] = running_var
 
 
-def _batchnorm(x, gamma, beta, bn_param, eps, axis):
+def _batchnorm(x, gamma, beta, bn_param, eps, axis, buffers=FRESH):
     """Batch normalization over `axis` of x, gamma and beta shaped to broadcast
-    against it; the running statistics in `bn_param` are flat, one per feature."""
+    against it; the running statistics in `bn_param` are flat, one per feature.
+    In train mode the maps of the size of x are in `buffers`."""
     mode, momentum, running_mean, running_var = _batchnorm_state(
         bn_param, np.size(gamma), x.dtype, x.shape[0])
     if mode == "train":
-        out, cache = _normalize_forward(x, gamma, beta, eps, axis=axis)
+        out, cache = _normalize_forward(x, gamma, beta, eps, axis=axis, buffers=buffers)
         mean, var = cache[2].ravel(), cache[3].ravel()
     else:
         scale = gamma / np.sqrt(running_var + eps).reshape(np.shape(gamma))

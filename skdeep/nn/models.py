@@ -21,6 +21,7 @@ from ._checks import (
     check_shape,
 )
 from ..utils._dtypes import FLOAT_DTYPES
+from ._arena import FRESH, arena_of
 from ._random import as_rng
 from ._views import TEST_TIME_VIEWS, view_average
 from ._whitening import pad_for_whitening, whitening_filters
@@ -33,6 +34,8 @@ from .layer_utils import (
     _conv_gelu_forward,
     _conv_pool_norm_act_backward,
     _conv_pool_norm_act_forward,
+    _planned_hidden_backward,
+    _planned_hidden_forward,
     SPATIAL_NORMALIZATIONS,
     affine_norm_relu_backward,
     affine_norm_relu_forward,
@@ -48,6 +51,7 @@ from .layer_utils import (
     conv_relu_pool_forward,
 )
 from .layers import affine_backward, affine_forward, dropout_backward, dropout_forward
+from .layers import _affine_backward, _affine_forward
 from .layers import conv_forward_fast
 from .layers import softmax_loss
 from .optim import _sum_of_squares, _with_l2_penalty
@@ -329,9 +333,14 @@ class FullyConnectedNet:
         """
         return _penalized_loss(self, X, y, sample_weight)
 
-    def _data_loss(self, X, y=None, sample_weight=None):
+    def _data_loss(self, X, y=None, sample_weight=None, *, reuse_grads=False):
         """As :meth:`loss` without the L2 penalty: scores, or ``(data_loss, grads,
-        penalized)``, ``penalized`` naming the weights the penalty applies to."""
+        penalized)``, ``penalized`` naming the weights the penalty applies to.
+
+        A training step runs on the model's step plan (:mod:`skdeep.nn._arena`).
+        With ``reuse_grads`` the gradients are the plan's buffers too, rewritten
+        by the next step: for a caller done with them by then (the Solver).
+        """
         X = check_array(X, "X", min_ndim=2, shape_doc="(N, d_1, ..., d_k)")
         if math.prod(X.shape[1:]) != self.input_dim:
             raise ValueError(
@@ -352,6 +361,9 @@ class FullyConnectedNet:
 
         params = self.params
         L = self.num_layers
+        arena = arena_of(self) if mode == "train" else None
+        if arena is not None:
+            return self._planned_data_loss(X, y, sample_weight, arena, reuse_grads)
         h, caches = _hidden_layers_forward(X, params, range(1, L), self.normalization,
                                            self.bn_params, self.dropout_param)
         scores, out_cache = affine_forward(h, params[f"W{L}"], params[f"b{L}"])
@@ -365,6 +377,37 @@ class FullyConnectedNet:
         dh, grads[f"W{L}"], grads[f"b{L}"] = affine_backward(
             dscores, out_cache, compute_dx=L > 1)
         _hidden_layers_backward(dh, caches, range(1, L), self.normalization, grads)
+        return loss, grads, _weight_names(L)
+
+    def _planned_data_loss(self, X, y, sample_weight, arena, reuse_grads):
+        """The training step of :meth:`_data_loss` on the buffers of ``arena``: the
+        same layers in the same order as the layer functions, so the same bits."""
+        params, L = self.params, self.num_layers
+        grad_buffers = arena.scope("grads") if reuse_grads else FRESH
+        h, caches = X, []
+        for i in range(1, L):
+            norm = None if self.normalization is None else (
+                params[f"gamma{i}"], params[f"beta{i}"], self.bn_params[i - 1],
+                self.normalization)
+            h, cache = _planned_hidden_forward(h, params[f"W{i}"], params[f"b{i}"], norm,
+                                               self.dropout_param, arena.scope(i))
+            caches.append(cache)
+        scores, out_cache = _affine_forward(h, params[f"W{L}"], params[f"b{L}"],
+                                            arena.scope(L))
+        loss, dscores = softmax_loss(scores, y, label_smoothing=self.label_smoothing,
+                                     sample_weight=sample_weight)
+        grads = {}
+        # a layer's input gradient is dead once the layer below has made its own:
+        # two sets of backward buffers, taken in turn, serve every layer
+        dh, grads[f"W{L}"], grads[f"b{L}"] = _affine_backward(
+            dscores, out_cache, L > 1, arena.scope(("backward", L % 2)),
+            grad_buffers.scope(L))
+        for i in range(L - 1, 0, -1):
+            dh, grads[f"W{i}"], grads[f"b{i}"], dgamma, dbeta = _planned_hidden_backward(
+                dh, caches[i - 1], i > 1, arena.scope(("backward", i % 2)),
+                grad_buffers.scope(i))
+            if dgamma is not None:
+                grads[f"gamma{i}"], grads[f"beta{i}"] = dgamma, dbeta
         return loss, grads, _weight_names(L)
 
     def astype(self, dtype):
@@ -858,9 +901,11 @@ class ConvNet:
         """
         return _penalized_loss(self, X, y, sample_weight)
 
-    def _data_loss(self, X, y=None, sample_weight=None):
+    def _data_loss(self, X, y=None, sample_weight=None, *, reuse_grads=False):
         """As :meth:`loss` without the L2 penalty: scores, or ``(data_loss, grads,
-        penalized)``, ``penalized`` naming the weights the penalty applies to."""
+        penalized)``, ``penalized`` naming the weights the penalty applies to.
+        ``reuse_grads`` is accepted as :meth:`FullyConnectedNet._data_loss` takes it;
+        these steps run on the layer functions, with fresh gradients."""
         X = check_array(X, "X", ndim=4, shape_doc="(N, C, H, W)")
         check_shape(X, "X", (None, *self.input_dim), "(images of shape input_dim)")
         X = X.astype(self.dtype, copy=False)

@@ -22,6 +22,7 @@ from ..utils._divergence import DivergenceMonitor, check_finite_loss
 from ..utils._scores import log_softmax
 from ..utils._threads import blas_single_thread
 from . import optim
+from ._arena import release as release_arena
 from ._checks import (check_array, check_choice, check_dict, check_int, check_labels,
                       check_number)
 from ._random import as_rng
@@ -535,7 +536,9 @@ class Solver:
         raises before the update, as the plain step's loss does; the rest of the
         divergence rule sees the loss after it.
         """
-        loss, grads, penalized = self.model._data_loss(X_batch, y_batch, **kwargs)
+        # the update rules are done with the gradients before the next step
+        loss, grads, penalized = self.model._data_loss(X_batch, y_batch,
+                                                       reuse_grads=True, **kwargs)
         check_finite_loss(loss, self._learning_rate(), len(self.loss_history))
         reg = self.model.reg
         params = self.model.params
@@ -709,6 +712,8 @@ class Solver:
                 self._run_epochs()
             except KeyboardInterrupt:
                 self._note_interruption()
+            finally:
+                release_arena(self.model)
             # what training continues from, should state_dict() be asked for
             self._training_state = (self.model.params, self._bn_stats())
             self._set_final_weights()

@@ -98,13 +98,16 @@ def _product_blocks(a, b, out):
     return [(a, b[:, lo:hi], out[:, lo:hi]) for lo, hi in bounds]
 
 
-def matmuls(pairs):
+def matmuls(pairs, outs=None):
     """``[a @ b for a, b in pairs]`` for 2-D arrays, all in one hand-off to the threads.
 
     Parameters
     ----------
     pairs : list of (ndarray of shape (M, K), ndarray of shape (K, N))
         Independent products.
+    outs : list of ndarray, default=None
+        Where to write each product (of shape (M, N) and the dtype of ``a @
+        b``); allocated when None.
 
     Returns
     -------
@@ -112,10 +115,11 @@ def matmuls(pairs):
         The products, each with the bits :func:`matmul` gives it: each is cut
         into blocks by its own shapes alone, whatever it is computed beside.
     """
-    outs, blocks = [], []
-    for a, b in pairs:
-        out = np.empty((a.shape[0], b.shape[1]), dtype=np.result_type(a, b))
-        outs.append(out)
+    if outs is None:
+        outs = [np.empty((a.shape[0], b.shape[1]), dtype=np.result_type(a, b))
+                for a, b in pairs]
+    blocks = []
+    for (a, b), out in zip(pairs, outs):
         blocks.extend(_product_blocks(a, b, out))
     work = sum(a.shape[0] * a.shape[1] * b.shape[1] for a, b, _ in blocks)
     if len(blocks) == 1 or work < _PARALLEL_MIN_WORK:
