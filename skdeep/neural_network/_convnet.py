@@ -41,7 +41,7 @@ RECIPES = {
         "augment_border": "reflect",
         "update_rule": "sgd_momentum",
         "nesterov": True,
-        "learning_rate": 0.1,
+        "learning_rate": 0.2,
         "lr_schedule": "linear",
         "warmup_fraction": 0.2,
         "reg": 5e-4,
@@ -468,7 +468,7 @@ class ConvNetClassifier(BaseNetClassifier):
             frozen at one and shifts trained 16 times faster, running
             statistics of momentum 0.4, label smoothing 0.2, alternating flips
             and shifts of up to 2 pixels with reflected borders, Nesterov SGD
-            at 0.1 in minibatches of 512 with a warm-up over a fifth of the
+            at 0.2 in minibatches of 512 with a warm-up over a fifth of the
             steps then a linear decay, 14 epochs (what fits in 20 minutes of
             fit on two cores of the machines we measured) without a held-out
             split, and the flip and shift views at prediction.  For 32x32
