@@ -428,7 +428,7 @@ class WeightAveraging(_ResumableState, Callback):
 
 
 class Lookahead(_ResumableState, Callback):
-    """airbench's lookahead: the weights are pulled back to a slow average every k steps.
+    """Lookahead of the CIFAR-10 records: weights pulled back to a slow average every k steps.
 
     Every ``every`` steps (counting from the first), ``avg = d_t * avg + (1 -
     d_t) * w`` and then ``w = avg``, for every parameter and every running
