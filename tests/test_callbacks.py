@@ -427,6 +427,8 @@ def test_sigint_leaves_a_fitted_estimator(tmp_path, digits):
     X, y = digits
     params = {**MLP_PARAMS, "num_epochs": 50}
     script = _SCRIPT_HEAD.format(network="MLPClassifier", params=params) + """
+    # Python's own handler, should this run in a background job that ignores SIGINT
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     clf.set_callbacks(AtEpoch(2, lambda: os.kill(os.getpid(), signal.SIGINT)))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
