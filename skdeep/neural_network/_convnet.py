@@ -118,9 +118,9 @@ class ConvNetClassifier(BaseNetClassifier):
         up to 5,000 images drawn from the rows passed to ``fit`` (from
         ``random_state``; the held-out validation rows may be among them, no
         label is used), each divided by ``sqrt(eigenvalue + whitening_eps)``:
-        ``C * 4`` channels (12 for colour images) feed the first conv layer.  The images are padded by one
-        reflected row at the bottom and one column at the right, so the layer
-        keeps their size.  Computed once when the network is initialized and
+        ``C * 4`` channels (12 for colour images) feed the first conv layer.
+        The images are padded by one reflected row at the bottom and one
+        column at the right, so the layer keeps their size.  Computed once when the network is initialized and
         never trained (``model_.frozen_params['W0']``).  Part of the
         architecture.
     whitening_eps : float, default=5e-4

@@ -535,9 +535,9 @@ class ConvNet:
         first layer), whose filters are the eigenvectors of the covariance of
         the sample's 2x2 patches (stride 1), each divided by ``sqrt(eigenvalue
         + whitening_eps)``: ``whitening_filters`` output channels, the first
-        conv layer's input.  The
-        images are padded by one reflected row at the bottom and one column at
-        the right first, so the layer keeps the height and width.  Its filters
+        conv layer's input.  The images are padded by one reflected row at the
+        bottom and one column at the right first, so the layer keeps the
+        height and width.  Its filters
         (``frozen_params['W0']``) are never trained.
     whitening_filters : int, default=None
         Eigenvectors kept, those of the largest eigenvalues, at most ``C * 4``;
