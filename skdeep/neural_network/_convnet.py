@@ -120,9 +120,9 @@ class ConvNetClassifier(BaseNetClassifier):
         label is used), each divided by ``sqrt(eigenvalue + whitening_eps)``:
         ``C * 4`` channels (12 for colour images) feed the first conv layer.
         The images are padded by one reflected row at the bottom and one
-        column at the right, so the layer keeps their size.  Computed once when the network is initialized and
-        never trained (``model_.frozen_params['W0']``).  Part of the
-        architecture.
+        column at the right, so the layer keeps their size.  Computed once
+        when the network is initialized and never trained
+        (``model_.frozen_params['W0']``).  Part of the architecture.
     whitening_eps : float, default=5e-4
         Used when ``whitening`` is True: added to each eigenvalue before the
         square root (airbench's value, for images standardized per channel;

@@ -537,8 +537,8 @@ class ConvNet:
         + whitening_eps)``: ``whitening_filters`` output channels, the first
         conv layer's input.  The images are padded by one reflected row at the
         bottom and one column at the right first, so the layer keeps the
-        height and width.  Its filters
-        (``frozen_params['W0']``) are never trained.
+        height and width.  Its filters (``frozen_params['W0']``) are never
+        trained.
     whitening_filters : int, default=None
         Eigenvectors kept, those of the largest eigenvalues, at most ``C * 4``;
         None keeps all of them.
