@@ -1,5 +1,6 @@
-"""The models' step plans (skdeep.nn._arena): the same bits as the layer functions,
-buffers reused across steps, nothing carried by pickles or copies."""
+"""The models' step plans (skdeep.nn._arena), of the MLP and of the ConvNet: the same
+bits as the layer functions, buffers reused across steps, nothing carried by pickles
+or copies."""
 import contextlib
 import copy
 import os
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 
 from skdeep.nn import _arena
-from skdeep.nn.models import FullyConnectedNet
+from skdeep.nn.models import ConvNet, FullyConnectedNet
 from skdeep.nn.solver import Solver
 from skdeep.neural_network import MLPClassifier
 
@@ -212,6 +213,88 @@ def test_steady_state_step_maps_no_new_memory():
     (planned, step_bytes), (unplanned, _) = [map(int, line.split()) for line in out[:2]]
     assert planned < 0.05 * step_bytes, (planned, unplanned, step_bytes)
     assert unplanned > 0.5 * step_bytes, (planned, unplanned, step_bytes)
+
+
+def _convnet(images, normalization="batchnorm", activation="relu", pool_before_norm=True,
+             whitening=True, dtype=np.float32):
+    """Two blocks of the airbench shape (the pool after each block's first conv) with
+    16 filters, so that the convs after the first take the Winograd path and the
+    first one im2col; layers 2 and 3 convolve maps of one shape, so that a buffer
+    wrongly shared between their sites would change the bits."""
+    return ConvNet([16, 16, 16, 16], filter_size=3, pool_every=2, pool_after="first",
+                   hidden_dims=(), input_dim=images.shape[1:], normalization=normalization,
+                   num_groups=4, activation=activation, pool_before_norm=pool_before_norm,
+                   whitening=images[:40] if whitening else None, reg=1e-3, dtype=dtype,
+                   random_state=np.random.default_rng(3))
+
+
+def _images(n, size=16, seed=0):
+    rng = np.random.RandomState(seed)
+    return rng.randn(n, 3, size, size).astype(np.float32), rng.randint(10, size=n)
+
+
+@pytest.mark.parametrize("normalization, activation, pool_before_norm, whitening", [
+    ("batchnorm", "relu", True, True),  # the cifar10-fast recipe's layers
+    ("batchnorm", "relu", False, False),  # the fused batchnorm-ReLU-pool
+    ("groupnorm", "relu", True, False),
+    ("groupnorm", "relu", False, True),
+    (None, "relu", False, False),  # the unplanned layers, beside a planned output
+    ("batchnorm", "gelu", True, False),
+])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_convnet_fit_on_the_plan_is_bit_identical_to_the_layer_functions(
+        normalization, activation, pool_before_norm, whitening, dtype):
+    """The ConvNet's steps on its plan (conv, pool, norm-ReLU and output maps reused,
+    a short last batch taking turns with the full ones) end with the very bits of
+    the same fit on the public layer functions."""
+    X, y = _images(100)
+    planned = _convnet(X, normalization, activation, pool_before_norm, whitening, dtype)
+    reference = _convnet(X, normalization, activation, pool_before_norm, whitening, dtype)
+    solver = _fit(planned, X, y, "sgd_momentum", batch_size=32)
+    solver_ref = _fit(reference, X, y, "sgd_momentum", plan=False, batch_size=32)
+    assert solver.loss_history == solver_ref.loss_history
+    _assert_same_models(planned, reference)
+    assert planned not in _arena._arenas  # released at the end of training
+
+
+def _convnet_step_peak(n, plan):
+    """The traced peak of one Solver step (forward, backward, update) of the
+    recipe-shaped ConvNet on a batch of ``n`` 32x32 images, after two warm-up
+    steps, and the bytes its plan holds."""
+    X, y = _images(n, size=32)
+    model = _convnet(X)
+    solver = Solver(model, {"X_train": X, "y_train": y}, update_rule="sgd_momentum",
+                    batch_size=n, num_epochs=1, verbose=False, random_state=0)
+    context = contextlib.nullcontext() if plan else _arena.disabled()
+    with context:
+        for _ in range(2):
+            solver._step(X, y)
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            solver._step(X, y)
+            peak = tracemalloc.get_traced_memory()[1] - before
+        finally:
+            tracemalloc.stop()
+    arena = _arena.arena_of(model)
+    return peak, arena.nbytes if plan else None
+
+
+def test_convnet_steady_state_step_allocates_no_maps():
+    """What a steady-state step allocates does not grow with the batch: from 128
+    to 512 images the plan's buffers grow by the maps of 384 images, and the
+    step's traced peak by a small fraction of that (the output layer's scores
+    and the like); the step's constant part is the convolutions' per-block
+    scratch (columns and tiles, bounded by the block size whatever the batch).
+    Without the plan the peak grows with the maps."""
+    small, small_arena = _convnet_step_peak(128, True)
+    large, large_arena = _convnet_step_peak(512, True)
+    maps = large_arena - small_arena
+    assert maps > 0
+    assert large - small < 0.03 * maps, (small, large, maps)
+    unplanned_small, _ = _convnet_step_peak(128, False)
+    unplanned_large, _ = _convnet_step_peak(512, False)
+    assert unplanned_large - unplanned_small > 0.5 * maps
 
 
 def _normalize_expressions(x, gamma, beta, dout, eps, axis):

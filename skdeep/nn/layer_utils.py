@@ -13,13 +13,18 @@ layers in a row.
 """
 import numpy as np
 
+from ._arena import FRESH
 from ._checks import check_cache, check_choice
 from .layers import (
     _affine_backward,
     _affine_forward,
     _batchnorm,
     _check_eps,
+    _conv_backward,
+    _conv_forward,
     _dropout_train_forward,
+    _max_pool_backward,
+    _max_pool_forward,
     _normalize_backward,
     _normalize_forward,
     _relu_backward,
@@ -445,9 +450,34 @@ def conv_norm_relu_forward(x, w, b, gamma, beta, conv_param, norm_param, normali
     :func:`~skdeep.nn.layers.relu_forward` to rounding (the channel statistics are
     accumulated in float64).
     """
+    return _conv_norm_relu_forward(x, w, b, gamma, beta, conv_param, norm_param,
+                                   normalization, FRESH)
+
+
+def _spatial_norm_relu_forward(a, gamma, beta, norm_param, normalization, buffers):
+    """The fused spatial normalization and ReLU of ``a``; batchnorm's output in
+    ``buffers`` (group norm's is allocated)."""
     norm_relu_forward, _ = _norm_layer(normalization, _SPATIAL_NORM_RELU_LAYERS)
-    a, conv_cache = conv_forward_fast(x, w, b, conv_param)
-    out, norm_relu_cache = norm_relu_forward(a, gamma, beta, norm_param)
+    if normalization == "batchnorm":
+        return norm_relu_forward(a, gamma, beta, norm_param, buffers)
+    return norm_relu_forward(a, gamma, beta, norm_param)
+
+
+def _spatial_norm_relu_backward(dout, cache, normalization, buffers):
+    """Backward pass of :func:`_spatial_norm_relu_forward`: ``(da, dgamma, dbeta)``."""
+    _, norm_relu_backward = _norm_layer(normalization, _SPATIAL_NORM_RELU_LAYERS)
+    if normalization == "batchnorm":
+        return norm_relu_backward(dout, cache, buffers)
+    return norm_relu_backward(dout, cache)
+
+
+def _conv_norm_relu_forward(x, w, b, gamma, beta, conv_param, norm_param, normalization,
+                            buffers):
+    """:func:`conv_norm_relu_forward` with its maps from ``buffers``."""
+    _norm_layer(normalization, _SPATIAL_NORM_RELU_LAYERS)  # refuses an unknown name
+    a, conv_cache = _conv_forward(x, w, b, conv_param, buffers)
+    out, norm_relu_cache = _spatial_norm_relu_forward(a, gamma, beta, norm_param,
+                                                      normalization, buffers)
     return out, (conv_cache, norm_relu_cache, normalization)
 
 
@@ -474,12 +504,17 @@ def conv_norm_relu_backward(dout, cache, *, compute_dx=True):
     dgamma, dbeta : ndarray of the shape of gamma
         Gradients with respect to ``gamma`` and ``beta``.
     """
+    return _conv_norm_relu_backward(dout, cache, compute_dx, FRESH)
+
+
+def _conv_norm_relu_backward(dout, cache, compute_dx, buffers):
+    """:func:`conv_norm_relu_backward` with its maps from ``buffers``."""
     check_cache(cache, 3, "conv_norm_relu_forward",
                 types=(tuple, (tuple, type(None)), str))
     conv_cache, norm_relu_cache, normalization = cache
-    _, norm_relu_backward = _norm_layer(normalization, _SPATIAL_NORM_RELU_LAYERS)
-    da, dgamma, dbeta = norm_relu_backward(dout, norm_relu_cache)
-    dx, dw, db = conv_backward_fast(da, conv_cache, compute_dx=compute_dx)
+    da, dgamma, dbeta = _spatial_norm_relu_backward(dout, norm_relu_cache, normalization,
+                                                    buffers)
+    dx, dw, db = _conv_backward(da, conv_cache, compute_dx, buffers)
     return dx, dw, db, dgamma, dbeta
 
 
@@ -529,15 +564,22 @@ def conv_norm_relu_pool_forward(x, w, b, gamma, beta, conv_param, norm_param,
     equal :func:`conv_norm_relu_forward` then
     :func:`~skdeep.nn.layers.max_pool_forward_fast` to rounding.
     """
+    return _conv_norm_relu_pool_forward(x, w, b, gamma, beta, conv_param, norm_param,
+                                        normalization, pool_param, FRESH)
+
+
+def _conv_norm_relu_pool_forward(x, w, b, gamma, beta, conv_param, norm_param,
+                                 normalization, pool_param, buffers):
+    """:func:`conv_norm_relu_pool_forward` with its maps from ``buffers``."""
     _norm_layer(normalization, _SPATIAL_NORM_RELU_LAYERS)  # refuses an unknown name
     if normalization != "batchnorm":
-        s, cnr_cache = conv_norm_relu_forward(x, w, b, gamma, beta, conv_param,
-                                              norm_param, normalization)
-        out, pool_cache = max_pool_forward_fast(s, pool_param)
+        s, cnr_cache = _conv_norm_relu_forward(x, w, b, gamma, beta, conv_param,
+                                               norm_param, normalization, buffers)
+        out, pool_cache = _max_pool_forward(s, pool_param, buffers)
         return out, (cnr_cache, pool_cache)
-    a, conv_cache = conv_forward_fast(x, w, b, conv_param)
+    a, conv_cache = _conv_forward(x, w, b, conv_param, buffers)
     out, (bn_cache, relu_pool_cache) = _spatial_batchnorm_relu_pool_forward(
-        a, gamma, beta, norm_param, pool_param)
+        a, gamma, beta, norm_param, pool_param, buffers)
     return out, ((conv_cache, bn_cache, normalization), relu_pool_cache)
 
 
@@ -564,16 +606,22 @@ def conv_norm_relu_pool_backward(dout, cache, *, compute_dx=True):
     dgamma, dbeta : ndarray of the shape of gamma
         Gradients with respect to ``gamma`` and ``beta``.
     """
+    return _conv_norm_relu_pool_backward(dout, cache, compute_dx, FRESH)
+
+
+def _conv_norm_relu_pool_backward(dout, cache, compute_dx, buffers):
+    """:func:`conv_norm_relu_pool_backward` with its maps from ``buffers``."""
     check_cache(cache, 2, "conv_norm_relu_pool_forward", types=(tuple, tuple))
     cnr_cache, pool_cache = cache
     check_cache(cnr_cache, 3, "conv_norm_relu_pool_forward", name="cache[0]",
                 types=(tuple, (tuple, type(None)), str))
     conv_cache, norm_cache, normalization = cnr_cache
     if normalization != "batchnorm":
-        ds = max_pool_backward_fast(dout, pool_cache)
-        return conv_norm_relu_backward(ds, cnr_cache, compute_dx=compute_dx)
-    da, dgamma, dbeta = _spatial_batchnorm_relu_pool_backward(dout, (norm_cache, pool_cache))
-    dx, dw, db = conv_backward_fast(da, conv_cache, compute_dx=compute_dx)
+        ds = _max_pool_backward(dout, pool_cache, buffers)
+        return _conv_norm_relu_backward(ds, cnr_cache, compute_dx, buffers)
+    da, dgamma, dbeta = _spatial_batchnorm_relu_pool_backward(
+        dout, (norm_cache, pool_cache), buffers)
+    dx, dw, db = _conv_backward(da, conv_cache, compute_dx, buffers)
     return dx, dw, db, dgamma, dbeta
 
 
@@ -669,10 +717,10 @@ def _conv_gelu_backward(dout, cache, *, compute_dx=True):
 # after the convolution, so the normalization and the activation run on maps a
 # quarter the size.
 
-def _norm_act_forward(a, norm, activation):
+def _norm_act_forward(a, norm, activation, buffers=FRESH):
     """``[spatial norm] - ReLU/GELU`` of ``a``; ``norm`` as in
-    :func:`_norm_gelu_forward`.  Batchnorm and ReLU run fused.  The cache is
-    ``(activation, normalization, inner_cache)``."""
+    :func:`_norm_gelu_forward`.  Norm and ReLU run fused, batchnorm's output in
+    ``buffers``.  The cache is ``(activation, normalization, inner_cache)``."""
     if activation == "gelu":
         out, cache = _norm_gelu_forward(a, norm, _SPATIAL_NORM_LAYERS)
         return out, ("gelu", None, cache)
@@ -680,12 +728,12 @@ def _norm_act_forward(a, norm, activation):
         out, cache = relu_forward(a)
         return out, ("relu", None, cache)
     gamma, beta, norm_param, normalization = norm
-    norm_relu_forward, _ = _norm_layer(normalization, _SPATIAL_NORM_RELU_LAYERS)
-    out, cache = norm_relu_forward(a, gamma, beta, norm_param)
+    out, cache = _spatial_norm_relu_forward(a, gamma, beta, norm_param, normalization,
+                                            buffers)
     return out, ("relu", normalization, cache)
 
 
-def _norm_act_backward(dout, cache):
+def _norm_act_backward(dout, cache, buffers=FRESH):
     """Backward pass of :func:`_norm_act_forward`: ``(da, dgamma, dbeta)``, the
     last two None without normalization."""
     activation, normalization, inner_cache = cache
@@ -693,29 +741,29 @@ def _norm_act_backward(dout, cache):
         return _norm_gelu_backward(dout, inner_cache, _SPATIAL_NORM_LAYERS)
     if normalization is None:
         return relu_backward(dout, inner_cache), None, None
-    _, norm_relu_backward = _norm_layer(normalization, _SPATIAL_NORM_RELU_LAYERS)
-    return norm_relu_backward(dout, inner_cache)
+    return _spatial_norm_relu_backward(dout, inner_cache, normalization, buffers)
 
 
 def _conv_pool_norm_act_forward(x, w, b, conv_param, pool_param, norm=None,
-                                activation="relu"):
+                                activation="relu", buffers=FRESH):
     """``conv - max pool - [spatial norm] - ReLU/GELU``; ``norm`` is None or
     ``(gamma, beta, norm_param, normalization)`` as in
     :func:`_norm_gelu_forward`.  The cache is ``(conv_cache, pool_cache,
-    norm_act_cache)``."""
+    norm_act_cache)``; the convolution, the pool and a batchnorm-ReLU write to
+    ``buffers``."""
     check_choice(activation, "activation", ACTIVATIONS)
-    a, conv_cache = conv_forward_fast(x, w, b, conv_param)
-    pooled, pool_cache = max_pool_forward_fast(a, pool_param)
-    out, norm_act_cache = _norm_act_forward(pooled, norm, activation)
+    a, conv_cache = _conv_forward(x, w, b, conv_param, buffers)
+    pooled, pool_cache = _max_pool_forward(a, pool_param, buffers)
+    out, norm_act_cache = _norm_act_forward(pooled, norm, activation, buffers)
     return out, (conv_cache, pool_cache, norm_act_cache)
 
 
-def _conv_pool_norm_act_backward(dout, cache, *, compute_dx=True):
+def _conv_pool_norm_act_backward(dout, cache, *, compute_dx=True, buffers=FRESH):
     """Backward pass of :func:`_conv_pool_norm_act_forward`: ``(dx, dw, db,
     dgamma, dbeta)``, the last two None without normalization."""
     check_cache(cache, 3, "_conv_pool_norm_act_forward", types=(tuple, tuple, tuple))
     conv_cache, pool_cache, norm_act_cache = cache
-    dpooled, dgamma, dbeta = _norm_act_backward(dout, norm_act_cache)
-    da = max_pool_backward_fast(dpooled, pool_cache)
-    dx, dw, db = conv_backward_fast(da, conv_cache, compute_dx=compute_dx)
+    dpooled, dgamma, dbeta = _norm_act_backward(dout, norm_act_cache, buffers)
+    da = _max_pool_backward(dpooled, pool_cache, buffers)
+    dx, dw, db = _conv_backward(da, conv_cache, compute_dx, buffers)
     return dx, dw, db, dgamma, dbeta

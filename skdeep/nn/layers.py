@@ -1149,12 +1149,17 @@ def conv_forward_fast(x, w, b, conv_param):
     ValueError
         As :func:`conv_forward_naive`.
     """
+    return _conv_forward(x, w, b, conv_param, FRESH)
+
+
+def _conv_forward(x, w, b, conv_param, buffers):
+    """:func:`conv_forward_fast` with its output from ``buffers``."""
     stride, pad, H_out, W_out = _conv_geometry(x, w, b, conv_param)
     dtype = float_dtype(x, w)
     x = np.ascontiguousarray(x, dtype=dtype)
     N, F = x.shape[0], w.shape[0]
     HH, WW = w.shape[2:]
-    out = np.empty((N, F, H_out * W_out), dtype=dtype)
+    out = buffers.empty("conv", (N, F, H_out * W_out), dtype)
     if _takes_winograd(x, w, stride, pad):
         _winograd_forward(x, w, np.ascontiguousarray(b, dtype=dtype), out)
         return out.reshape(N, F, H_out, W_out), (x, w, b, conv_param)
@@ -1193,6 +1198,11 @@ def conv_backward_fast(dout, cache, *, compute_dx=True):
     db : ndarray of shape (F,)
         Gradient with respect to ``b``.
     """
+    return _conv_backward(dout, cache, compute_dx, FRESH)
+
+
+def _conv_backward(dout, cache, compute_dx, buffers):
+    """:func:`conv_backward_fast` with ``dx`` from ``buffers``."""
     check_cache(cache, 4, "conv_forward_fast", types=_CONV_CACHE_TYPES)
     x, w, b, conv_param = cache
     stride, pad, H_out, W_out = _conv_geometry(x, w, b, conv_param)
@@ -1203,7 +1213,7 @@ def conv_backward_fast(dout, cache, *, compute_dx=True):
     dtype = x.dtype
     w2t = np.ascontiguousarray(w.reshape(F, -1), dtype=dtype).T
     dout = np.ascontiguousarray(dout, dtype=dtype).reshape(N, F, H_out * W_out)
-    dx = np.empty(x.shape, dtype=dtype) if compute_dx else None
+    dx = buffers.empty("conv_dx", x.shape, dtype) if compute_dx else None
     if _takes_winograd(x, w, stride, pad):
         dw = _winograd_backward(x, w, dout, dx)
         return dx, dw, dout.sum(axis=(0, 2), dtype=dtype)
@@ -1255,11 +1265,16 @@ def max_pool_forward_fast(x, pool_param):
     ValueError
         As :func:`max_pool_forward_naive`.
     """
+    return _max_pool_forward(x, pool_param, FRESH)
+
+
+def _max_pool_forward(x, pool_param, buffers):
+    """:func:`max_pool_forward_fast` with its output and argmax from ``buffers``."""
     HH, WW, stride, H_out, W_out = _pool_geometry(x, pool_param)
     N, C = x.shape[:2]
     x = np.ascontiguousarray(x, dtype=float_dtype(x))
-    out = np.empty((N, C, H_out, W_out), dtype=x.dtype)
-    argmax = np.empty((N, C, H_out, W_out), dtype=np.int32)
+    out = buffers.empty("pool", (N, C, H_out, W_out), x.dtype)
+    argmax = buffers.empty("argmax", (N, C, H_out, W_out), np.int32)
     with kernel_threads():
         _conv_kernel.max_pool_forward(x, HH, WW, stride, out, argmax)
     return out, (x, pool_param, argmax)
@@ -1280,12 +1295,17 @@ def max_pool_backward_fast(dout, cache):
     dx : ndarray of shape (N, C, H, W)
         Gradient with respect to ``x``.
     """
+    return _max_pool_backward(dout, cache, FRESH)
+
+
+def _max_pool_backward(dout, cache, buffers):
+    """:func:`max_pool_backward_fast` with ``dx`` from ``buffers``."""
     check_cache(cache, 3, "max_pool_forward_fast", types=(np.ndarray, dict, np.ndarray))
     x, pool_param, argmax = cache
     HH, WW, stride, H_out, W_out = _pool_geometry(x, pool_param)
     N, C = x.shape[:2]
     _check_dout(dout, (N, C, H_out, W_out))
-    dx = np.empty(x.shape, dtype=x.dtype)
+    dx = buffers.empty("pool_dx", x.shape, x.dtype)
     planes = N * C
     with kernel_threads():
         _conv_kernel.max_pool_backward(
@@ -1298,13 +1318,14 @@ def _windows_overlap(pool_param):
     return pool_param["stride"] < max(pool_param["pool_height"], pool_param["pool_width"])
 
 
-def _normalize_relu_pool(x, mean, scale, beta, pool_param):
-    """Pooled output and argmax of ``relu((x - mean) * scale + beta)`` per channel,
-    x (N, C, H, W) C-contiguous, by one compiled pass parallel over image planes."""
+def _normalize_relu_pool(x, mean, scale, beta, pool_param, buffers=FRESH):
+    """Pooled output and argmax (from ``buffers``) of ``relu((x - mean) * scale +
+    beta)`` per channel, x (N, C, H, W) C-contiguous, by one compiled pass parallel
+    over image planes."""
     HH, WW, stride, H_out, W_out = _pool_geometry(x, pool_param)
     N, C = x.shape[:2]
-    out = np.empty((N, C, H_out, W_out), dtype=x.dtype)
-    argmax = np.empty((N, C, H_out, W_out), dtype=np.int32)
+    out = buffers.empty("pool", (N, C, H_out, W_out), x.dtype)
+    argmax = buffers.empty("argmax", (N, C, H_out, W_out), np.int32)
     with kernel_threads():
         _act_kernel.normalize_relu_pool(x, mean, scale, beta, HH, WW, stride, out, argmax)
     return out, argmax
@@ -1470,7 +1491,7 @@ def _batchnorm_relu_statistics(x, gamma, beta, bn_param):
             np.asarray(beta, dtype=dtype), mode == "train")
 
 
-def _spatial_batchnorm_relu_forward(x, gamma, beta, bn_param):
+def _spatial_batchnorm_relu_forward(x, gamma, beta, bn_param, buffers=FRESH):
     """:func:`spatial_batchnorm_forward` then :func:`relu_forward`, fused.
 
     Same arguments and output as the two layers in a row (to rounding), in two
@@ -1479,11 +1500,11 @@ def _spatial_batchnorm_relu_forward(x, gamma, beta, bn_param):
     row make about ten NumPy passes, each writing a fresh array of the size of the
     convolution's output, where these read x twice and write once.  The cache is
     ``(x_shape, x, mean, inv_std, gamma, beta)`` (None in test mode) for
-    :func:`_spatial_batchnorm_relu_backward`.
+    :func:`_spatial_batchnorm_relu_backward`.  ``buffers`` holds the output.
     """
     x3, mean, inv_std, gamma, beta, train = _batchnorm_relu_statistics(
         x, gamma, beta, bn_param)
-    out = np.empty_like(x3)
+    out = buffers.empty("norm_relu", x3.shape, x3.dtype)
     with kernel_threads():
         _conv_kernel.normalize_relu(x3, mean, gamma * inv_std, beta, out)
     cache = (x.shape, x3, mean, inv_std, gamma, beta) if train else None
@@ -1493,14 +1514,15 @@ def _spatial_batchnorm_relu_forward(x, gamma, beta, bn_param):
 _BN_RELU_CACHE_TYPES = (tuple,) + (np.ndarray,) * 5
 
 
-def _spatial_batchnorm_relu_backward(dout, cache):
-    """Backward pass of :func:`_spatial_batchnorm_relu_forward`: dx, dgamma, dbeta."""
+def _spatial_batchnorm_relu_backward(dout, cache, buffers=FRESH):
+    """Backward pass of :func:`_spatial_batchnorm_relu_forward`: dx (from
+    ``buffers``), dgamma, dbeta."""
     check_cache(cache, 6, "_spatial_batchnorm_relu_forward", types=_BN_RELU_CACHE_TYPES)
     x_shape, x3, mean, inv_std, gamma, beta = cache
     _check_dout(dout, x_shape)
     C = x_shape[1]
     dout3 = np.ascontiguousarray(np.reshape(dout, x3.shape), dtype=x3.dtype)
-    dx = np.empty_like(x3)
+    dx = buffers.empty("norm_relu_dx", x3.shape, x3.dtype)
     dgamma, dbeta = np.empty(C), np.empty(C)
     with kernel_threads():
         _conv_kernel.normalize_relu_backward(dout3, x3, mean, inv_std, gamma, beta, dx,
@@ -1509,7 +1531,8 @@ def _spatial_batchnorm_relu_backward(dout, cache):
             dbeta.astype(x3.dtype))
 
 
-def _spatial_batchnorm_relu_pool_forward(x, gamma, beta, bn_param, pool_param):
+def _spatial_batchnorm_relu_pool_forward(x, gamma, beta, bn_param, pool_param,
+                                         buffers=FRESH):
     """:func:`_spatial_batchnorm_relu_forward` then :func:`max_pool_forward_fast`,
     fused.
 
@@ -1520,21 +1543,22 @@ def _spatial_batchnorm_relu_pool_forward(x, gamma, beta, bn_param, pool_param):
     (x_shape, pool_param, argmax)))``: the cache of
     :func:`_spatial_batchnorm_relu_forward` (None in test mode) and that of
     :func:`_relu_max_pool_forward`, for :func:`_spatial_batchnorm_relu_pool_backward`.
+    ``buffers`` holds the output and argmax.
     """
     _pool_geometry(x, pool_param)  # before the running statistics change
     x3, mean, inv_std, gamma, beta, train = _batchnorm_relu_statistics(
         x, gamma, beta, bn_param)
     out, argmax = _normalize_relu_pool(x3.reshape(x.shape), mean, gamma * inv_std, beta,
-                                       pool_param)
+                                       pool_param, buffers)
     bn_cache = (x.shape, x3, mean, inv_std, gamma, beta) if train else None
     return out, (bn_cache, (out, (x.shape, pool_param, argmax)))
 
 
-def _spatial_batchnorm_relu_pool_backward(dout, cache):
+def _spatial_batchnorm_relu_pool_backward(dout, cache, buffers=FRESH):
     """Backward pass of :func:`_spatial_batchnorm_relu_pool_forward`: dx, dgamma,
     dbeta, from the pooled gradient without making the full-size one (but for
     overlapping windows, whose maxima may repeat: those take the pool's gradient,
-    then :func:`_spatial_batchnorm_relu_backward`)."""
+    then :func:`_spatial_batchnorm_relu_backward`).  dx comes from ``buffers``."""
     producer = "_spatial_batchnorm_relu_pool_forward"
     check_cache(cache, 2, producer, types=((tuple, type(None)), tuple))
     bn_cache, relu_pool_cache = cache
@@ -1545,12 +1569,12 @@ def _spatial_batchnorm_relu_pool_backward(dout, cache):
     N, C = x_shape[:2]
     dout3 = np.ascontiguousarray(dout, dtype=x3.dtype).reshape(N, C, -1)
     if _windows_overlap(pool_param):
-        ds = np.empty(x_shape, dtype=x3.dtype)
+        ds = buffers.empty("pool_dx", x_shape, x3.dtype)
         with kernel_threads():
             _conv_kernel.max_pool_backward(dout3.reshape(N * C, -1),
                                            argmax.reshape(N * C, -1), ds.reshape(N * C, -1))
-        return _spatial_batchnorm_relu_backward(ds, bn_cache)
-    dx = np.empty_like(x3)
+        return _spatial_batchnorm_relu_backward(ds, bn_cache, buffers)
+    dx = buffers.empty("norm_relu_dx", x3.shape, x3.dtype)
     dgamma, dbeta = np.empty(C), np.empty(C)
     with kernel_threads():
         _act_kernel.normalize_relu_pool_backward(

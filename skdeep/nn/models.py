@@ -32,6 +32,10 @@ from .layer_utils import (
     _affine_gelu_forward,
     _conv_gelu_backward,
     _conv_gelu_forward,
+    _conv_norm_relu_backward,
+    _conv_norm_relu_forward,
+    _conv_norm_relu_pool_backward,
+    _conv_norm_relu_pool_forward,
     _conv_pool_norm_act_backward,
     _conv_pool_norm_act_forward,
     _planned_hidden_backward,
@@ -41,10 +45,6 @@ from .layer_utils import (
     affine_norm_relu_forward,
     affine_relu_backward,
     affine_relu_forward,
-    conv_norm_relu_backward,
-    conv_norm_relu_forward,
-    conv_norm_relu_pool_backward,
-    conv_norm_relu_pool_forward,
     conv_relu_backward,
     conv_relu_forward,
     conv_relu_pool_backward,
@@ -52,7 +52,7 @@ from .layer_utils import (
 )
 from .layers import affine_backward, affine_forward, dropout_backward, dropout_forward
 from .layers import _affine_backward, _affine_forward
-from .layers import conv_forward_fast
+from .layers import _conv_forward
 from .layers import softmax_loss
 from .optim import _sum_of_squares, _with_l2_penalty
 
@@ -791,18 +791,20 @@ class ConvNet:
             return self.params
         return {**self.params, **self.frozen_params}
 
-    def _whiten(self, X):
+    def _whiten(self, X, buffers=FRESH):
         """The frozen whitening layer on images ``X`` (no gradient is needed)."""
-        out, _ = conv_forward_fast(pad_for_whitening(X), self.frozen_params["W0"],
-                                   self.frozen_params["b0"], {"stride": 1, "pad": 0})
+        out, _ = _conv_forward(pad_for_whitening(X), self.frozen_params["W0"],
+                               self.frozen_params["b0"], {"stride": 1, "pad": 0}, buffers)
         return out
 
     def _hidden_normalization(self):
         return {"batchnorm": "batchnorm", "groupnorm": "layernorm"}.get(self.normalization)
 
-    def _forward(self, X, mode):
+    def _forward(self, X, mode, arena=None):
         """Class scores of ``X`` in ``mode``, and the caches: ``(conv_caches,
-        hidden_caches, output_cache)``, one per conv layer, one per hidden layer."""
+        hidden_caches, output_cache)``, one per conv layer, one per hidden layer.
+        With an ``arena`` (training steps), the conv layers' maps and the
+        scores are its buffers (see :meth:`_conv_layer_forward`)."""
         if self.use_dropout:
             self.dropout_param["mode"] = mode
         if self.normalization == "batchnorm":
@@ -810,19 +812,26 @@ class ConvNet:
                 bn_param["mode"] = mode
                 bn_param["momentum"] = self.bn_momentum
         params, caches = self._layer_params(), []
-        h = X if "W0" not in self.frozen_params else self._whiten(X)
+        if "W0" in self.frozen_params:
+            X = self._whiten(X, FRESH if arena is None else arena.scope(0))
+        h = X
         for i in range(1, self.num_conv_layers + 1):
-            h, cache = self._conv_layer_forward(h, i)
+            h, cache = self._conv_layer_forward(
+                h, i, FRESH if arena is None else arena.scope(i))
             caches.append(cache)
         L = self.num_layers
         h, hidden_caches = _hidden_layers_forward(
             h, params, range(self.num_conv_layers + 1, L), self._hidden_normalization(),
             self.bn_params, self.dropout_param, self.activation)
-        scores, cache = affine_forward(h, params[f"W{L}"], params[f"b{L}"])
+        scores, cache = _affine_forward(h, params[f"W{L}"], params[f"b{L}"],
+                                        FRESH if arena is None else arena.scope(L))
         return scores, (caches, hidden_caches, cache)
 
-    def _conv_layer_forward(self, h, i):
-        """Conv layer ``i`` (1-based) on ``h``: its output and cache."""
+    def _conv_layer_forward(self, h, i, buffers=FRESH):
+        """Conv layer ``i`` (1-based) on ``h``: its output and cache.  With a
+        normalization, the convolution, the pool and a batchnorm-ReLU write to
+        ``buffers``, the layer's part of the step plan; the GELU, group norm and
+        the layers without normalization allocate their maps."""
         params = self._layer_params()
         W, b = params[f"W{i}"], params[f"b{i}"]
         conv_param = self.conv_params[i - 1]
@@ -832,7 +841,7 @@ class ConvNet:
                 params[f"gamma{i}"], params[f"beta{i}"], self.bn_params[i - 1],
                 self.normalization)
             return _conv_pool_norm_act_forward(h, W, b, conv_param, self.pool_param,
-                                               norm, self.activation)
+                                               norm, self.activation, buffers)
         if self.activation == "gelu":
             norm = None if self.normalization is None else (
                 params[f"gamma{i}"], params[f"beta{i}"], self.bn_params[i - 1],
@@ -846,19 +855,23 @@ class ConvNet:
         norm = (params[f"gamma{i}"], params[f"beta{i}"], conv_param,
                 self.bn_params[i - 1], self.normalization)
         if pool:
-            return conv_norm_relu_pool_forward(h, W, b, *norm, self.pool_param)
-        return conv_norm_relu_forward(h, W, b, *norm)
+            return _conv_norm_relu_pool_forward(h, W, b, *norm, self.pool_param, buffers)
+        return _conv_norm_relu_forward(h, W, b, *norm, buffers)
 
-    def _conv_layer_backward(self, dh, cache, i, grads):
+    def _conv_layer_backward(self, dh, cache, i, grads, buffers=FRESH):
         """Backward pass of conv layer ``i``, filling ``grads``; returns the
         gradient of its input (None for the first layer, whose input is the
-        images, never needed)."""
+        images, never needed).  ``buffers`` as in :meth:`_conv_layer_forward`."""
         compute_dx = i > 1
         pool_first = self._pools[i - 1] and self.pool_before_norm
         if self.activation == "gelu" or pool_first:
-            backward = _conv_pool_norm_act_backward if pool_first else _conv_gelu_backward
-            dh, grads[f"W{i}"], grads[f"b{i}"], dgamma, dbeta = backward(
-                dh, cache, compute_dx=compute_dx)
+            if pool_first:
+                dh, grads[f"W{i}"], grads[f"b{i}"], dgamma, dbeta = (
+                    _conv_pool_norm_act_backward(dh, cache, compute_dx=compute_dx,
+                                                 buffers=buffers))
+            else:
+                dh, grads[f"W{i}"], grads[f"b{i}"], dgamma, dbeta = _conv_gelu_backward(
+                    dh, cache, compute_dx=compute_dx)
             if self.normalization is not None:
                 grads[f"gamma{i}"], grads[f"beta{i}"] = dgamma, dbeta
             return dh
@@ -868,9 +881,9 @@ class ConvNet:
             dh, grads[f"W{i}"], grads[f"b{i}"] = backward(dh, cache,
                                                           compute_dx=compute_dx)
         else:
-            backward = conv_norm_relu_pool_backward if pool else conv_norm_relu_backward
+            backward = _conv_norm_relu_pool_backward if pool else _conv_norm_relu_backward
             (dh, grads[f"W{i}"], grads[f"b{i}"], grads[f"gamma{i}"],
-             grads[f"beta{i}"]) = backward(dh, cache, compute_dx=compute_dx)
+             grads[f"beta{i}"]) = backward(dh, cache, compute_dx, buffers)
         return dh
 
     def loss(self, X, y=None, sample_weight=None):
@@ -904,8 +917,12 @@ class ConvNet:
     def _data_loss(self, X, y=None, sample_weight=None, *, reuse_grads=False):
         """As :meth:`loss` without the L2 penalty: scores, or ``(data_loss, grads,
         penalized)``, ``penalized`` naming the weights the penalty applies to.
-        ``reuse_grads`` is accepted as :meth:`FullyConnectedNet._data_loss` takes it;
-        these steps run on the layer functions, with fresh gradients."""
+
+        A training step runs its conv layers and its output layer on the model's
+        step plan (:mod:`skdeep.nn._arena`); the hidden affine layers and the
+        gradients, small beside the maps, are allocated.  ``reuse_grads`` is
+        accepted as :meth:`FullyConnectedNet._data_loss` takes it.
+        """
         X = check_array(X, "X", ndim=4, shape_doc="(N, C, H, W)")
         check_shape(X, "X", (None, *self.input_dim), "(images of shape input_dim)")
         X = X.astype(self.dtype, copy=False)
@@ -919,18 +936,21 @@ class ConvNet:
 
         y = check_labels(y, X.shape[0], self.num_classes)
         check_number(self.reg, "reg", low=0)
-        scores, caches = self._forward(X, "train")
+        arena = arena_of(self)
+        scores, caches = self._forward(X, "train", arena)
         loss, dscores = softmax_loss(scores, y, label_smoothing=self.label_smoothing,
                                      sample_weight=sample_weight)
         conv_caches, hidden_caches, out_cache = caches
         grads = {}
         L = self.num_layers
-        dh, grads[f"W{L}"], grads[f"b{L}"] = affine_backward(dscores, out_cache)
+        dh, grads[f"W{L}"], grads[f"b{L}"] = _affine_backward(
+            dscores, out_cache, True, FRESH if arena is None else arena.scope(L), FRESH)
         dh = _hidden_layers_backward(dh, hidden_caches,
                                      range(self.num_conv_layers + 1, L),
                                      self._hidden_normalization(), grads, self.activation)
         for i in range(self.num_conv_layers, 0, -1):
-            dh = self._conv_layer_backward(dh, conv_caches[i - 1], i, grads)
+            dh = self._conv_layer_backward(dh, conv_caches[i - 1], i, grads,
+                                           FRESH if arena is None else arena.scope(i))
         for name in self.frozen_params:
             grads.pop(name, None)
         return loss, grads, _weight_names(L)
