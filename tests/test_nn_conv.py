@@ -283,6 +283,46 @@ WINOGRAD_CASES = [
 ]
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("x_shape, F, pool", [
+    ((5, 16, 12, 12), 16, (2, 2, 2)),  # the models' pool
+    ((5, 16, 13, 13), 16, (3, 3, 2)),  # overlapping windows
+    ((3, 16, 14, 14), 16, (2, 2, 3)),  # windows that skip pixels
+    ((2, 16, 7, 7), 20, (3, 3, 2)),  # an odd size: tiles past the edge
+    ((19, 16, 6, 6), 24, (2, 2, 2)),  # enough images for several blocks
+])
+def test_conv_pool_backward_reads_the_pooled_gradient_as_the_layers_in_a_row(
+        rng, dtype, x_shape, F, pool):
+    """The Winograd backward pass from a max pool's gradient and argmax gives the
+    bits of max_pool_backward_fast then conv_backward_fast for dx and dw (the
+    transforms see the very same full-size gradient, overlapping windows
+    summed in the same order), db to rounding (it sums the pooled gradient),
+    on one thread and on several."""
+    from threadpoolctl import threadpool_limits
+    from skdeep.nn._arena import FRESH
+    from skdeep.nn.layers import _conv_pool_backward
+    x = rng.randn(*x_shape).astype(dtype)
+    w = rng.randn(F, x_shape[1], 3, 3).astype(dtype)
+    b = rng.randn(F).astype(dtype)
+    pool_param = dict(zip(("pool_height", "pool_width", "stride"), pool))
+    a, conv_cache = conv_forward_fast(x, w, b, {"stride": 1, "pad": 1})
+    pooled, pool_cache = max_pool_forward_fast(a, pool_param)
+    dpooled = rng.randn(*pooled.shape).astype(dtype)
+    in_a_row = conv_backward_fast(max_pool_backward_fast(dpooled, pool_cache), conv_cache)
+    assert _takes_winograd(x, w, 1, 1)
+    for threads in (1, 2):
+        with threadpool_limits(threads, user_api="openmp"):
+            dx, dw, db = _conv_pool_backward(dpooled, conv_cache, pool_cache, True, FRESH)
+        np.testing.assert_array_equal(dx, in_a_row[0])
+        np.testing.assert_array_equal(dw, in_a_row[1])
+        rtol = 1e-5 if dtype == np.float32 else 1e-12
+        np.testing.assert_allclose(db, in_a_row[2], rtol=rtol,
+                                   atol=rtol * np.abs(dpooled).sum(axis=(0, 2, 3)).max())
+        assert dx.dtype == dw.dtype == db.dtype == dtype
+    _, dw_only, _ = _conv_pool_backward(dpooled, conv_cache, pool_cache, False, FRESH)
+    np.testing.assert_array_equal(dw_only, in_a_row[1])
+
+
 @pytest.mark.parametrize("x_shape, F", WINOGRAD_CASES)
 def test_winograd_conv_equals_naive(rng, x_shape, F):
     x = rng.randn(*x_shape)
@@ -684,6 +724,9 @@ def test_compiled_winograd_kernels_equal_their_python_source(conv_kernels, rng, 
     x = rng.randn(N, C, H * W).astype(dtype)
     m = rng.randn(16, tiles, C).astype(dtype)
     bias = rng.randn(C).astype(dtype)
+    # for the pooled variants: a 2x2 pool's gradient, and maxima anywhere
+    pooled = np.ascontiguousarray(x[:, :, :(H // 2) * (W // 2)])
+    argmax = rng.randint(H * W, size=pooled.shape).astype(np.int32)
     results = []
     for module in conv_kernels:
         v = np.full((16, tiles, C), np.nan, dtype=dtype)
@@ -692,7 +735,11 @@ def test_compiled_winograd_kernels_equal_their_python_source(conv_kernels, rng, 
         module.winograd_output(m, bias, H, W, out)
         d = np.full((16, tiles, C), np.nan, dtype=dtype)
         module.winograd_output_grad(x, H, W, d)
-        results.append((v, out, d))
+        v_pooled = np.full((16, tiles, C), np.nan, dtype=dtype)
+        module.winograd_input_pooled(pooled, argmax, H, W, v_pooled)
+        d_pooled = np.full((16, tiles, C), np.nan, dtype=dtype)
+        module.winograd_output_grad_pooled(pooled, argmax, H, W, d_pooled)
+        results.append((v, out, d, v_pooled, d_pooled))
     for compiled, python in zip(*results):
         assert not np.isnan(compiled).any()
         np.testing.assert_array_equal(compiled, python)

@@ -40,6 +40,10 @@ PARALLEL_MIN = 65536
 #pythran export winograd_output(float64[:,:,:], float64[:], int, int, float64[:,:,:])
 #pythran export winograd_output_grad(float32[:,:,:], int, int, float32[:,:,:])
 #pythran export winograd_output_grad(float64[:,:,:], int, int, float64[:,:,:])
+#pythran export winograd_input_pooled(float32[:,:,:], int32[:,:,:], int, int, float32[:,:,:])
+#pythran export winograd_input_pooled(float64[:,:,:], int32[:,:,:], int, int, float64[:,:,:])
+#pythran export winograd_output_grad_pooled(float32[:,:,:], int32[:,:,:], int, int, float32[:,:,:])
+#pythran export winograd_output_grad_pooled(float64[:,:,:], int32[:,:,:], int, int, float64[:,:,:])
 #pythran export channel_moments(float32[:,:,:], float64[:], float64[:])
 #pythran export channel_moments(float64[:,:,:], float64[:], float64[:])
 #pythran export normalize_relu(float32[:,:,:], float32[:], float32[:], float32[:], float32[:,:,:])
@@ -245,6 +249,51 @@ def winograd_output_grad(dout, H, W, d):
     r = np.empty((2, 4, F), dout.dtype)
     for n in range(N):
         _channels_last(dout[n], H, W, 0, g)
+        _output_grad_tiles(g, d, n * th * tw, th, tw, r)
+
+
+# The two kernels below are winograd_input and winograd_output_grad of the gradient
+# of a max pool after the convolution, read from the pooled gradient (N, C, Q) and
+# the windows' maxima (argmax, the index y * W + t of each window's maximum in its
+# plane), so that the full-size gradient (zero but at the maxima) is never written
+# to memory: each image's is scattered into a cleared buffer in cache.
+
+def _scatter_channels_last(pooled_rows, argmax_rows, W, off, buf):
+    """buf[y + off, t + off, c] += pooled_rows[c, q], y * W + t = argmax_rows[c, q]:
+    one image's pool gradient, channels last, into a buffer the caller cleared."""
+    for c in range(pooled_rows.shape[0]):
+        for q in range(pooled_rows.shape[1]):
+            i = argmax_rows[c, q]
+            buf[i // W + off, i % W + off, c] += pooled_rows[c, q]
+
+
+def winograd_input_pooled(dpooled, argmax, H, W, v):
+    """:func:`winograd_input` of the (H, W) gradient of a max pool, given as its
+    pooled gradient and argmax, both (N, C, Q)."""
+    N, C = dpooled.shape[0], dpooled.shape[1]
+    th = (H + 1) // 2
+    tw = (W + 1) // 2
+    padded = np.zeros((2 * th + 2, 2 * tw + 2, C), dpooled.dtype)
+    e = np.empty((4, 4, C), dpooled.dtype)
+    for n in range(N):
+        if n:
+            padded[:] = 0
+        _scatter_channels_last(dpooled[n], argmax[n], W, 1, padded)
+        _input_tiles(padded, v, n * th * tw, th, tw, e)
+
+
+def winograd_output_grad_pooled(dpooled, argmax, H, W, d):
+    """:func:`winograd_output_grad` of the (H, W) gradient of a max pool, given as
+    its pooled gradient and argmax, both (N, F, Q)."""
+    N, F = dpooled.shape[0], dpooled.shape[1]
+    th = (H + 1) // 2
+    tw = (W + 1) // 2
+    g = np.zeros((2 * th, 2 * tw, F), dpooled.dtype)
+    r = np.empty((2, 4, F), dpooled.dtype)
+    for n in range(N):
+        if n:
+            g[:] = 0
+        _scatter_channels_last(dpooled[n], argmax[n], W, 0, g)
         _output_grad_tiles(g, d, n * th * tw, th, tw, r)
 
 

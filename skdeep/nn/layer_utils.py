@@ -22,6 +22,7 @@ from .layers import (
     _check_eps,
     _conv_backward,
     _conv_forward,
+    _conv_pool_backward,
     _dropout_train_forward,
     _max_pool_backward,
     _max_pool_forward,
@@ -764,6 +765,5 @@ def _conv_pool_norm_act_backward(dout, cache, *, compute_dx=True, buffers=FRESH)
     check_cache(cache, 3, "_conv_pool_norm_act_forward", types=(tuple, tuple, tuple))
     conv_cache, pool_cache, norm_act_cache = cache
     dpooled, dgamma, dbeta = _norm_act_backward(dout, norm_act_cache, buffers)
-    da = _max_pool_backward(dpooled, pool_cache, buffers)
-    dx, dw, db = _conv_backward(da, conv_cache, compute_dx, buffers)
+    dx, dw, db = _conv_pool_backward(dpooled, conv_cache, pool_cache, compute_dx, buffers)
     return dx, dw, db, dgamma, dbeta

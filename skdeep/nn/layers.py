@@ -1069,14 +1069,17 @@ def _winograd_forward(x, w, bias, out):
     run_blocks(forward_block, _conv_blocks(x.shape[0], _winograd_bytes(x, w.shape[0])))
 
 
-def _winograd_backward(x, w, dout, dx):
+def _winograd_backward(x, w, dout, dx, argmax=None):
     """dw of the convolution of x by w (stride 1, pad 1) given dout (N, F, H * W),
     and dx (N, C, H, W) unless None, by Winograd F(2x2, 3x3) on blocks of images.
 
     dx is the convolution of dout by the filters flipped and with their channels
     swapped.  dw is ``G^T du G``, du the sum over the tiles of the 16 products of
     the output's transformed gradient (``A dy A^T``) with the transformed input
-    tiles, summed over the blocks in their order.
+    tiles, summed over the blocks in their order.  With ``argmax``, a max pool
+    follows the convolution: dout is the pool's gradient (N, F, Q) and argmax
+    its windows' maxima (see :func:`max_pool_forward_fast`), and the transforms
+    read the convolution's gradient from them.
     """
     N, C, H, W = x.shape
     F = w.shape[0]
@@ -1088,10 +1091,18 @@ def _winograd_backward(x, w, dout, dx):
         v = np.empty((16, (n1 - n0) * tiles, C), dtype=x.dtype)
         _conv_kernel.winograd_input(x[n0:n1].reshape(n1 - n0, C, H * W), H, W, v)
         d = np.empty((16, (n1 - n0) * tiles, F), dtype=x.dtype)
-        _conv_kernel.winograd_output_grad(dout[n0:n1], H, W, d)
+        if argmax is None:
+            _conv_kernel.winograd_output_grad(dout[n0:n1], H, W, d)
+        else:
+            _conv_kernel.winograd_output_grad_pooled(dout[n0:n1], argmax[n0:n1], H, W, d)
         if dx is not None:
-            _winograd_block(dout[n0:n1].reshape(n1 - n0, F, H, W), dx_filters, no_bias,
-                            dx[n0:n1].reshape(n1 - n0, C, H * W))
+            g = np.empty((16, (n1 - n0) * tiles, F), dtype=x.dtype)
+            if argmax is None:
+                _conv_kernel.winograd_input(dout[n0:n1], H, W, g)
+            else:
+                _conv_kernel.winograd_input_pooled(dout[n0:n1], argmax[n0:n1], H, W, g)
+            _conv_kernel.winograd_output(np.matmul(g, dx_filters), no_bias, H, W,
+                                         dx[n0:n1].reshape(n1 - n0, C, H * W))
         return np.matmul(v.transpose(0, 2, 1), d)
 
     # summed from zeros, which an empty batch returns
@@ -1312,6 +1323,33 @@ def _max_pool_backward(dout, cache, buffers):
             np.ascontiguousarray(dout, dtype=x.dtype).reshape(planes, -1),
             argmax.reshape(planes, -1), dx.reshape(planes, -1))
     return dx
+
+
+def _conv_pool_backward(dout, conv_cache, pool_cache, compute_dx, buffers):
+    """:func:`max_pool_backward_fast` then :func:`conv_backward_fast`, fused on the
+    Winograd path: ``(dx, dw, db)`` from the pool's gradient ``dout``.
+
+    The transforms read the convolution's gradient from the pooled gradient at
+    the windows' maxima, so the full-size gradient (zero but at the maxima) is
+    never written; db sums the pooled gradient.  Equal to the layers in a row to
+    rounding (db sums fewer terms); other convolutions take them in a row.
+    ``buffers`` holds dx (and the full-size gradient off the Winograd path).
+    """
+    check_cache(conv_cache, 4, "conv_forward_fast", types=_CONV_CACHE_TYPES)
+    x, w, b, conv_param = conv_cache
+    stride, pad, _, _ = _conv_geometry(x, w, b, conv_param)
+    if not _takes_winograd(x, w, stride, pad):
+        da = _max_pool_backward(dout, pool_cache, buffers)
+        return _conv_backward(da, conv_cache, compute_dx, buffers)
+    check_cache(pool_cache, 3, "max_pool_forward_fast",
+                types=(np.ndarray, dict, np.ndarray))
+    a, _, argmax = pool_cache
+    N, F = argmax.shape[:2]
+    _check_dout(dout, argmax.shape)
+    dout = np.ascontiguousarray(dout, dtype=x.dtype).reshape(N, F, -1)
+    dx = buffers.empty("conv_dx", x.shape, x.dtype) if compute_dx else None
+    dw = _winograd_backward(x, w, dout, dx, argmax.reshape(N, F, -1))
+    return dx, dw, dout.sum(axis=(0, 2), dtype=x.dtype)
 
 
 def _windows_overlap(pool_param):
