@@ -720,8 +720,8 @@ def _conv_gelu_backward(dout, cache, *, compute_dx=True):
 
 def _norm_act_forward(a, norm, activation, buffers=FRESH):
     """``[spatial norm] - ReLU/GELU`` of ``a``; ``norm`` as in
-    :func:`_norm_gelu_forward`.  Norm and ReLU run fused, batchnorm's output in
-    ``buffers``.  The cache is ``(activation, normalization, inner_cache)``."""
+    :func:`_norm_gelu_forward`.  Batchnorm and ReLU run fused, into ``buffers``.
+    The cache is ``(activation, normalization, inner_cache)``."""
     if activation == "gelu":
         out, cache = _norm_gelu_forward(a, norm, _SPATIAL_NORM_LAYERS)
         return out, ("gelu", None, cache)
@@ -761,7 +761,8 @@ def _conv_pool_norm_act_forward(x, w, b, conv_param, pool_param, norm=None,
 
 def _conv_pool_norm_act_backward(dout, cache, *, compute_dx=True, buffers=FRESH):
     """Backward pass of :func:`_conv_pool_norm_act_forward`: ``(dx, dw, db,
-    dgamma, dbeta)``, the last two None without normalization."""
+    dgamma, dbeta)``, the last two None without normalization.  The pool's and
+    the convolution's run fused (see :func:`~skdeep.nn.layers._conv_pool_backward`)."""
     check_cache(cache, 3, "_conv_pool_norm_act_forward", types=(tuple, tuple, tuple))
     conv_cache, pool_cache, norm_act_cache = cache
     dpooled, dgamma, dbeta = _norm_act_backward(dout, norm_act_cache, buffers)

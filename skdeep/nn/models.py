@@ -800,11 +800,11 @@ class ConvNet:
     def _hidden_normalization(self):
         return {"batchnorm": "batchnorm", "groupnorm": "layernorm"}.get(self.normalization)
 
-    def _forward(self, X, mode, arena=None):
+    def _forward(self, X, mode, buffers=FRESH):
         """Class scores of ``X`` in ``mode``, and the caches: ``(conv_caches,
         hidden_caches, output_cache)``, one per conv layer, one per hidden layer.
-        With an ``arena`` (training steps), the conv layers' maps and the
-        scores are its buffers (see :meth:`_conv_layer_forward`)."""
+        Given an arena as ``buffers`` (training steps), the conv layers' maps and
+        the scores are its buffers (see :meth:`_conv_layer_forward`)."""
         if self.use_dropout:
             self.dropout_param["mode"] = mode
         if self.normalization == "batchnorm":
@@ -813,18 +813,17 @@ class ConvNet:
                 bn_param["momentum"] = self.bn_momentum
         params, caches = self._layer_params(), []
         if "W0" in self.frozen_params:
-            X = self._whiten(X, FRESH if arena is None else arena.scope(0))
+            X = self._whiten(X, buffers.scope(0))
         h = X
         for i in range(1, self.num_conv_layers + 1):
-            h, cache = self._conv_layer_forward(
-                h, i, FRESH if arena is None else arena.scope(i))
+            h, cache = self._conv_layer_forward(h, i, buffers.scope(i))
             caches.append(cache)
         L = self.num_layers
         h, hidden_caches = _hidden_layers_forward(
             h, params, range(self.num_conv_layers + 1, L), self._hidden_normalization(),
             self.bn_params, self.dropout_param, self.activation)
         scores, cache = _affine_forward(h, params[f"W{L}"], params[f"b{L}"],
-                                        FRESH if arena is None else arena.scope(L))
+                                        buffers.scope(L))
         return scores, (caches, hidden_caches, cache)
 
     def _conv_layer_forward(self, h, i, buffers=FRESH):
@@ -937,20 +936,21 @@ class ConvNet:
         y = check_labels(y, X.shape[0], self.num_classes)
         check_number(self.reg, "reg", low=0)
         arena = arena_of(self)
-        scores, caches = self._forward(X, "train", arena)
+        buffers = FRESH if arena is None else arena
+        scores, caches = self._forward(X, "train", buffers)
         loss, dscores = softmax_loss(scores, y, label_smoothing=self.label_smoothing,
                                      sample_weight=sample_weight)
         conv_caches, hidden_caches, out_cache = caches
         grads = {}
         L = self.num_layers
         dh, grads[f"W{L}"], grads[f"b{L}"] = _affine_backward(
-            dscores, out_cache, True, FRESH if arena is None else arena.scope(L), FRESH)
+            dscores, out_cache, True, buffers.scope(L), FRESH)
         dh = _hidden_layers_backward(dh, hidden_caches,
                                      range(self.num_conv_layers + 1, L),
                                      self._hidden_normalization(), grads, self.activation)
         for i in range(self.num_conv_layers, 0, -1):
             dh = self._conv_layer_backward(dh, conv_caches[i - 1], i, grads,
-                                           FRESH if arena is None else arena.scope(i))
+                                           buffers.scope(i))
         for name in self.frozen_params:
             grads.pop(name, None)
         return loss, grads, _weight_names(L)
