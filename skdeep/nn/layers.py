@@ -1343,7 +1343,7 @@ def _conv_pool_backward(dout, conv_cache, pool_cache, compute_dx, buffers):
         return _conv_backward(da, conv_cache, compute_dx, buffers)
     check_cache(pool_cache, 3, "max_pool_forward_fast",
                 types=(np.ndarray, dict, np.ndarray))
-    a, _, argmax = pool_cache
+    _, _, argmax = pool_cache
     N, F = argmax.shape[:2]
     _check_dout(dout, argmax.shape)
     dout = np.ascontiguousarray(dout, dtype=x.dtype).reshape(N, F, -1)
