@@ -276,8 +276,7 @@ def _convnet_step_peak(n, plan):
             peak = tracemalloc.get_traced_memory()[1] - before
         finally:
             tracemalloc.stop()
-    arena = _arena.arena_of(model)
-    return peak, arena.nbytes if plan else None
+    return peak, _arena.arena_of(model).nbytes if plan else None
 
 
 def test_convnet_steady_state_step_allocates_no_maps():

@@ -1042,13 +1042,25 @@ def _winograd_tiles(H, W):
     return ((H + 1) // 2) * ((W + 1) // 2)
 
 
+def _transformed_tiles(x, H, W, argmax=None):
+    """The transformed 4x4 tiles ``B^T d B``, (16, N * tiles, C), of a block x
+    (N, C, H * W); with ``argmax``, x is a max pool's gradient (N, C, Q) and the
+    tiles are those of the (H, W) gradient it stands for."""
+    N, C = x.shape[:2]
+    v = np.empty((16, N * _winograd_tiles(H, W), C), dtype=x.dtype)
+    if argmax is None:
+        _conv_kernel.winograd_input(x, H, W, v)
+    else:
+        _conv_kernel.winograd_input_pooled(x, argmax, H, W, v)
+    return v
+
+
 def _winograd_block(x, u, bias, out):
     """out (N, F, H * W) = the convolution of a block of images x (N, C, H, W),
     stride 1 and pad 1, by the filters u transformed by :func:`_winograd_filters`,
     plus bias."""
     N, C, H, W = x.shape
-    v = np.empty((16, N * _winograd_tiles(H, W), C), dtype=x.dtype)
-    _conv_kernel.winograd_input(x.reshape(N, C, H * W), H, W, v)
+    v = _transformed_tiles(x.reshape(N, C, H * W), H, W)
     _conv_kernel.winograd_output(np.matmul(v, u), bias, H, W, out)
 
 
@@ -1088,19 +1100,15 @@ def _winograd_backward(x, w, dout, dx, argmax=None):
     no_bias = np.zeros(C, dtype=x.dtype)
 
     def backward_block(n0, n1):
-        v = np.empty((16, (n1 - n0) * tiles, C), dtype=x.dtype)
-        _conv_kernel.winograd_input(x[n0:n1].reshape(n1 - n0, C, H * W), H, W, v)
+        v = _transformed_tiles(x[n0:n1].reshape(n1 - n0, C, H * W), H, W)
+        block_argmax = None if argmax is None else argmax[n0:n1]
         d = np.empty((16, (n1 - n0) * tiles, F), dtype=x.dtype)
-        if argmax is None:
+        if block_argmax is None:
             _conv_kernel.winograd_output_grad(dout[n0:n1], H, W, d)
         else:
-            _conv_kernel.winograd_output_grad_pooled(dout[n0:n1], argmax[n0:n1], H, W, d)
+            _conv_kernel.winograd_output_grad_pooled(dout[n0:n1], block_argmax, H, W, d)
         if dx is not None:
-            g = np.empty((16, (n1 - n0) * tiles, F), dtype=x.dtype)
-            if argmax is None:
-                _conv_kernel.winograd_input(dout[n0:n1], H, W, g)
-            else:
-                _conv_kernel.winograd_input_pooled(dout[n0:n1], argmax[n0:n1], H, W, g)
+            g = _transformed_tiles(dout[n0:n1], H, W, block_argmax)
             _conv_kernel.winograd_output(np.matmul(g, dx_filters), no_bias, H, W,
                                          dx[n0:n1].reshape(n1 - n0, C, H * W))
         return np.matmul(v.transpose(0, 2, 1), d)
