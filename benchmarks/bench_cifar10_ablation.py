@@ -6,9 +6,10 @@ training set (the standardized rows of ``examples/plot_cifar10_convnet.py``) and
 on the test images without views, with the flip, and with the flip and shift views
 (the same fit, ``test_time_views`` set after it).  One JSON line per row is printed
 and, with ``--out``, appended to a file, so that a long ablation can be resumed row by
-row.  docs/neural_network.md's table was made with ``--n-train 10000 --epochs 8
---seed 0`` at the recipe of ``eceffa1`` (its first ablation at ``--base
-learning_rate=0.1``, the recipe of the time with 24 whitening channels).
+row.  docs/neural_network.md's tables were made with ``--n-train 10000 --epochs 8
+--seed 0``: at the recipe of ``eceffa1``, and again at the current preset (its first
+ablation at ``--base learning_rate=0.1``, the recipe of the time with 24 whitening
+channels).
 
     python benchmarks/bench_cifar10_ablation.py [CIFAR_DIR] [--n-train 10000]
         [--epochs 8] [--seed 0] [--base NAME=VALUE ...] [--out rows.jsonl]
