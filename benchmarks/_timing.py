@@ -263,6 +263,45 @@ def start_timed_work():
         return float("nan")
 
 
+def _touch_new_memory(nbytes):
+    """Seconds to allocate and write ``nbytes`` of memory the process has not used."""
+    import numpy as np  # not at the top: see the scripts' import order
+
+    start = time.perf_counter()
+    block = np.ones(nbytes // 8)  # writes every page
+    seconds = time.perf_counter() - start
+    del block
+    return seconds
+
+
+def prefault(nbytes):
+    """Write ``nbytes`` of new memory and free it; call right before timed work that
+    allocates about as much.
+
+    On a virtual machine whose balloon driver reports free memory to the
+    hypervisor (Linux's free page reporting, as on the project's 2-core machine),
+    memory that has been free for a second or more is handed back to the host, and
+    writing it again costs the host's backing of every page: about 5 s of system
+    time per GB there, against 0.1 s per GB for memory freed a moment ago
+    (:func:`first_touch_line` measures both).  Which of the two a contestant's
+    allocations meet depends on how long the machine's memory has been idle, so
+    preprocessing timed in a fresh process took from 3 to 15 s for the same work.
+    Memory freed just now is still backed: the timed work's allocations reuse it
+    and cost what they cost on a machine without that reporting, the same for
+    every contestant that calls this.
+    """
+    _touch_new_memory(nbytes)
+
+
+def first_touch_line(nbytes=2**30):
+    """``"first touch of 1.0 GB: A s new, B s just freed"``, measured in this process
+    (see :func:`prefault`)."""
+    cold = _touch_new_memory(nbytes)
+    warm = _touch_new_memory(nbytes)
+    return (f"first touch of {nbytes / 2**30:.1f} GB: {cold:.2f} s new to this process, "
+            f"{warm:.2f} s just freed (contestants that time allocations prefault)")
+
+
 def _memory_fields():
     """``peak_rss_mb`` of the whole process and, if counted apart, ``work_peak_mb``."""
     peak = peak_rss_mb()

@@ -28,16 +28,16 @@ places are searched (``SKDEEP_DATA``, see ``skdeep.datasets.find_cifar10``).
    classifier)`` fed raw pixel rows (uint8), each timed as a trainer of its own
    (one process per loss): their fit (scaling included) beside the notebooks'
    preprocessing plus loop (goal <= 0.5), and their accuracy on the first 1,000
-   test images (goal >= 0.36 for both).  One process per pipeline because the
-   first gigabytes a process touches cost it far more than the same sizes
-   allocated again, which reuse the pages it has just freed: on the project's
-   2-core virtual machine (AMD EPYC), 2.6 to 2.9 s of system time for a
-   process's first two 1.2 GB arrays, 0.3 to 0.55 s for the same two allocated
-   again (no compaction stall counted).  The notebooks' preprocessing pays that
-   first touch in its process, so each pipeline pays it in its own; a second
-   pipeline in the same process did not, which made the softmax pipeline, run
-   second, look about 1.6 s faster than the SVM one.  The pipelines' floor is
-   timed too, in a process of its own: ``StandardScaler(with_std=False)``'s
+   test images (goal >= 0.36 for both).  One process per pipeline, and every
+   process that times preprocessing first writes and frees as much memory as the
+   preprocessing holds (``_timing.prefault``): on the project's 2-core virtual
+   machine (AMD EPYC) memory idle for a second is handed back to the hypervisor,
+   and a process's first gigabytes then cost about 5 s of system time each
+   against 0.1 s for memory just freed.  Without that, the same scaling took 4.7
+   to 15.3 s in fresh processes and the notebooks' preprocessing 3.3 to 11.8 s,
+   depending only on how long the machine's memory had been idle.  The header
+   prints both costs as this run found them.  The pipelines' floor is timed too,
+   in a process of its own: ``StandardScaler(with_std=False)``'s
    ``fit_transform`` alone, which no classifier can take below.
 """
 import argparse
@@ -53,7 +53,9 @@ from threadpoolctl import threadpool_limits
 from _timing import (
     add_contest_arguments,
     contest,
+    first_touch_line,
     machine_line,
+    prefault,
     print_contest_header,
     print_contestants,
     run_if_contestant,
@@ -102,6 +104,12 @@ def load_rows(cifar_dir):
             X_test[:NUM_TEST].reshape(NUM_TEST, -1), y_test[:NUM_TEST], path)
 
 
+def prefault_for(X_raw):
+    """Prefault what either preprocessing of ``X_raw`` holds at its peak: two float64
+    copies (see ``_timing.prefault``)."""
+    prefault(2 * X_raw.size * np.dtype(np.float64).itemsize)
+
+
 def mean_removed(X_raw):
     """``X_raw`` as float64 with the mean image removed, and the mean image."""
     X64 = X_raw.astype(np.float64)
@@ -119,6 +127,7 @@ def cs231n_prep(X_raw):
 def run_cs231n(args, blas_threads=None):
     """The notebooks' loop on both losses (and its preprocessing); a contest record."""
     X_raw, y, X_test_raw, y_test, _ = load_rows(args.cifar_dir)
+    prefault_for(X_raw)
     start = time.perf_counter()
     mean_image, X_aug = cs231n_prep(X_raw)
     seconds, accuracy = {"prep": time.perf_counter() - start}, {}
@@ -159,6 +168,7 @@ def run_pipeline(args, loss):
     pipe = make_pipeline(StandardScaler(with_std=False),
                          cls(learning_rate=learning_rate, reg=reg, num_iters=NUM_ITERS,
                              batch_size=BATCH_SIZE, random_state=0))
+    prefault_for(X_raw)
     start = time.perf_counter()
     pipe.fit(X_raw, y)
     seconds = time.perf_counter() - start
@@ -169,6 +179,7 @@ def run_pipeline(args, loss):
 def run_scaler(args):
     """The pipelines' scaling alone (their floor), on raw rows; a contest record."""
     X_raw = load_rows(args.cifar_dir)[0]
+    prefault_for(X_raw)
     start = time.perf_counter()
     StandardScaler(with_std=False).fit_transform(X_raw)
     return {"seconds": {"scaling": time.perf_counter() - start}}
@@ -247,6 +258,7 @@ def main(argv=None):
     print(f"CIFAR-10 from {path}: {NUM_TRAIN} x 3072 training rows, {NUM_ITERS} steps "
           f"of {BATCH_SIZE}; the notebooks' preprocessing is not counted in the table")
     print_contest_header(args.rounds)
+    print(first_touch_line())
     records = contest(list(TRAINERS), args.rounds, argv=argv)
     print_table(records)
     print_pipelines(records)
