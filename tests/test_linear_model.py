@@ -20,7 +20,9 @@ from skdeep.linear_model import (
     svm_loss_naive,
     svm_loss_vectorized,
 )
+from skdeep.linear_model._losses import linear_loss
 from skdeep.nn.gradcheck import eval_numerical_gradient, rel_error
+from skdeep.nn.layers import softmax_loss, svm_loss
 
 CLASSIFIERS = [LinearSVMClassifier, SoftmaxClassifier]
 LOSSES = {
@@ -152,6 +154,22 @@ def _cs231n_training(loss_fn, X, y, learning_rate, reg, num_iters, batch_size, s
         history.append(loss)
         W -= learning_rate * grad
     return W, np.array(history)
+
+
+@pytest.mark.parametrize("score_loss", [svm_loss, softmax_loss])
+def test_linear_loss_without_reg_is_the_data_part_the_trainer_penalizes(score_loss):
+    # the SGD loop asks for the data part alone (reg=None) and folds the penalty
+    # into its update; the two parts must add up to the penalized loss
+    rng = np.random.RandomState(0)
+    W, X = rng.randn(7, 4), rng.randn(20, 7)
+    b, y = rng.randn(4), rng.randint(4, size=20)
+    reg = 0.3
+    loss, dW, db = linear_loss(score_loss, W, X, y, reg, b=b)
+    data_loss, data_dW, data_db = linear_loss(score_loss, W, X, y, None, b=b)
+    assert data_loss == pytest.approx(loss - reg * (np.sum(W**2) + np.sum(b**2)),
+                                      rel=1e-12)
+    np.testing.assert_allclose(data_dW, dW - 2 * reg * W, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(data_db, db - 2 * reg * b, rtol=1e-12, atol=1e-15)
 
 
 @pytest.mark.parametrize("cls, loss_fn", [(LinearSVMClassifier, svm_loss_vectorized),

@@ -77,8 +77,10 @@ def linear_loss(score_loss, W, X, y, reg, b=None, scores_out=None, dW_out=None,
         Same dtype as ``W``.
     y : ndarray of shape (N,)
         Integer labels in ``[0, C)``.
-    reg : float
-        L2 strength: ``reg * sum(W**2)`` (and ``reg * sum(b**2)``) is added.
+    reg : float or None
+        L2 strength: ``reg * sum(W**2)`` (and ``reg * sum(b**2)``) is added.  None:
+        the data loss and its gradients alone, for a caller that folds the penalty
+        into its update (the SGD loop).
     b : ndarray of shape (C,) or None
         Bias.  It is regularized like a row of ``W``, exactly as the bias row of the
         bias-column trick (a column of ones appended to ``X``) would be.
@@ -122,18 +124,22 @@ def linear_loss(score_loss, W, X, y, reg, b=None, scores_out=None, dW_out=None,
                                     out=dW_t[:, half:])
         np.matmul(dscores.T, X[:, :half], out=dW_t[:, :half])
     # what needs no dW is done while the helper may still be busy
-    reg_loss = _sum_of_squares(W)
-    if b is not None:
-        reg_loss += _sum_of_squares(b)
-    loss = data_loss + reg * reg_loss
+    loss = data_loss
+    if reg is not None:
+        reg_loss = _sum_of_squares(W)
+        if b is not None:
+            reg_loss += _sum_of_squares(b)
+        loss += reg * reg_loss
     db = None
     if b is not None:
         db = dscores.sum(axis=0)
-        db += (2 * reg) * b
+        if reg is not None:
+            db += (2 * reg) * b
     if second_half is not None:
         second_half.result()
     dW = dW_t.T
-    dW += (2 * reg) * W
+    if reg is not None:
+        dW += (2 * reg) * W
     return loss, dW, db
 
 

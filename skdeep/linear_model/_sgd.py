@@ -2,18 +2,25 @@
 
 The estimators validate and hand over; :func:`train_linear_sgd` holds the loop,
 as scikit-learn's ``SGDClassifier.fit`` hands its loop to ``_plain_sgd``.  The math
-of one step is :func:`skdeep.linear_model._losses.linear_loss` and the update is
-:func:`skdeep.nn.optim.sgd`, in place.
+of one step is :func:`skdeep.linear_model._losses.linear_loss` (the data loss and
+its gradients) and the update is :func:`skdeep.nn.optim.sgd`'s fused kernel, in
+place, which adds the L2 penalty's gradient and sums the squares of the weights
+it reads in the same pass (as the networks' Solver does).
 """
 import numpy as np
 
 from .._kernels import _gather as _gather_kernel
 from ..exceptions import DivergenceError
-from ..nn.optim import sgd
+from ..nn.optim import _sgd_flat
 from ..utils._divergence import DivergenceMonitor, _diverged
 from ..utils._matmul import HelperThread, InlineExecutor
 from ..utils._row_groups import are_whole_numbers, row_groups
-from ..utils._threads import blas_max_threads, blas_single_thread, openmp_effective_n_threads
+from ..utils._threads import (
+    blas_max_threads,
+    blas_single_thread,
+    kernel_threads,
+    openmp_effective_n_threads,
+)
 from ._losses import linear_loss
 
 # Row indices drawn per call of the random generator: many steps' worth, in a
@@ -252,7 +259,7 @@ def train_linear_sgd(score_loss, X, y, n_classes, *, learning_rate, reg, num_ite
         # own threads barely help them on an idle machine and, busy-waiting,
         # slow them many times over on a busy one or inside parallel grid
         # searches.  Overflow is left to the divergence checks, on both threads.
-        with blas_single_thread(), np.errstate(
+        with blas_single_thread(), kernel_threads(), np.errstate(
             over="ignore", invalid="ignore"
         ), HelperThread() if use_helper else InlineExecutor() as helper:
             loss_history = _sgd_steps(
@@ -280,8 +287,8 @@ def _sgd_steps(score_loss, X, y, W, b, draw, helper, *, learning_rate, reg,
     y_batch = np.empty(batch_size, dtype=y.dtype)
     scores = np.empty((batch_size, W.shape[1]), dtype=W.dtype)
     dW = np.empty_like(W)  # the layout of W
-    W_t, dW_t = W.T, dW.T  # C-contiguous, as the update needs
-    step = {"learning_rate": learning_rate}
+    # flat views of W and dW (transposes of C-contiguous arrays), for the update
+    W_flat, dW_flat = W.T.reshape(-1), dW.T.reshape(-1)
     loss_history = np.empty(num_iters)
     divergence = DivergenceMonitor()
     # Drawing ahead keeps the CS231n notebooks' random stream, as nothing else
@@ -298,14 +305,17 @@ def _sgd_steps(score_loss, X, y, W, b, draw, helper, *, learning_rate, reg,
         if it + 1 < num_iters:
             batch_idx = next(batches)
             next_batch = helper.submit(_gather, X, batch_idx, X_batches[(it + 1) % 2])
-        loss, _, db = linear_loss(score_loss, W, X_batch, y_batch, reg, b=b,
-                                  scores_out=scores, dW_out=dW, helper=helper)
+        data_loss, _, db = linear_loss(score_loss, W, X_batch, y_batch, None, b=b,
+                                       scores_out=scores, dW_out=dW, helper=helper)
+        # reg * sum(W**2) (bias included) has gradient 2 * reg * W: the update
+        # adds it and returns the squares of the weights the scores used
+        square_sum = (_sgd_flat(W_flat, dW_flat, learning_rate, 2 * reg)
+                      + _sgd_flat(b, db, learning_rate, 2 * reg))
+        loss = data_loss + reg * square_sum
         divergence.check(loss, learning_rate, it)
         loss_history[it] = loss
         if verbose and it % 100 == 0:
             print("iteration %d / %d: loss %f" % (it, num_iters, loss))
-        sgd(W_t, dW_t, step, out=W_t)
-        sgd(b, db, step, out=b)
         if next_batch is not None:
             next_batch.result()
         if ((it + 1) % tasks.size == 0 or it + 1 == num_iters) and tasks.end(
