@@ -281,7 +281,7 @@ def prefault(nbytes):
     On a virtual machine whose balloon driver reports free memory to the
     hypervisor (Linux's free page reporting, as on the project's 2-core machine),
     memory that has been free for a second or more is handed back to the host, and
-    writing it again costs the host's backing of every page: about 5 s of system
+    writing it again costs the host's backing of every page: 5 to 8 s of system
     time per GB there, against 0.1 s per GB for memory freed a moment ago
     (:func:`first_touch_line` measures both).  Which of the two a contestant's
     allocations meet depends on how long the machine's memory has been idle, so
