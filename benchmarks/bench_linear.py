@@ -108,11 +108,11 @@ def load_rows(cifar_dir):
 def prefault_for(X_raw):
     """Prefault four float64 arrays of the size of ``X_raw`` (see ``_timing.prefault``).
 
-    The most a preprocessing writes: ``StandardScaler`` writes four (its validated
-    copy, ``np.nansum``'s copy and the NaN mask made float64 in ``fit``, the copy
-    ``transform`` returns), the notebooks' two.  Prefaulting two was not always
-    enough: the same scaling then took 2.04 s once in four fresh processes, against
-    0.88 to 0.93 s otherwise.
+    A margin over the most a preprocessing writes: ``StandardScaler`` writes three
+    (its validated copies in ``fit`` and in ``transform``, and in ``fit`` the NaN
+    mask made float64 to count each column's samples) besides boolean masks, the
+    notebooks' two.  Prefaulting two was not always enough: the same scaling then
+    took 2.04 s once in four fresh processes, against 0.88 to 0.93 s otherwise.
     """
     prefault(4 * X_raw.size * np.dtype(np.float64).itemsize)
 
