@@ -144,10 +144,8 @@ def _sgd(w, dw, config=None, out=None, reg=0.0):
     """:func:`sgd` on ``dw + reg * w``; also returns sum(w**2) (0 when reg is 0)."""
     config = _config(config, {"learning_rate": _default_rate("sgd")})
     next_w, w_flat, dw_flat = _next_weights(w, dw, out)
-    scalar = next_w.dtype.type
     with kernel_threads():
-        square_sum = _kernel.sgd_update(w_flat, dw_flat, scalar(config["learning_rate"]),
-                                        scalar(reg))
+        square_sum = _sgd_flat(w_flat, dw_flat, config["learning_rate"], reg)
     return next_w, config, square_sum
 
 
