@@ -156,20 +156,27 @@ def _cs231n_training(loss_fn, X, y, learning_rate, reg, num_iters, batch_size, s
     return W, np.array(history)
 
 
-@pytest.mark.parametrize("score_loss", [svm_loss, softmax_loss])
-def test_linear_loss_without_reg_is_the_data_part_the_trainer_penalizes(score_loss):
-    # the SGD loop asks for the data part alone (reg=None) and folds the penalty
-    # into its update; the two parts must add up to the penalized loss
+@pytest.mark.parametrize("score_loss, public_loss", [(svm_loss, svm_loss_vectorized),
+                                                     (softmax_loss, softmax_loss_vectorized)])
+def test_linear_loss_is_the_data_part_the_public_losses_penalize(score_loss, public_loss):
+    # linear_loss returns the data loss alone: the public losses add the penalty,
+    # the SGD loop folds it into its update
     rng = np.random.RandomState(0)
     W, X = rng.randn(7, 4), rng.randn(20, 7)
     b, y = rng.randn(4), rng.randint(4, size=20)
     reg = 0.3
-    loss, dW, db = linear_loss(score_loss, W, X, y, reg, b=b)
-    data_loss, data_dW, data_db = linear_loss(score_loss, W, X, y, None, b=b)
-    assert data_loss == pytest.approx(loss - reg * (np.sum(W**2) + np.sum(b**2)),
-                                      rel=1e-12)
+    loss, dW = public_loss(W, X, y, reg)
+    data_loss, data_dW, db = linear_loss(score_loss, W, X, y)
+    assert db is None
+    assert data_loss == pytest.approx(loss - reg * np.sum(W**2), rel=1e-12)
     np.testing.assert_allclose(data_dW, dW - 2 * reg * W, rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(data_db, db - 2 * reg * b, rtol=1e-12, atol=1e-15)
+    # the bias's gradient is that of the bias row of the bias-column trick
+    loss_b, dW_b, db = linear_loss(score_loss, W, X, y, b=b)
+    loss_aug, dW_aug, _ = linear_loss(score_loss, np.vstack([W, b]),
+                                      np.hstack([X, np.ones((20, 1))]), y)
+    assert loss_b == pytest.approx(loss_aug, rel=1e-12)
+    np.testing.assert_allclose(dW_b, dW_aug[:-1], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(db, dW_aug[-1], rtol=1e-12, atol=1e-15)
 
 
 @pytest.mark.parametrize("cls, loss_fn", [(LinearSVMClassifier, svm_loss_vectorized),

@@ -9,7 +9,8 @@ The vectorized versions are the implementation the classifiers train with: the
 score-level math lives once, in :func:`skdeep.nn.layers.svm_loss` and
 :func:`skdeep.nn.layers.softmax_loss` (defined in the small module ``skdeep._loss``,
 so that the linear models do not load the convolution engine), and
-:func:`linear_loss` adds the linear map around it.  The naive versions loop over
+:func:`linear_loss` adds the linear map around it.  The L2 penalty is added by the
+public functions here and, folded into the update, by the SGD loop.  The naive versions loop over
 samples and classes with none of that machinery, so that the two can be tested
 against each other.
 """
@@ -54,18 +55,19 @@ def _check_loss_args(W, X, y, reg):
 
 
 def _sum_of_squares(a):
-    # ravel in memory order: a view of the trainer's W, the transpose of a
+    # ravel in memory order: a view also of a W laid out as the transpose of a
     # C-contiguous array, which reshape(-1) would copy
     flat = a.ravel(order="K")
     return float(np.dot(flat, flat))
 
 
-def linear_loss(score_loss, W, X, y, reg, b=None, scores_out=None, dW_out=None,
+def linear_loss(score_loss, W, X, y, b=None, scores_out=None, dW_out=None,
                 helper=None):
-    """Loss and gradients of the linear scores ``X @ W + b`` under ``score_loss``.
+    """Data loss and gradients of the linear scores ``X @ W + b`` under ``score_loss``.
 
     The one implementation of the linear classifiers' training math; the public
-    ``*_loss_vectorized`` functions and the estimators' SGD loop all call it.
+    ``*_loss_vectorized`` functions (which add the L2 penalty) and the estimators'
+    SGD loop (which folds it into its update) both call it.
 
     Parameters
     ----------
@@ -77,13 +79,9 @@ def linear_loss(score_loss, W, X, y, reg, b=None, scores_out=None, dW_out=None,
         Same dtype as ``W``.
     y : ndarray of shape (N,)
         Integer labels in ``[0, C)``.
-    reg : float or None
-        L2 strength: ``reg * sum(W**2)`` (and ``reg * sum(b**2)``) is added.  None:
-        the data loss and its gradients alone, for a caller that folds the penalty
-        into its update (the SGD loop).
     b : ndarray of shape (C,) or None
-        Bias.  It is regularized like a row of ``W``, exactly as the bias row of the
-        bias-column trick (a column of ones appended to ``X``) would be.
+        Bias.  Its gradient is that of the bias row of the bias-column trick (a
+        column of ones appended to ``X``).
     scores_out : ndarray of shape (N, C), optional
         Buffer for the scores, to avoid an allocation per call.
     dW_out : ndarray of shape (D, C), optional
@@ -100,6 +98,7 @@ def linear_loss(score_loss, W, X, y, reg, b=None, scores_out=None, dW_out=None,
     Returns
     -------
     loss : float
+        The mean data loss, no penalty.
     dW : ndarray of shape (D, C)
     db : ndarray of shape (C,) or None
         None when ``b`` is None.
@@ -123,24 +122,11 @@ def linear_loss(score_loss, W, X, y, reg, b=None, scores_out=None, dW_out=None,
         second_half = helper.submit(np.matmul, dscores.T, X[:, half:],
                                     out=dW_t[:, half:])
         np.matmul(dscores.T, X[:, :half], out=dW_t[:, :half])
-    # what needs no dW is done while the helper may still be busy
-    loss = data_loss
-    if reg is not None:
-        reg_loss = _sum_of_squares(W)
-        if b is not None:
-            reg_loss += _sum_of_squares(b)
-        loss += reg * reg_loss
-    db = None
-    if b is not None:
-        db = dscores.sum(axis=0)
-        if reg is not None:
-            db += (2 * reg) * b
+    # the bias gradient needs no dW: computed while the helper may still be busy
+    db = None if b is None else dscores.sum(axis=0)
     if second_half is not None:
         second_half.result()
-    dW = dW_t.T
-    if reg is not None:
-        dW += (2 * reg) * W
-    return loss, dW, db
+    return data_loss, dW_t.T, db
 
 
 def svm_loss_vectorized(W, X, y, reg):
@@ -223,10 +209,12 @@ def softmax_loss_vectorized(W, X, y, reg):
 
 
 def _vectorized_loss(score_loss, W, X, y, reg):
-    """The public vectorized loss of ``score_loss``: checks, then :func:`linear_loss`."""
+    """The public vectorized loss of ``score_loss``: checks, :func:`linear_loss`, then
+    the L2 penalty ``reg * sum(W**2)`` and its gradient."""
     W, X, y = _check_loss_args(W, X, y, reg)
-    loss, dW, _ = linear_loss(score_loss, W, X, y, reg)
-    return loss, dW
+    data_loss, dW, _ = linear_loss(score_loss, W, X, y)
+    dW += (2 * reg) * W
+    return data_loss + reg * _sum_of_squares(W), dW
 
 
 def _naive_loss(sample_loss, W, X, y, reg):

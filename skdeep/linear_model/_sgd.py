@@ -305,7 +305,7 @@ def _sgd_steps(score_loss, X, y, W, b, draw, helper, *, learning_rate, reg,
         if it + 1 < num_iters:
             batch_idx = next(batches)
             next_batch = helper.submit(_gather, X, batch_idx, X_batches[(it + 1) % 2])
-        data_loss, _, db = linear_loss(score_loss, W, X_batch, y_batch, None, b=b,
+        data_loss, _, db = linear_loss(score_loss, W, X_batch, y_batch, b=b,
                                        scores_out=scores, dW_out=dW, helper=helper)
         # reg * sum(W**2) (bias included) has gradient 2 * reg * W: the update
         # adds it and returns the squares of the weights the scores used
